@@ -1,0 +1,18 @@
+/** The `gaffer` command line: foreman, worker, submit, status, demo. */
+import { Command } from 'commander';
+import { foremanCommand } from '../foreman/main.js';
+import { workerCommand } from '../worker/main.js';
+import { submitCommand } from './submit.js';
+import { statusCommand } from './status.js';
+import { demoCommand } from './demo.js';
+
+const program = new Command('gaffer')
+  .description('Push-based foreman and workers: one durable foreman, workers on any device.')
+  .showHelpAfterError()
+  .addCommand(foremanCommand())
+  .addCommand(workerCommand())
+  .addCommand(submitCommand())
+  .addCommand(statusCommand())
+  .addCommand(demoCommand());
+
+await program.parseAsync(process.argv);

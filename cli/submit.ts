@@ -1,0 +1,76 @@
+/** `gaffer submit tasks.jsonl`: submits a file of tasks as one job, shows progress, writes results as they arrive. */
+import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { ApiClient } from './api-client.js';
+
+export interface SubmitSummary {
+  jobId: string;
+  count: number;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+  elapsedMs: number;
+}
+
+/**
+ * Submits NDJSON task lines as one job and follows its results.
+ * @param onResult called for every result line, in arrival order.
+ */
+export async function submitAndFollow(
+  client: ApiClient,
+  ndjson: string,
+  opts: { out?: NodeJS.WritableStream; progress?: boolean; stream?: NodeJS.WriteStream } = {},
+): Promise<SubmitSummary> {
+  const started = Date.now();
+  const { jobId, count } = await client.submitNdjson(ndjson);
+  const bar = opts.progress
+    ? new SingleBar({
+        format: 'gaffer |{bar}| {value}/{total} done · {failed} failed · {rate}/s · ETA {eta_formatted}',
+        noTTYOutput: true,
+        notTTYSchedule: 2000,
+        stream: opts.stream ?? process.stderr,
+        etaBuffer: 200,
+      })
+    : null;
+  bar?.start(count, 0, { failed: 0, rate: 0 });
+  const summary: SubmitSummary = { jobId, count, succeeded: 0, failed: 0, cancelled: 0, elapsedMs: 0 };
+  let done = 0;
+  for await (const r of client.results(jobId)) {
+    done++;
+    if (r.state === 'succeeded') summary.succeeded++;
+    else if (r.state === 'failed') summary.failed++;
+    else summary.cancelled++;
+    opts.out?.write(`${JSON.stringify(r)}\n`);
+    const rate = Math.round(done / Math.max(0.001, (Date.now() - started) / 1000));
+    bar?.update(done, { failed: summary.failed, rate });
+  }
+  bar?.stop();
+  summary.elapsedMs = Date.now() - started;
+  return summary;
+}
+
+export function submitCommand(): Command {
+  return new Command('submit')
+    .description('Submit a JSONL file of tasks ({"type":…, "params":…} per line) as one job and follow it.')
+    .argument('<file>', 'tasks, one JSON object per line')
+    .addOption(new Option('--foreman <url>', 'foreman HTTP URL').env('GAFFER_FOREMAN_URL').default('http://127.0.0.1:9000'))
+    .addOption(new Option('--token <token>', 'API token').env('GAFFER_API_TOKEN'))
+    .option('--out <file>', 'write results here as NDJSON (default: stdout)')
+    .action(async (file: string, flags: { foreman: string; token?: string; out?: string }) => {
+      const client = new ApiClient(flags.foreman.replace(/^ws/, 'http'), flags.token ?? null);
+      const out = flags.out ? createWriteStream(flags.out) : process.stdout;
+      try {
+        const summary = await submitAndFollow(client, await readFile(file, 'utf8'), { out, progress: true });
+        process.stderr.write(
+          `job ${summary.jobId}: ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.cancelled} cancelled of ${summary.count} in ${(summary.elapsedMs / 1000).toFixed(1)} s\n`,
+        );
+        if (flags.out) await new Promise<void>((r) => (out as NodeJS.WritableStream).end(() => r()));
+        process.exitCode = summary.failed > 0 ? 2 : 0;
+      } catch (err) {
+        process.stderr.write(`gaffer submit: ${(err as Error).message}\n`);
+        process.exitCode = 1;
+      }
+    });
+}

@@ -1,0 +1,348 @@
+/**
+ * The fleet: every worker the foreman knows, its session, what it runs, and
+ * its liveness. A worker entry outlives its socket for the grace period, so
+ * a worker that reconnects resumes its tasks under the same attempts.
+ */
+import { PROTOCOL_VERSION, CLOSE_CODES, type TaskRef, type WorkerMessage } from '../shared/protocol.js';
+import { ProtocolError } from '../shared/errors.js';
+import { newSecret } from '../shared/ids.js';
+import type { ForemanOptions } from './options.js';
+import type { Session, SessionHandler } from './session.js';
+import type { TaskManager } from './task-manager.js';
+import type { LiveTask } from './task-types.js';
+
+/**
+ * Worker state as the foreman judges it (from heartbeat freshness, not from what the worker claims):
+ * - `active`: connected and heard from within `staleAfterMs`;
+ * - `draining`: connected, asked for no new work;
+ * - `stale`: connected but silent past `staleAfterMs`: gets no new work;
+ * - `offline`: no socket; its tasks wait out the grace period, then go back to the queue.
+ */
+export type WorkerState = 'active' | 'draining' | 'stale' | 'offline';
+
+export interface WorkerEntry {
+  id: string;
+  session: Session | null;
+  sessionToken: string;
+  state: WorkerState;
+  draining: boolean;
+  /** Task type → concurrency group. */
+  skills: Map<string, string>;
+  capacity: number;
+  groupLimits: Record<string, number>;
+  running: Map<string, LiveTask>;
+  groupUsage: Map<string, number>;
+  address: string | null;
+  statusUrl: string | null;
+  meta: Record<string, unknown>;
+  connectedAt: number | null;
+  disconnectedAt: number | null;
+  /** Grace for this disconnection: `graceMs`, or `restartGraceMs` for workers known only from the store. */
+  graceMs: number;
+  lastSeenAt: number;
+  lastHeartbeatAt: number | null;
+  reconnects: number;
+  missedHeartbeats: number;
+}
+
+export interface FleetHooks {
+  /** Some worker may have free slots now. */
+  onCapacity(): void;
+  onProtocolError(code: string): void;
+  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+}
+
+type Options = Pick<
+  ForemanOptions,
+  'heartbeatIntervalMs' | 'staleAfterMs' | 'leaseMs' | 'graceMs' | 'restartGraceMs' | 'offlineRetentionMs'
+>;
+
+export class Fleet implements SessionHandler {
+  readonly workers = new Map<string, WorkerEntry>();
+  /** Returns false to refuse a worker's credentials; set by the auth layer. */
+  authorize: (hello: Extract<WorkerMessage, { kind: 'hello' }>) => boolean = () => true;
+
+  constructor(
+    private readonly tasks: TaskManager,
+    private readonly options: Options,
+    private readonly hooks: FleetHooks,
+  ) {}
+
+  /** Registers workers known only from the store (foreman restart): their running tasks wait `restartGraceMs`. */
+  adoptOrphans(orphans: Map<string, LiveTask[]>, now: number): void {
+    for (const [workerId, tasks] of orphans) {
+      const entry = this.newEntry(workerId, now);
+      entry.graceMs = this.options.restartGraceMs;
+      entry.disconnectedAt = now;
+      for (const t of tasks) this.addRunning(entry, t, null);
+      this.workers.set(workerId, entry);
+    }
+  }
+
+  onHello(session: Session, hello: Extract<WorkerMessage, { kind: 'hello' }>): void {
+    if (hello.protocolVersion !== PROTOCOL_VERSION) {
+      return session.fail(new ProtocolError('UNSUPPORTED_VERSION', `this foreman speaks version ${PROTOCOL_VERSION}`));
+    }
+    if (!this.authorize(hello)) return session.fail(new ProtocolError('UNAUTHORIZED'));
+    const now = Date.now();
+    let entry = this.workers.get(hello.workerId);
+    if (entry?.session) {
+      if (hello.sessionToken !== entry.sessionToken) {
+        return session.fail(new ProtocolError('WORKER_ID_IN_USE', `worker id ${hello.workerId} is connected from ${entry.session.address}`));
+      }
+      // The same worker on a new socket (its old one is half-dead): the new socket wins.
+      const old = entry.session;
+      entry.session = null;
+      old.close(CLOSE_CODES.sessionReplaced, 'SESSION_REPLACED');
+    }
+    if (!entry) {
+      entry = this.newEntry(hello.workerId, now);
+      this.workers.set(entry.id, entry);
+    } else {
+      entry.reconnects++;
+    }
+    session.workerId = entry.id;
+    session.state = 'ready';
+    entry.session = session;
+    entry.sessionToken = newSecret();
+    entry.address = session.address;
+    entry.statusUrl = hello.statusUrl ?? null;
+    entry.meta = hello.meta ?? {};
+    entry.skills = new Map(hello.skills.map((s) => [s.type, s.group ?? s.type]));
+    entry.capacity = hello.capacity;
+    entry.groupLimits = hello.groupLimits;
+    entry.connectedAt = now;
+    entry.disconnectedAt = null;
+    entry.lastSeenAt = now;
+    entry.lastHeartbeatAt = now;
+    entry.draining = false;
+    entry.state = 'active';
+
+    // Reconcile: keep what the worker still runs under a current attempt; revoke the rest; lose what it forgot.
+    const adopted: TaskRef[] = [];
+    const revoked: TaskRef[] = [];
+    const kept = new Set<string>();
+    for (const ref of hello.running) {
+      if (this.tasks.owns(entry.id, ref)) {
+        adopted.push(ref);
+        kept.add(ref.taskId);
+      } else {
+        revoked.push(ref);
+      }
+    }
+    const forgotten = [...entry.running.values()].filter((t) => !kept.has(t.id));
+    for (const t of forgotten) this.removeRunning(entry, t.id);
+    this.tasks.lose(forgotten, now);
+    // Skills may have changed since these tasks were counted: recount the groups from scratch.
+    const running = [...entry.running.values()];
+    entry.running.clear();
+    entry.groupUsage.clear();
+    for (const t of running) this.addRunning(entry, t, null);
+    for (const ref of adopted) {
+      if (!entry.running.has(ref.taskId)) this.addRunning(entry, this.tasks.live.get(ref.taskId) as LiveTask, null);
+    }
+    session.send({
+      kind: 'welcome',
+      sessionId: session.id,
+      sessionToken: entry.sessionToken,
+      heartbeatIntervalMs: this.options.heartbeatIntervalMs,
+      adopted,
+      revoked,
+    });
+    const cancelling = [...entry.running.values()].filter((t) => t.state === 'cancelling');
+    if (cancelling.length > 0) this.sendCancel(entry.id, cancelling.map((t) => ({ taskId: t.id, attempt: t.attempt })), 'cancelled');
+    this.hooks.log.info(
+      { workerId: entry.id, address: session.address, capacity: entry.capacity, skills: [...entry.skills.keys()], adopted: adopted.length, revoked: revoked.length },
+      'worker registered',
+    );
+    this.hooks.onCapacity();
+  }
+
+  onMessage(session: Session, message: Exclude<WorkerMessage, { kind: 'hello' }>): void {
+    const entry = this.workers.get(session.workerId as string);
+    if (!entry || entry.session !== session) return;
+    const now = Date.now();
+    entry.lastSeenAt = now;
+    switch (message.kind) {
+      case 'heartbeat': {
+        entry.lastHeartbeatAt = now;
+        if (message.draining !== undefined) entry.draining = message.draining;
+        const foreign = message.running.filter((ref) => !this.tasks.owns(entry.id, ref));
+        if (foreign.length > 0) session.send({ kind: 'task.cancel', tasks: foreign, reason: 'revoked' });
+        break;
+      }
+      case 'task.result': {
+        for (const r of message.results) {
+          this.removeRunning(entry, r.taskId);
+          const outcome = this.tasks.acceptResult(entry.id, r, now);
+          if ('reason' in outcome) {
+            session.outbox.add('task.ack', { taskId: r.taskId, attempt: r.attempt, accepted: false, reason: outcome.reason });
+          } else {
+            outcome.committed.then(
+              () => session.outbox.add('task.ack', { taskId: r.taskId, attempt: r.attempt, accepted: true }),
+              () => {},
+            );
+          }
+        }
+        this.hooks.onCapacity();
+        break;
+      }
+      case 'task.progress': {
+        for (const u of message.updates) this.tasks.progress(entry.id, u, u.fraction, u.message);
+        break;
+      }
+      case 'task.release': {
+        for (const t of this.tasks.release(entry.id, message.tasks, now)) this.removeRunning(entry, t.id);
+        this.hooks.log.info({ workerId: entry.id, count: message.tasks.length, reason: message.reason }, 'worker released tasks');
+        this.hooks.onCapacity();
+        break;
+      }
+      case 'worker.state': {
+        entry.draining = message.state === 'draining';
+        this.refreshState(entry, now);
+        if (!entry.draining) this.hooks.onCapacity();
+        break;
+      }
+      default: {
+        const never: never = message;
+        throw new Error(`unhandled message ${(never as { kind: string }).kind}`);
+      }
+    }
+  }
+
+  onClose(session: Session, code: number): void {
+    const entry = session.workerId ? this.workers.get(session.workerId) : undefined;
+    if (!entry || entry.session !== session) return;
+    entry.session = null;
+    entry.state = 'offline';
+    entry.disconnectedAt = Date.now();
+    entry.graceMs = this.options.graceMs;
+    this.hooks.log.info({ workerId: entry.id, code, running: entry.running.size }, 'worker disconnected');
+  }
+
+  onProtocolError(_session: Session, code: string): void {
+    this.hooks.onProtocolError(code);
+  }
+
+  /** Pushes a cancel for these attempts to the worker, if it is connected (a resuming worker gets it on hello). */
+  sendCancel(workerId: string, refs: TaskRef[], reason: 'cancelled' | 'revoked'): void {
+    this.workers.get(workerId)?.session?.send({ kind: 'task.cancel', tasks: refs, reason });
+  }
+
+  /** Asks a connected worker to restart its session or drain. Returns false when it is not connected. */
+  command(workerId: string, command: 'restart' | 'drain', mode?: 'graceful' | 'hard'): boolean {
+    const session = this.workers.get(workerId)?.session;
+    if (!session) return false;
+    session.send(mode ? { kind: 'worker.command', command, mode } : { kind: 'worker.command', command });
+    return true;
+  }
+
+  /**
+   * The liveness sweep: pings sockets, marks silent workers stale, takes the
+   * tasks of workers past their lease or grace, and forgets long-gone workers.
+   */
+  sweep(now: number, pingSockets: boolean): void {
+    for (const entry of this.workers.values()) {
+      if (entry.session) {
+        const silentMs = now - entry.lastSeenAt;
+        if (silentMs > this.options.leaseMs) {
+          this.hooks.log.warn({ workerId: entry.id, silentMs, running: entry.running.size }, 'worker lease expired; requeueing its tasks');
+          this.loseAll(entry, now);
+          entry.session.close(CLOSE_CODES.leaseExpired, 'LEASE_EXPIRED');
+          continue;
+        }
+        if (pingSockets && !entry.session.ping()) continue;
+        const before = entry.state;
+        this.refreshState(entry, now);
+        if (before !== 'stale' && entry.state === 'stale') entry.missedHeartbeats++;
+        if (before === 'stale' && entry.state !== 'stale') this.hooks.onCapacity();
+      } else if (entry.disconnectedAt !== null) {
+        const goneMs = now - entry.disconnectedAt;
+        if (entry.running.size > 0 && goneMs > entry.graceMs) {
+          this.hooks.log.warn({ workerId: entry.id, running: entry.running.size }, 'worker did not return within grace; requeueing its tasks');
+          this.loseAll(entry, now);
+        }
+        if (entry.running.size === 0 && goneMs > this.options.offlineRetentionMs) this.workers.delete(entry.id);
+      }
+    }
+  }
+
+  /** Runs the lease and grace checks now, as if every silent worker's time were up. Returns the tasks requeued. */
+  requeueStale(now: number): number {
+    let n = 0;
+    for (const entry of this.workers.values()) {
+      const expired = entry.session
+        ? now - entry.lastSeenAt > this.options.staleAfterMs
+        : entry.disconnectedAt !== null && now - entry.disconnectedAt > entry.graceMs;
+      if (!expired || entry.running.size === 0) continue;
+      n += entry.running.size;
+      this.loseAll(entry, now);
+      entry.session?.close(CLOSE_CODES.leaseExpired, 'LEASE_EXPIRED');
+    }
+    return n;
+  }
+
+  /** Workers that can take work now: connected, active, with a free slot. */
+  dispatchable(): WorkerEntry[] {
+    const out: WorkerEntry[] = [];
+    for (const e of this.workers.values()) {
+      if (e.session && e.state === 'active' && e.running.size < e.capacity) out.push(e);
+    }
+    return out;
+  }
+
+  /** Whether some connected worker handles `type`. */
+  hasSkill(type: string): boolean {
+    for (const e of this.workers.values()) if (e.session && e.skills.has(type)) return true;
+    return false;
+  }
+
+  /** Whether `entry` may start one more task of `group`. */
+  groupHasRoom(entry: WorkerEntry, group: string): boolean {
+    const limit = entry.groupLimits[group];
+    return limit === undefined || (entry.groupUsage.get(group) ?? 0) < limit;
+  }
+
+  addRunning(entry: WorkerEntry, task: LiveTask, group: string | null): void {
+    entry.running.set(task.id, task);
+    const g = group ?? entry.skills.get(task.type) ?? task.type;
+    entry.groupUsage.set(g, (entry.groupUsage.get(g) ?? 0) + 1);
+  }
+
+  removeRunning(entry: WorkerEntry, taskId: string): void {
+    const task = entry.running.get(taskId);
+    if (!task) return;
+    entry.running.delete(taskId);
+    const g = entry.skills.get(task.type) ?? task.type;
+    const n = (entry.groupUsage.get(g) ?? 1) - 1;
+    if (n <= 0) entry.groupUsage.delete(g);
+    else entry.groupUsage.set(g, n);
+  }
+
+  /** Closes every session with `code` (foreman shutdown). */
+  closeAll(code: number, reason: string): void {
+    for (const e of this.workers.values()) e.session?.close(code, reason);
+  }
+
+  private loseAll(entry: WorkerEntry, now: number): void {
+    const tasks = [...entry.running.values()];
+    entry.running.clear();
+    entry.groupUsage.clear();
+    this.tasks.lose(tasks, now);
+  }
+
+  private refreshState(entry: WorkerEntry, now: number): void {
+    if (!entry.session) entry.state = 'offline';
+    else if (now - entry.lastSeenAt > this.options.staleAfterMs) entry.state = 'stale';
+    else entry.state = entry.draining ? 'draining' : 'active';
+  }
+
+  private newEntry(id: string, now: number): WorkerEntry {
+    return {
+      id, session: null, sessionToken: newSecret(), state: 'offline', draining: false, skills: new Map(), capacity: 0,
+      groupLimits: {}, running: new Map(), groupUsage: new Map(), address: null, statusUrl: null, meta: {},
+      connectedAt: null, disconnectedAt: null, graceMs: this.options.graceMs, lastSeenAt: now, lastHeartbeatAt: null,
+      reconnects: 0, missedHeartbeats: 0,
+    };
+  }
+}

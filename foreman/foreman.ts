@@ -1,0 +1,206 @@
+/**
+ * The foreman: one Fastify server (HTTP API, dashboard, worker WebSocket)
+ * over one SQLite store. `start()` opens everything; `drain()` stops dispatch;
+ * `close()` ends sessions, flushes the store and stops the server.
+ */
+import websocket from '@fastify/websocket';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { WORKER_WS_PATH, CLOSE_CODES } from '../shared/protocol.js';
+import { Dispatcher } from './dispatcher.js';
+import { ForemanEvents } from './events.js';
+import { Fleet } from './fleet.js';
+import { apiError, type ApiContext } from './http/context.js';
+import { fleetRoutes } from './http/fleet-routes.js';
+import { jobRoutes, MAX_JOB_BODY_BYTES, parseNdjson } from './http/job-routes.js';
+import { taskRoutes } from './http/task-routes.js';
+import { resolveForemanOptions, type ForemanOptions } from './options.js';
+import { Retention } from './retention.js';
+import { Session } from './session.js';
+import { openDatabase, type Db } from './store/database.js';
+import { GroupCommit } from './store/group-commit.js';
+import { TaskStore } from './store/task-store.js';
+import { TaskManager } from './task-manager.js';
+
+/**
+ * Foreman lifecycle:
+ * - `running`: serving and dispatching;
+ * - `draining`: serving, dispatch stopped;
+ * - `closed`: everything stopped.
+ */
+export type ForemanState = 'running' | 'draining' | 'closed';
+
+export interface ForemanStartOptions extends Partial<ForemanOptions> {
+  /** A pino logger to use instead of Fastify's default; `false` silences logs. */
+  logger?: FastifyBaseLogger | false;
+  /** Extra setup on the Fastify instance before it listens (dashboard, auth, metrics). */
+  plugins?: Array<(app: FastifyInstance, foreman: Foreman) => void | Promise<void>>;
+}
+
+export class Foreman {
+  state: ForemanState = 'running';
+  readonly events = new ForemanEvents();
+  readonly tasks: TaskManager;
+  readonly fleet: Fleet;
+  readonly dispatcher: Dispatcher;
+  readonly store: TaskStore;
+  readonly commit: GroupCommit;
+  readonly api: ApiContext;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private readonly retention: Retention;
+  private sweeps = 0;
+  private closing: Promise<void> | null = null;
+
+  private constructor(
+    readonly options: Readonly<ForemanOptions>,
+    readonly app: FastifyInstance,
+    private readonly db: Db,
+  ) {
+    this.store = new TaskStore(db);
+    this.commit = new GroupCommit(db);
+    this.tasks = new TaskManager(this.store, this.commit, options, {
+      onReady: () => this.dispatcher.schedule(),
+      onCancel: (workerId, refs) => this.fleet.sendCancel(workerId, refs, 'cancelled'),
+      onSettled: (t) => this.events.emit('settled', t),
+    });
+    this.fleet = new Fleet(this.tasks, options, {
+      onCapacity: () => this.dispatcher.schedule(),
+      onProtocolError: () => {},
+      log: app.log,
+    });
+    this.dispatcher = new Dispatcher(this.tasks, this.fleet, this.commit);
+    this.retention = new Retention(this.tasks, options.retentionMs, Math.min(60_000, Math.max(1000, options.retentionMs)));
+    this.api = {
+      tasks: this.tasks,
+      fleet: this.fleet,
+      dispatcher: this.dispatcher,
+      store: this.store,
+      events: this.events,
+      options,
+      startedAt: Date.now(),
+    };
+  }
+
+  /** Opens the store, loads what was in flight, and starts listening. */
+  static async start(input: ForemanStartOptions = {}): Promise<Foreman> {
+    const { logger, plugins = [], ...partial } = input;
+    const options = resolveForemanOptions(partial);
+    const app = Fastify({
+      ...(logger ? { loggerInstance: logger } : { logger: logger === false ? false : { level: options.logLevel } }),
+      bodyLimit: 8 * 1024 * 1024,
+      ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+      logController: new LogController({ disableRequestLogging: true }),
+    });
+    const db = openDatabase(options.db, options.sync);
+    const foreman = new Foreman(options, app, db);
+    try {
+      await foreman.setup(plugins);
+      await app.listen({ port: options.port, host: options.host });
+    } catch (err) {
+      await foreman.close();
+      throw err;
+    }
+    return foreman;
+  }
+
+  private async setup(plugins: NonNullable<ForemanStartOptions['plugins']>): Promise<void> {
+    const { app, options } = this;
+    const now = Date.now();
+    const orphans = this.tasks.load(now);
+    this.fleet.adoptOrphans(orphans, now);
+
+    app.setErrorHandler((err: FastifyError, _req, reply) => {
+      if (err.validation) {
+        const v = err.validation[0];
+        const missing = (v?.params as { missingProperty?: string } | undefined)?.missingProperty;
+        const field = `${err.validationContext ?? 'body'}${v?.instancePath ?? ''}${missing ? `/${missing}` : ''}`;
+        return reply.code(400).send(apiError(400, 'INVALID_REQUEST', `${field} ${v?.message ?? 'is invalid'}`, field));
+      }
+      const status = err.statusCode ?? 500;
+      if (status >= 500) app.log.error({ err }, 'request failed');
+      const field = (err as { field?: string }).field;
+      return reply.code(status).send(apiError(status, err.code ?? 'INTERNAL', status >= 500 ? 'internal error' : err.message, field));
+    });
+    app.addContentTypeParser('application/x-ndjson', { parseAs: 'string', bodyLimit: MAX_JOB_BODY_BYTES }, (_req, body, done) => {
+      try {
+        done(null, parseNdjson(body as string));
+      } catch (err) {
+        done(err as Error, undefined);
+      }
+    });
+
+    await app.register(websocket, { options: { maxPayload: options.maxFrameBytes } });
+    app.get(WORKER_WS_PATH, { websocket: true }, (socket, req) => {
+      if (this.state === 'closed') return socket.close(CLOSE_CODES.foremanShutdown, 'FOREMAN_SHUTDOWN');
+      new Session(socket, req.socket.remoteAddress ?? 'unknown', this.fleet, {
+        maxProtocolErrors: options.maxProtocolErrors,
+        helloTimeoutMs: options.helloTimeoutMs,
+        maxMessagesPerSecond: options.maxMessagesPerSecond,
+      });
+    });
+    taskRoutes(app, this.api);
+    jobRoutes(app, this.api);
+    fleetRoutes(app, this.api);
+    for (const plugin of plugins) await plugin(app, this);
+
+    const pingEvery = Math.max(1, Math.round(options.heartbeatIntervalMs / options.sweepIntervalMs));
+    this.sweepTimer = setInterval(() => {
+      this.fleet.sweep(Date.now(), this.sweeps++ % pingEvery === 0);
+    }, options.sweepIntervalMs);
+    this.sweepTimer.unref();
+    this.retention.start();
+    this.dispatcher.schedule();
+  }
+
+  /** The port actually bound (useful with port 0). */
+  get port(): number {
+    const addr = this.app.server.address();
+    return typeof addr === 'object' && addr ? addr.port : this.options.port;
+  }
+
+  /** Base HTTP URL for clients on this machine. */
+  get url(): string {
+    const host = this.options.host === '0.0.0.0' || this.options.host === '::' ? '127.0.0.1' : this.options.host;
+    return `http://${host.includes(':') ? `[${host}]` : host}:${this.port}`;
+  }
+
+  /** Stops dispatching new work; running tasks finish and their results are accepted. Idempotent. */
+  drain(): void {
+    if (this.state !== 'running') return;
+    this.state = 'draining';
+    this.dispatcher.pause();
+  }
+
+  /**
+   * Stops everything: tells workers to reconnect later, stops the server,
+   * commits what is pending and closes the database. Idempotent; every step
+   * runs even if an earlier one fails.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.state = 'closed';
+      this.dispatcher.pause();
+      if (this.sweepTimer) clearInterval(this.sweepTimer);
+      this.retention.stop();
+      this.tasks.close();
+      const errors: unknown[] = [];
+      try {
+        this.fleet.closeAll(CLOSE_CODES.foremanShutdown, 'FOREMAN_SHUTDOWN');
+      } catch (err) {
+        errors.push(err);
+      }
+      try {
+        await this.app.close();
+      } catch (err) {
+        errors.push(err);
+      }
+      try {
+        this.commit.close();
+        this.db.close();
+      } catch (err) {
+        errors.push(err);
+      }
+      if (errors.length > 0) throw new AggregateError(errors, 'foreman close failed');
+    })();
+    return this.closing;
+  }
+}

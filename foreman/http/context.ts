@@ -1,0 +1,22 @@
+/** What the HTTP routes may use: the foreman's public parts, never its sockets. */
+import type { Dispatcher } from '../dispatcher.js';
+import type { ForemanEvents } from '../events.js';
+import type { Fleet } from '../fleet.js';
+import type { ForemanOptions } from '../options.js';
+import type { TaskStore } from '../store/task-store.js';
+import type { TaskManager } from '../task-manager.js';
+
+export interface ApiContext {
+  tasks: TaskManager;
+  fleet: Fleet;
+  dispatcher: Dispatcher;
+  store: TaskStore;
+  events: ForemanEvents;
+  options: Readonly<ForemanOptions>;
+  startedAt: number;
+}
+
+/** An error reply body: a stable code, a message, and the field at fault when there is one. */
+export function apiError(statusCode: number, code: string, message: string, field?: string) {
+  return field === undefined ? { statusCode, code, message } : { statusCode, code, message, field };
+}

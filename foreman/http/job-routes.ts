@@ -1,0 +1,130 @@
+/** Routes for jobs: bulk submit (JSON or NDJSON), progress, result stream, cancel, close, retry. */
+import { PassThrough } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { newTimeOrderedId } from '../../shared/ids.js';
+import type { SettledTask } from '../task-manager.js';
+import type { TaskInput } from '../task-types.js';
+import { apiError, type ApiContext } from './context.js';
+import { idParams, jobBodySchema, taskInputSchema } from './schemas.js';
+import { jobView } from './views.js';
+
+type JobBody = TaskInput[] | { tasks: TaskInput[]; open?: boolean; key?: string };
+
+/** Largest job body, in bytes; NDJSON lets a client send this many without building one JSON array. */
+export const MAX_JOB_BODY_BYTES = 256 * 1024 * 1024;
+
+function resultLine(t: Pick<SettledTask, 'id' | 'key' | 'type' | 'state' | 'status' | 'result' | 'error' | 'attempt' | 'workerId'>): string {
+  return `${JSON.stringify({ id: t.id, key: t.key, type: t.type, state: t.state, status: t.status ?? t.state, result: t.result, error: t.error, attempt: t.attempt, workerId: t.workerId })}\n`;
+}
+
+export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  app.post<{ Body: JobBody }>(
+    '/jobs',
+    { bodyLimit: MAX_JOB_BODY_BYTES, schema: { body: jobBodySchema } },
+    async (req, reply) => {
+      const body = req.body;
+      const tasks = Array.isArray(body) ? body : body.tasks;
+      const open = Array.isArray(body) ? false : (body.open ?? false);
+      const headerKey = req.headers['idempotency-key'];
+      const key = (Array.isArray(body) ? undefined : body.key) ?? (typeof headerKey === 'string' && headerKey !== '' ? headerKey.slice(0, 200) : null);
+      if (key) {
+        const existing = ctx.store.getJobByKey(key);
+        if (existing) return reply.code(200).send({ jobId: existing.id, count: ctx.tasks.jobs.get(existing.id)?.total ?? 0, duplicate: true });
+      }
+      const jobId = newTimeOrderedId('j_');
+      const ids = await ctx.tasks.submit(tasks, jobId, { key, open });
+      return reply.code(202).send({ jobId, count: ids.length, taskIds: ids.length <= 1000 ? ids : undefined });
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: TaskInput[] }>(
+    '/jobs/:id/tasks',
+    { bodyLimit: MAX_JOB_BODY_BYTES, schema: { params: idParams, body: { type: 'array', items: taskInputSchema, minItems: 1 } } },
+    async (req, reply) => {
+      const job = ctx.tasks.jobs.get(req.params.id);
+      if (!job) return reply.code(404).send(apiError(404, 'JOB_NOT_FOUND', `no job ${req.params.id}`, 'id'));
+      if (job.closedAt !== null) return reply.code(409).send(apiError(409, 'JOB_CLOSED', 'job is closed and takes no more tasks', 'id'));
+      const ids = await ctx.tasks.submit(req.body, job.id);
+      return reply.code(202).send({ jobId: job.id, count: ids.length, taskIds: ids });
+    },
+  );
+
+  app.get<{ Params: { id: string } }>('/jobs/:id', { schema: { params: idParams } }, async (req, reply) => {
+    const job = ctx.tasks.jobs.get(req.params.id);
+    if (!job) return reply.code(404).send(apiError(404, 'JOB_NOT_FOUND', `no job ${req.params.id}`, 'id'));
+    return jobView(ctx, job);
+  });
+
+  app.get('/jobs', async () => ({ jobs: [...ctx.tasks.jobs.values()].slice(-200).reverse().map((j) => jobView(ctx, j)) }));
+
+  app.get<{ Params: { id: string } }>('/jobs/:id/results', { schema: { params: idParams } }, async (req, reply) => {
+    const job = ctx.tasks.jobs.get(req.params.id);
+    if (!job) return reply.code(404).send(apiError(404, 'JOB_NOT_FOUND', `no job ${req.params.id}`, 'id'));
+    const out = new PassThrough();
+    const onSettled = (t: SettledTask) => {
+      if (t.jobId !== job.id) return;
+      out.write(resultLine(t));
+      endIfComplete();
+    };
+    const onJob = (id: string) => id === job.id && endIfComplete();
+    const stop = () => {
+      ctx.events.off('settled', onSettled);
+      ctx.events.off('job', onJob);
+    };
+    const endIfComplete = () => {
+      if (!ctx.tasks.isJobComplete(job)) return;
+      stop();
+      out.end();
+    };
+    // Subscribing and reading the settled rows in the same turn leaves no gap and no overlap:
+    // a task announced later committed after this read.
+    ctx.events.on('settled', onSettled);
+    ctx.events.on('job', onJob);
+    for (const row of ctx.store.settledOfJob(job.id)) {
+      out.write(resultLine({ ...row, state: row.state as SettledTask['state'] }));
+    }
+    req.raw.on('close', stop);
+    endIfComplete();
+    return reply.type('application/x-ndjson').send(out);
+  });
+
+  app.post<{ Params: { id: string } }>('/jobs/:id/cancel', { schema: { params: idParams } }, async (req, reply) => {
+    const n = await ctx.tasks.cancelJob(req.params.id);
+    if (n === null) return reply.code(404).send(apiError(404, 'JOB_NOT_FOUND', `no job ${req.params.id}`, 'id'));
+    ctx.events.emit('job', req.params.id);
+    return { jobId: req.params.id, cancelled: n };
+  });
+
+  app.post<{ Params: { id: string } }>('/jobs/:id/close', { schema: { params: idParams } }, async (req, reply) => {
+    const job = await ctx.tasks.closeJob(req.params.id);
+    if (!job) return reply.code(404).send(apiError(404, 'JOB_NOT_FOUND', `no job ${req.params.id}`, 'id'));
+    ctx.events.emit('job', job.id);
+    return jobView(ctx, job);
+  });
+
+  app.post<{ Params: { id: string } }>('/jobs/:id/retry-failed', { schema: { params: idParams } }, async (req, reply) => {
+    const n = await ctx.tasks.retryFailed(req.params.id);
+    if (n === null) return reply.code(404).send(apiError(404, 'JOB_NOT_FOUND', `no job ${req.params.id}`, 'id'));
+    return reply.code(202).send({ jobId: req.params.id, requeued: n });
+  });
+}
+
+/**
+ * Parses an NDJSON body: one task object per non-empty line.
+ * @throws Error with statusCode 400 naming the bad line.
+ */
+export function parseNdjson(body: string): unknown[] {
+  const out: unknown[] = [];
+  let line = 0;
+  for (const text of body.split('\n')) {
+    line++;
+    const trimmed = text.trim();
+    if (trimmed === '') continue;
+    try {
+      out.push(JSON.parse(trimmed));
+    } catch (err) {
+      throw Object.assign(new Error(`line ${line} is not valid JSON: ${(err as Error).message}`), { statusCode: 400, code: 'INVALID_NDJSON', field: `body/line ${line}` });
+    }
+  }
+  return out;
+}

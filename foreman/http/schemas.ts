@@ -1,0 +1,54 @@
+/** JSON schemas of the HTTP API; Fastify validates with them and @fastify/swagger documents them. */
+
+export const taskInputSchema = {
+  type: 'object',
+  required: ['type'],
+  additionalProperties: false,
+  properties: {
+    type: { type: 'string', minLength: 1, maxLength: 200, description: 'handler name' },
+    params: { description: 'any JSON value, passed to the handler' },
+    priority: { type: 'integer', minimum: -1_000_000, maximum: 1_000_000, description: 'higher runs first; default 0' },
+    maxAttempts: { type: 'integer', minimum: 1, maximum: 1000, description: 'handler failures allowed; default from the foreman' },
+    timeoutMs: { type: 'integer', minimum: 1, maximum: 604_800_000, description: 'per attempt; the handler signal aborts at expiry' },
+    key: { type: 'string', minLength: 1, maxLength: 200, description: 'idempotency key' },
+  },
+} as const;
+
+export const jobBodySchema = {
+  anyOf: [
+    { type: 'array', items: taskInputSchema, minItems: 1 },
+    {
+      type: 'object',
+      required: ['tasks'],
+      additionalProperties: false,
+      properties: {
+        tasks: { type: 'array', items: taskInputSchema, minItems: 1 },
+        open: { type: 'boolean', description: 'keep accepting tasks until POST /jobs/:id/close' },
+        key: { type: 'string', minLength: 1, maxLength: 200 },
+      },
+    },
+  ],
+} as const;
+
+export const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', minLength: 1, maxLength: 200 } },
+} as const;
+
+export const listQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    state: { type: 'string', enum: ['queued', 'running', 'cancelling', 'succeeded', 'failed', 'cancelled'] },
+    jobId: { type: 'string', maxLength: 200 },
+    limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+    after: { type: 'string', pattern: '^[0-9]{1,16}$', description: 'cursor from the previous page' },
+  },
+} as const;
+
+export const restartQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { mode: { type: 'string', enum: ['graceful', 'hard'], default: 'graceful' } },
+} as const;

@@ -1,0 +1,56 @@
+/** `gaffer foreman`: reads flags and GAFFER_* variables, starts the foreman, handles signals. */
+import { networkInterfaces } from 'node:os';
+import { Command } from 'commander';
+import { addOptionFlags, readOptionFlags } from '../cli/option-flags.js';
+import { Foreman } from './foreman.js';
+import { DEFAULTS, type ForemanOptions } from './options.js';
+
+/** An address other machines can probably reach us on, for the printed worker command. */
+function reachableHost(bound: string): string {
+  if (bound !== '0.0.0.0' && bound !== '::') return bound;
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+export function foremanCommand(): Command {
+  const cmd = new Command('foreman').description('Start the foreman: HTTP API, dashboard and worker endpoint on one port.');
+  addOptionFlags(cmd, DEFAULTS);
+  cmd.action(async (flags: Record<string, unknown>) => {
+    const options = readOptionFlags(flags, DEFAULTS, process.env) as Partial<ForemanOptions>;
+    let foreman: Foreman;
+    try {
+      foreman = await Foreman.start(options);
+    } catch (err) {
+      process.stderr.write(`gaffer foreman: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+    const log = foreman.app.log;
+    const { logLevel: _l, ...settings } = foreman.options;
+    log.info({ settings }, 'effective settings');
+    const wsUrl = `ws://${reachableHost(foreman.options.host)}:${foreman.port}`;
+    log.info({ port: foreman.port, url: foreman.url, workerCommand: `npx gaffer worker --foreman ${wsUrl}` }, 'foreman listening');
+    log.info(`start a worker with: npx gaffer worker --foreman ${wsUrl}`);
+
+    let signals = 0;
+    const stop = async (signal: string) => {
+      if (++signals > 1) {
+        log.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      log.info({ signal }, 'shutting down: dispatch stopped, workers told to reconnect later');
+      foreman.drain();
+      try {
+        await foreman.close();
+        process.exit(0);
+      } catch (err) {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      }
+    };
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
+  });
+  return cmd;
+}

@@ -1,0 +1,112 @@
+/**
+ * Foreman options: every tunable has its one default here. `main.ts` maps
+ * flags and GAFFER_* variables onto these names; nothing else holds a default.
+ */
+
+export interface ForemanOptions {
+  /** TCP port for HTTP and the worker WebSocket; 0 picks a free one. Default 9000. */
+  port: number;
+  /** Address to bind. Default 0.0.0.0. */
+  host: string;
+  /** SQLite file, or `:memory:`. Default ./gaffer.db. */
+  db: string;
+  /** SQLite `synchronous` level: `normal` survives kill -9; `full` also survives power loss. Default normal. */
+  sync: 'normal' | 'full';
+  /** Interval at which workers send heartbeats, in ms. Default 5000. */
+  heartbeatIntervalMs: number;
+  /** A worker with no message for this long is `stale` and gets no new work, in ms. Default 15000. */
+  staleAfterMs: number;
+  /** A worker with no message for this long loses its tasks (they are requeued) and its socket, in ms. Default 30000. */
+  leaseMs: number;
+  /** After a socket closes, how long its tasks wait for the worker to resume, in ms. Default 5000. */
+  graceMs: number;
+  /** After a foreman restart, how long running tasks wait for their workers to re-attach, in ms. Default 15000. */
+  restartGraceMs: number;
+  /** Default attempts a task may fail in its handler before it is `failed`. Default 3. */
+  maxAttempts: number;
+  /** Attempts a task may lose to dead workers before it is `failed` as a poison task. Default 5. */
+  maxLosses: number;
+  /** Retry backoff base: the n-th retry waits about base × 2^(n-1), with jitter, in ms. Default 1000. */
+  retryBackoffMs: number;
+  /** Longest retry backoff, in ms. Default 60000. */
+  retryBackoffMaxMs: number;
+  /** How long finished tasks and their results are kept, in ms. Default 7 days. */
+  retentionMs: number;
+  /** How often the liveness sweep runs, in ms. Default 1000. */
+  sweepIntervalMs: number;
+  /** Protocol errors a session may make before it is closed (4000). Default 10. */
+  maxProtocolErrors: number;
+  /** Time a new socket has to send `hello`, in ms. Default 10000. */
+  helloTimeoutMs: number;
+  /** Most frames per second from one session (token bucket). Default 10000. */
+  maxMessagesPerSecond: number;
+  /** Largest WebSocket frame accepted, in bytes (ws maxPayload). Default 16 MiB. */
+  maxFrameBytes: number;
+  /** How long an offline worker stays listed in /workers, in ms. Default 10 minutes. */
+  offlineRetentionMs: number;
+  /** Enables dev-only routes such as POST /ops/reset. Default false. */
+  dev: boolean;
+  /** Log level (pino). Default info. */
+  logLevel: string;
+}
+
+/** The defaults; frozen so nothing can change them at run time. */
+export const DEFAULTS: Readonly<ForemanOptions> = Object.freeze({
+  port: 9000,
+  host: '0.0.0.0',
+  db: './gaffer.db',
+  sync: 'normal',
+  heartbeatIntervalMs: 5000,
+  staleAfterMs: 15_000,
+  leaseMs: 30_000,
+  graceMs: 5000,
+  restartGraceMs: 15_000,
+  maxAttempts: 3,
+  maxLosses: 5,
+  retryBackoffMs: 1000,
+  retryBackoffMaxMs: 60_000,
+  retentionMs: 7 * 24 * 3600 * 1000,
+  sweepIntervalMs: 1000,
+  maxProtocolErrors: 10,
+  helloTimeoutMs: 10_000,
+  maxMessagesPerSecond: 10_000,
+  maxFrameBytes: 16 * 1024 * 1024,
+  offlineRetentionMs: 10 * 60 * 1000,
+  dev: false,
+  logLevel: 'info',
+});
+
+function requireInt(name: keyof ForemanOptions, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): void {
+  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
+    throw new TypeError(`option ${name} must be an integer between ${min} and ${max}, got ${String(value)}`);
+  }
+}
+
+/**
+ * Merges `partial` over the defaults and range-checks the result.
+ * @throws TypeError naming the bad field.
+ */
+export function resolveForemanOptions(partial: Partial<ForemanOptions> = {}): Readonly<ForemanOptions> {
+  const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
+  const o: ForemanOptions = { ...DEFAULTS, ...defined };
+  requireInt('port', o.port, 0, 65535);
+  requireInt('heartbeatIntervalMs', o.heartbeatIntervalMs, 10);
+  requireInt('staleAfterMs', o.staleAfterMs, o.heartbeatIntervalMs);
+  requireInt('leaseMs', o.leaseMs, o.staleAfterMs);
+  requireInt('graceMs', o.graceMs, 0);
+  requireInt('restartGraceMs', o.restartGraceMs, 0);
+  requireInt('maxAttempts', o.maxAttempts, 1, 1000);
+  requireInt('maxLosses', o.maxLosses, 1, 1000);
+  requireInt('retryBackoffMs', o.retryBackoffMs, 0);
+  requireInt('retryBackoffMaxMs', o.retryBackoffMaxMs, o.retryBackoffMs);
+  requireInt('retentionMs', o.retentionMs, 0);
+  requireInt('sweepIntervalMs', o.sweepIntervalMs, 10);
+  requireInt('maxProtocolErrors', o.maxProtocolErrors, 1);
+  requireInt('helloTimeoutMs', o.helloTimeoutMs, 10);
+  requireInt('maxMessagesPerSecond', o.maxMessagesPerSecond, 1);
+  requireInt('maxFrameBytes', o.maxFrameBytes, 1024);
+  requireInt('offlineRetentionMs', o.offlineRetentionMs, 0);
+  if (o.sync !== 'normal' && o.sync !== 'full') throw new TypeError(`option sync must be normal or full, got ${String(o.sync)}`);
+  if (typeof o.db !== 'string' || o.db === '') throw new TypeError('option db must be a file path or :memory:');
+  return Object.freeze(o);
+}

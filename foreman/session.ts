@@ -1,0 +1,158 @@
+/**
+ * One worker's WebSocket: decoding and validating its frames, answering
+ * protocol errors, batching what we send, and its socket-level liveness.
+ */
+import type { WebSocket } from 'ws';
+import { decodeMessage, encodeMessage } from '../shared/codec.js';
+import { ProtocolError, type ProtocolErrorCode } from '../shared/errors.js';
+import { newTimeOrderedId } from '../shared/ids.js';
+import { Outbox } from '../shared/outbox.js';
+import { CLOSE_CODES, WORKER_KINDS, type ForemanMessage, type WorkerMessage } from '../shared/protocol.js';
+
+/**
+ * Session lifecycle:
+ * - `awaiting-hello`: connected, nothing accepted but `hello`;
+ * - `ready`: registered, takes work;
+ * - `closed`: socket gone (or closing).
+ */
+export type SessionState = 'awaiting-hello' | 'ready' | 'closed';
+
+export interface SessionHandler {
+  onHello(session: Session, hello: Extract<WorkerMessage, { kind: 'hello' }>): void;
+  onMessage(session: Session, message: Exclude<WorkerMessage, { kind: 'hello' }>): void;
+  onClose(session: Session, code: number): void;
+  onProtocolError(session: Session, code: string): void;
+}
+
+export interface SessionLimits {
+  /** Protocol errors tolerated before the socket is closed with 4000. */
+  maxProtocolErrors: number;
+  /** Time allowed between connect and `hello`, in ms. */
+  helloTimeoutMs: number;
+  /** Most messages per second; bursts up to this many are allowed. */
+  maxMessagesPerSecond: number;
+}
+
+export class Session {
+  readonly id = newTimeOrderedId('s_');
+  readonly connectedAt = Date.now();
+  state: SessionState = 'awaiting-hello';
+  workerId: string | null = null;
+  /** Set when a pong (or any frame) arrived since the last ping. */
+  private alive = true;
+  private protocolErrors = 0;
+  private readonly helloTimer: NodeJS.Timeout;
+  private tokens: number;
+  private tokensAt = Date.now();
+  readonly outbox: Outbox;
+
+  constructor(
+    private readonly socket: WebSocket,
+    readonly address: string,
+    private readonly handler: SessionHandler,
+    private readonly limits: SessionLimits,
+  ) {
+    this.tokens = limits.maxMessagesPerSecond;
+    this.outbox = new Outbox((m) => this.send(m as ForemanMessage));
+    socket.binaryType = 'nodebuffer';
+    socket.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
+    socket.on('pong', () => (this.alive = true));
+    // 'error' is always followed by 'close'; the close reports the failure once.
+    socket.on('error', () => {});
+    socket.on('close', (code) => {
+      clearTimeout(this.helloTimer);
+      const wasOpen = this.state !== 'closed';
+      this.state = 'closed';
+      this.outbox.clear();
+      if (wasOpen || this.workerId) this.handler.onClose(this, code);
+    });
+    this.helloTimer = setTimeout(() => {
+      if (this.state === 'awaiting-hello') this.fail(new ProtocolError('HELLO_TIMEOUT'));
+    }, limits.helloTimeoutMs);
+    this.helloTimer.unref();
+  }
+
+  /** Sends one message now (batchable kinds should go through `outbox`). */
+  send(message: ForemanMessage): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    this.socket.send(encodeMessage(message));
+  }
+
+  /** Sends an error frame with a stable code. */
+  sendError(code: ProtocolErrorCode | string, message: string, retryable = false): void {
+    this.send({ kind: 'error', code, message, retryable });
+  }
+
+  /** Reports a protocol error to the peer; ends the session when the error demands it or errors pile up. */
+  fail(err: ProtocolError): void {
+    this.handler.onProtocolError(this, err.code);
+    this.sendError(err.code, err.message);
+    if (err.closeCode !== null) {
+      this.close(err.closeCode, err.code);
+      return;
+    }
+    if (++this.protocolErrors >= this.limits.maxProtocolErrors) {
+      this.sendError('TOO_MANY_ERRORS', `closing after ${this.protocolErrors} protocol errors`);
+      this.close(CLOSE_CODES.protocolAbuse, 'TOO_MANY_ERRORS');
+    }
+  }
+
+  /** Closes the socket gracefully, with a close code and short reason. Idempotent. */
+  close(code: number, reason: string): void {
+    this.outbox.flush();
+    if (this.socket.readyState === this.socket.CLOSED || this.socket.readyState === this.socket.CLOSING) return;
+    this.socket.close(code, reason.slice(0, 120));
+    // A peer that never answers the close handshake (frozen, partitioned) must not hold the socket.
+    setTimeout(() => this.socket.terminate(), 2000).unref();
+  }
+
+  /**
+   * Socket-level liveness: pings the peer and returns false when the previous
+   * ping got no answer (the socket is then terminated).
+   */
+  ping(): boolean {
+    if (!this.alive) {
+      this.socket.terminate();
+      return false;
+    }
+    this.alive = false;
+    if (this.socket.readyState === this.socket.OPEN) this.socket.ping();
+    return true;
+  }
+
+  private onFrame(data: Buffer, isBinary: boolean): void {
+    this.alive = true;
+    if (!this.takeToken()) {
+      this.sendError('RATE_LIMITED', `more than ${this.limits.maxMessagesPerSecond} messages per second`);
+      this.close(CLOSE_CODES.rateLimited, 'RATE_LIMITED');
+      return;
+    }
+    let message: WorkerMessage;
+    try {
+      if (!isBinary) throw new ProtocolError('BAD_FRAME', 'text frames are not accepted; send binary msgpack');
+      message = decodeMessage(data, WORKER_KINDS);
+    } catch (err) {
+      if (err instanceof ProtocolError) return this.fail(err);
+      throw err;
+    }
+    if (this.state === 'closed') return;
+    if (message.kind === 'hello') {
+      if (this.state !== 'awaiting-hello') return this.fail(new ProtocolError('INVALID_MESSAGE', 'hello was already received'));
+      clearTimeout(this.helloTimer);
+      this.handler.onHello(this, message);
+      return;
+    }
+    if (this.state !== 'ready') return this.fail(new ProtocolError('HELLO_REQUIRED'));
+    this.handler.onMessage(this, message);
+  }
+
+  private takeToken(): boolean {
+    const now = Date.now();
+    const max = this.limits.maxMessagesPerSecond;
+    this.tokens = Math.min(max, this.tokens + ((now - this.tokensAt) * max) / 1000);
+    this.tokensAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens--;
+    return true;
+  }
+}

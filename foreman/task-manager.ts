@@ -1,0 +1,501 @@
+/**
+ * The task ledger: every task transition goes through here, in memory first
+ * (so fencing is decided at once) and into the store through group commit
+ * (so nothing is acknowledged before it is durable).
+ */
+import type { Assignment, TaskRef, TaskResult } from '../shared/protocol.js';
+import { newTimeOrderedId } from '../shared/ids.js';
+import { retryDelayMs } from './backoff.js';
+import type { ForemanOptions } from './options.js';
+import type { GroupCommit } from './store/group-commit.js';
+import type { JobRow, TaskRow, TaskStore } from './store/task-store.js';
+import { TaskQueues } from './task-queues.js';
+import { TASK_STATES, type LiveTask, type TaskError, type TaskInput, type TaskState } from './task-types.js';
+
+/** A settled task as announced to result streams, after it is durable. */
+export interface SettledTask {
+  id: string;
+  jobId: string | null;
+  key: string | null;
+  type: string;
+  state: 'succeeded' | 'failed' | 'cancelled';
+  status: string | null;
+  result: unknown;
+  error: TaskError | null;
+  attempt: number;
+  workerId: string | null;
+  startedAt: number | null;
+  finishedAt: number;
+}
+
+/** A job's live counters. */
+export interface JobState extends JobRow {
+  total: number;
+  counts: Record<TaskState, number>;
+}
+
+export interface TaskManagerHooks {
+  /** Queued tasks may now be dispatchable. */
+  onReady(): void;
+  /** Push a cancel for these attempts to the worker that runs them. */
+  onCancel(workerId: string, refs: TaskRef[]): void;
+  /** A task settled and is durable. */
+  onSettled(task: SettledTask): void;
+}
+
+/** Why a result was not accepted; sent back in `task.ack`. */
+export type RejectReason = 'unknown task' | 'stale attempt' | 'not your task' | 'already settled';
+
+type Options = Pick<ForemanOptions, 'maxAttempts' | 'maxLosses' | 'retryBackoffMs' | 'retryBackoffMaxMs'>;
+
+const emptyCounts = (): Record<TaskState, number> =>
+  Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<TaskState, number>;
+
+export class TaskManager {
+  readonly live = new Map<string, LiveTask>();
+  readonly queues = new TaskQueues();
+  readonly jobs = new Map<string, JobState>();
+  readonly counts = emptyCounts();
+  private nextSeq = 0;
+  private delayTimer: NodeJS.Timeout | null = null;
+  private delayTimerAt = Infinity;
+  /** Idempotency keys submitted but not committed yet, so two racing requests get one task. */
+  private readonly pendingKeys = new Map<string, Promise<string>>();
+
+  constructor(
+    private readonly store: TaskStore,
+    private readonly commit: GroupCommit,
+    private readonly options: Options,
+    private readonly hooks: TaskManagerHooks,
+  ) {}
+
+  /**
+   * Loads the unsettled tasks and job counters from the store. Returns the
+   * tasks that were running when the foreman stopped, by worker id: they wait
+   * for their workers to re-attach.
+   */
+  load(now: number): Map<string, LiveTask[]> {
+    this.nextSeq = this.store.maxSeq();
+    for (const { state, n } of this.store.stateCounts()) this.counts[state] = n;
+    for (const job of this.store.allJobs()) this.jobs.set(job.id, { ...job, total: 0, counts: emptyCounts() });
+    for (const { jobId, state, n } of this.store.jobStateCounts()) {
+      const job = this.jobs.get(jobId);
+      if (!job) continue;
+      job.counts[state] += n;
+      job.total += n;
+    }
+    const orphans = new Map<string, LiveTask[]>();
+    for (const task of this.store.loadLive()) {
+      this.live.set(task.id, task);
+      if (task.state === 'queued') {
+        this.queues.add(task, now);
+      } else {
+        const list = orphans.get(task.workerId ?? '') ?? [];
+        list.push(task);
+        orphans.set(task.workerId ?? '', list);
+      }
+    }
+    this.armDelayTimer();
+    return orphans;
+  }
+
+  /** Looks up a task or job by idempotency key, including submissions not yet committed. */
+  findTaskByKey(key: string): Promise<string> | string | null {
+    return this.pendingKeys.get(key) ?? this.store.getTaskByKey(key)?.id ?? null;
+  }
+
+  /**
+   * Creates a job (optionally) and its tasks; resolves once they are durable.
+   * Inputs whose `key` already names a task return that task's id instead.
+   * @param jobId the job the tasks belong to, or null.
+   * @param newJob set when `jobId` is a job to create with these tasks.
+   */
+  async submit(inputs: TaskInput[], jobId: string | null, newJob?: { key: string | null; open: boolean }): Promise<string[]> {
+    const now = Date.now();
+    const ids: string[] = new Array(inputs.length);
+    const fresh: LiveTask[] = [];
+    const waits: Array<Promise<void>> = [];
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i];
+      if (input.key !== undefined) {
+        const existing = this.findTaskByKey(input.key);
+        if (typeof existing === 'string') {
+          ids[i] = existing;
+          continue;
+        }
+        if (existing) {
+          waits.push(existing.then((id) => void (ids[i] = id)));
+          continue;
+        }
+      }
+      const task = this.newTask(input, jobId, now);
+      ids[i] = task.id;
+      fresh.push(task);
+    }
+    const committed = this.commit.write(() => {
+      if (jobId && newJob) this.store.insertJob(jobId, newJob.key, now, newJob.open ? null : now);
+      for (const t of fresh) this.store.insertTask(t);
+    });
+    const keyed = fresh.filter((t) => t.key !== null);
+    for (const t of keyed) this.pendingKeys.set(t.key as string, committed.then(() => t.id));
+    try {
+      await committed;
+    } finally {
+      for (const t of keyed) this.pendingKeys.delete(t.key as string);
+    }
+    if (jobId && newJob) {
+      const closedAt = newJob.open ? null : now;
+      this.jobs.set(jobId, { id: jobId, key: newJob.key, createdAt: now, closedAt, cancelledAt: null, total: 0, counts: emptyCounts() });
+    }
+    const enqueuedAt = Date.now();
+    for (const t of fresh) {
+      this.live.set(t.id, t);
+      this.queues.add(t, enqueuedAt);
+      this.count(t.jobId, null, 'queued');
+    }
+    await Promise.all(waits);
+    if (fresh.length > 0) this.hooks.onReady();
+    return ids;
+  }
+
+  private newTask(input: TaskInput, jobId: string | null, now: number): LiveTask {
+    return {
+      seq: ++this.nextSeq,
+      id: newTimeOrderedId('t_'),
+      jobId,
+      key: input.key ?? null,
+      type: input.type,
+      priority: input.priority ?? 0,
+      params: input.params ?? null,
+      paramsLoaded: true,
+      state: 'queued',
+      attempt: 0,
+      failures: 0,
+      losses: 0,
+      maxAttempts: input.maxAttempts ?? this.options.maxAttempts,
+      timeoutMs: input.timeoutMs ?? null,
+      workerId: null,
+      runAt: now,
+      createdAt: now,
+      startedAt: null,
+      progress: null,
+      queued: false,
+    };
+  }
+
+  /**
+   * Starts a new attempt of a ready task on `workerId` (the dispatcher has
+   * taken it from the queue). The store write is queued; the caller sends
+   * the assignment once it is committed.
+   */
+  assign(task: LiveTask, workerId: string, now: number): Assignment {
+    this.queues.take(task);
+    task.state = 'running';
+    task.attempt++;
+    task.workerId = workerId;
+    task.startedAt = now;
+    task.progress = null;
+    this.count(task.jobId, 'queued', 'running');
+    const snapshot = { ...task };
+    void this.commit.write(() => this.store.markRunning(snapshot));
+    const params = task.paramsLoaded ? task.params : this.store.getParams(task.seq);
+    // Running tasks do not keep their params in memory; a retry reloads them.
+    task.params = undefined;
+    task.paramsLoaded = false;
+    return { taskId: task.id, jobId: task.jobId, type: task.type, attempt: task.attempt, priority: task.priority, params, timeoutMs: task.timeoutMs };
+  }
+
+  /** Whether `ref` names the current attempt of a task that `workerId` runs. */
+  owns(workerId: string, ref: TaskRef): boolean {
+    const task = this.live.get(ref.taskId);
+    return !!task && task.workerId === workerId && task.attempt === ref.attempt && (task.state === 'running' || task.state === 'cancelling');
+  }
+
+  /**
+   * Fences and records a result. Returns the commit to wait for before
+   * acknowledging, or the reason it was rejected.
+   */
+  acceptResult(workerId: string, r: TaskResult, now: number): { task: LiveTask; committed: Promise<void> } | { reason: RejectReason } {
+    const task = this.live.get(r.taskId);
+    if (!task) return { reason: this.store.getTask(r.taskId) ? 'already settled' : 'unknown task' };
+    if (task.attempt !== r.attempt) return { reason: 'stale attempt' };
+    if (task.workerId !== workerId || (task.state !== 'running' && task.state !== 'cancelling')) return { reason: 'not your task' };
+    let committed: Promise<void>;
+    if (task.state === 'cancelling') {
+      committed = this.settle(task, 'cancelled', null, null, { code: 'CANCELLED', message: 'cancelled', retryable: false }, now, 'cancelled');
+    } else if (r.outcome === 'succeeded') {
+      committed = this.settle(task, 'succeeded', r.status ?? null, r.value ?? null, null, now, 'succeeded');
+    } else if (r.outcome === 'failed') {
+      const error = r.error ?? { code: 'HANDLER_ERROR', message: 'failed without an error', retryable: true };
+      task.failures++;
+      committed =
+        error.retryable && task.failures < task.maxAttempts
+          ? this.requeue(task, 'failed', error, now + retryDelayMs(task.failures, this.options.retryBackoffMs, this.options.retryBackoffMaxMs), now)
+          : this.settle(task, 'failed', null, null, error, now, 'failed');
+    } else {
+      // The worker gave the task up on its own (shutdown): not the task's fault.
+      committed = this.requeue(task, 'released', null, now, now);
+    }
+    return { task, committed };
+  }
+
+  /** Records progress of the current attempt; false when the attempt is not current. */
+  progress(workerId: string, ref: TaskRef, fraction: number, message: string | undefined): boolean {
+    if (!this.owns(workerId, ref)) return false;
+    const task = this.live.get(ref.taskId) as LiveTask;
+    task.progress = message === undefined ? { fraction } : { fraction, message };
+    return true;
+  }
+
+  /** The worker handed these attempts back (drain): requeue at once, counting nothing against them. */
+  release(workerId: string, refs: TaskRef[], now: number): LiveTask[] {
+    const released: LiveTask[] = [];
+    for (const ref of refs) {
+      if (!this.owns(workerId, ref)) continue;
+      const task = this.live.get(ref.taskId) as LiveTask;
+      if (task.state === 'cancelling') void this.settle(task, 'cancelled', null, null, { code: 'CANCELLED', message: 'cancelled', retryable: false }, now, 'cancelled');
+      else void this.requeue(task, 'released', null, now, now);
+      released.push(task);
+    }
+    return released;
+  }
+
+  /** The worker running these tasks is gone: requeue them as lost (or fail a task lost too often). */
+  lose(tasks: Iterable<LiveTask>, now: number): void {
+    const error: TaskError = { code: 'WORKER_LOST', message: 'the worker was lost while running this attempt', retryable: true };
+    for (const task of tasks) {
+      if (task.state !== 'running' && task.state !== 'cancelling') continue;
+      if (task.state === 'cancelling') {
+        void this.settle(task, 'cancelled', null, null, { code: 'CANCELLED', message: 'cancelled', retryable: false }, now, 'lost');
+        continue;
+      }
+      task.losses++;
+      if (task.losses >= this.options.maxLosses) {
+        void this.settle(
+          task,
+          'failed',
+          null,
+          null,
+          { code: 'TOO_MANY_LOSSES', message: `lost with its worker ${task.losses} times`, retryable: false },
+          now,
+          'lost',
+        );
+      } else {
+        void this.requeue(task, 'lost', error, now, now);
+      }
+    }
+  }
+
+  /** Cancels a task: at once when queued, by a pushed cancel when running. Returns the state after, or null if unknown. */
+  async cancel(id: string): Promise<TaskState | null> {
+    const task = this.live.get(id);
+    if (!task) return this.store.getTask(id)?.state ?? null;
+    await this.cancelLive([task], Date.now());
+    return task.state === 'settled' ? 'cancelled' : task.state;
+  }
+
+  private cancelLive(tasks: LiveTask[], now: number): Promise<unknown> {
+    const commits: Array<Promise<void>> = [];
+    const pushes = new Map<string, TaskRef[]>();
+    for (const task of tasks) {
+      if (task.state === 'queued') {
+        this.queues.remove(task);
+        commits.push(this.settle(task, 'cancelled', null, null, { code: 'CANCELLED', message: 'cancelled before it ran', retryable: false }, now, null));
+      } else if (task.state === 'running') {
+        task.state = 'cancelling';
+        this.count(task.jobId, 'running', 'cancelling');
+        const seq = task.seq;
+        commits.push(this.commit.write(() => this.store.markCancelling(seq)));
+        const refs = pushes.get(task.workerId as string) ?? [];
+        refs.push({ taskId: task.id, attempt: task.attempt });
+        pushes.set(task.workerId as string, refs);
+      }
+    }
+    for (const [workerId, refs] of pushes) this.hooks.onCancel(workerId, refs);
+    return Promise.all(commits);
+  }
+
+  /** Cancels every unsettled task of a job and marks the job cancelled. Returns how many tasks were affected, or null. */
+  async cancelJob(jobId: string): Promise<number | null> {
+    const job = this.jobs.get(jobId);
+    if (!job) return null;
+    const now = Date.now();
+    const tasks = [...this.live.values()].filter((t) => t.jobId === jobId);
+    job.cancelledAt ??= now;
+    job.closedAt ??= now;
+    await Promise.all([
+      this.cancelLive(tasks, now),
+      this.commit.write(() => {
+        this.store.cancelJob(jobId, now);
+        this.store.closeJob(jobId, now);
+      }),
+    ]);
+    return tasks.length;
+  }
+
+  /** Stops a job from taking more tasks; it completes when its tasks settle. */
+  async closeJob(jobId: string): Promise<JobState | null> {
+    const job = this.jobs.get(jobId);
+    if (!job) return null;
+    if (job.closedAt === null) {
+      const now = Date.now();
+      job.closedAt = now;
+      await this.commit.write(() => this.store.closeJob(jobId, now));
+    }
+    return job;
+  }
+
+  /** Requeues a failed or cancelled task with a fresh attempt budget. Returns the state after, or null if unknown. */
+  async retry(id: string): Promise<TaskState | null> {
+    const row = this.store.getTask(id);
+    if (!row) return null;
+    if (this.live.has(id) || (row.state !== 'failed' && row.state !== 'cancelled')) return row.state;
+    await this.retryRows([row]);
+    return 'queued';
+  }
+
+  /** Requeues every failed task of a job; returns how many, or null for an unknown job. */
+  async retryFailed(jobId: string): Promise<number | null> {
+    if (!this.jobs.has(jobId)) return null;
+    const rows = this.store.failedOfJob(jobId).filter((r) => !this.live.has(r.id));
+    await this.retryRows(rows);
+    return rows.length;
+  }
+
+  private async retryRows(rows: TaskRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const now = Date.now();
+    await this.commit.write(() => {
+      for (const r of rows) this.store.requeueSettled(r.seq, now);
+    });
+    for (const r of rows) {
+      if (this.live.has(r.id)) continue;
+      const task: LiveTask = {
+        seq: r.seq, id: r.id, jobId: r.jobId, key: r.key, type: r.type, priority: r.priority,
+        params: r.params, paramsLoaded: true, state: 'queued', attempt: r.attempt, failures: 0, losses: 0,
+        maxAttempts: r.maxAttempts, timeoutMs: r.timeoutMs, workerId: null, runAt: now, createdAt: r.createdAt,
+        startedAt: null, progress: null, queued: false,
+      };
+      this.live.set(task.id, task);
+      this.queues.add(task, now);
+      this.count(task.jobId, r.state, 'queued');
+    }
+    this.hooks.onReady();
+  }
+
+  /** Whether every task of the job has settled and the job takes no more. */
+  isJobComplete(job: JobState): boolean {
+    return job.closedAt !== null && job.counts.succeeded + job.counts.failed + job.counts.cancelled === job.total;
+  }
+
+  /** Settles and durably records the one accepted outcome of a task. */
+  private settle(
+    task: LiveTask,
+    state: 'succeeded' | 'failed' | 'cancelled',
+    status: string | null,
+    result: unknown,
+    error: TaskError | null,
+    now: number,
+    attemptOutcome: string | null,
+  ): Promise<void> {
+    const from = task.state as TaskState;
+    this.live.delete(task.id);
+    task.state = 'settled';
+    this.count(task.jobId, from, state);
+    const snapshot = { ...task };
+    const settled: SettledTask = {
+      id: task.id, jobId: task.jobId, key: task.key, type: task.type, state, status, result, error,
+      attempt: task.attempt, workerId: task.workerId, startedAt: task.startedAt, finishedAt: now,
+    };
+    const committed = this.commit.write(() => {
+      if (attemptOutcome && snapshot.attempt > 0) this.store.finishAttempt(snapshot.seq, snapshot.attempt, now, attemptOutcome, error);
+      this.store.markSettled(snapshot, state, status, result, error, now);
+    });
+    committed.then(() => this.hooks.onSettled(settled), () => {});
+    return committed;
+  }
+
+  /** Puts a task back in the queue for a new attempt at `runAt`. */
+  private requeue(task: LiveTask, attemptOutcome: string, error: TaskError | null, runAt: number, now: number): Promise<void> {
+    const from = task.state as TaskState;
+    task.state = 'queued';
+    task.workerId = null;
+    task.runAt = runAt;
+    task.progress = null;
+    this.count(task.jobId, from, 'queued');
+    const snapshot = { ...task };
+    const committed = this.commit.write(() => {
+      this.store.finishAttempt(snapshot.seq, snapshot.attempt, now, attemptOutcome, error);
+      this.store.markQueued(snapshot, error);
+    });
+    this.queues.add(task, now);
+    if (runAt > now) this.armDelayTimer();
+    else this.hooks.onReady();
+    return committed;
+  }
+
+  private count(jobId: string | null, from: TaskState | null, to: TaskState): void {
+    if (from) this.counts[from]--;
+    this.counts[to]++;
+    if (jobId === null) return;
+    const job = this.jobs.get(jobId);
+    if (!job) return;
+    if (from) job.counts[from]--;
+    else job.total++;
+    job.counts[to]++;
+  }
+
+  /** One timer for all delayed tasks: it fires at the earliest `runAt`. */
+  private armDelayTimer(): void {
+    const next = this.queues.nextDueAt();
+    if (next === null || next >= this.delayTimerAt) return;
+    if (this.delayTimer) clearTimeout(this.delayTimer);
+    this.delayTimerAt = next;
+    this.delayTimer = setTimeout(() => {
+      this.delayTimer = null;
+      this.delayTimerAt = Infinity;
+      if (this.queues.promoteDue(Date.now()) > 0) this.hooks.onReady();
+      this.armDelayTimer();
+    }, Math.max(0, next - Date.now()));
+    this.delayTimer.unref();
+  }
+
+  /** Stops the delay timer. Idempotent. */
+  close(): void {
+    if (this.delayTimer) clearTimeout(this.delayTimer);
+    this.delayTimer = null;
+    this.delayTimerAt = Infinity;
+  }
+
+  /**
+   * Deletes up to `limit` tasks settled before `cutoff` (and emptied jobs).
+   * Returns how many tasks went, so the caller can continue in a later turn.
+   */
+  async purge(cutoff: number, limit: number): Promise<number> {
+    let gone: Array<{ job_id: string | null; state: TaskState }> = [];
+    let jobsGone: string[] = [];
+    await this.commit.write(() => {
+      gone = this.store.purgeFinished(cutoff, limit);
+      jobsGone = this.store.purgeEmptyJobs(cutoff);
+    });
+    for (const g of gone) {
+      this.counts[g.state]--;
+      const job = g.job_id ? this.jobs.get(g.job_id) : undefined;
+      if (job) {
+        job.counts[g.state]--;
+        job.total--;
+      }
+    }
+    for (const id of jobsGone) this.jobs.delete(id);
+    return gone.length;
+  }
+
+  /** Dev only: forgets every task and job. */
+  async reset(): Promise<void> {
+    await this.commit.write(() => this.store.resetAll());
+    this.live.clear();
+    this.queues.clear();
+    this.jobs.clear();
+    for (const s of TASK_STATES) this.counts[s] = 0;
+  }
+}

@@ -1,0 +1,62 @@
+/** The task model shared by the foreman's components. */
+
+/**
+ * Task lifecycle:
+ * - `queued`: waiting for a worker (or for `runAt`, after a failed attempt);
+ * - `running`: assigned to a worker under the current attempt;
+ * - `cancelling`: cancel pushed to the worker, waiting for its handler to stop;
+ * - `succeeded` | `failed` | `cancelled`: settled, with exactly one accepted outcome.
+ */
+export type TaskState = 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled';
+
+export const TASK_STATES: readonly TaskState[] = ['queued', 'running', 'cancelling', 'succeeded', 'failed', 'cancelled'];
+export const SETTLED_STATES: readonly TaskState[] = ['succeeded', 'failed', 'cancelled'];
+
+export function isSettled(state: TaskState): boolean {
+  return state === 'succeeded' || state === 'failed' || state === 'cancelled';
+}
+
+/** What a client submits for one task. */
+export interface TaskInput {
+  type: string;
+  params?: unknown;
+  priority?: number;
+  maxAttempts?: number;
+  timeoutMs?: number;
+  /** Idempotency key: a second submission with the same key returns the first task. */
+  key?: string;
+}
+
+/** A task that is not settled, as the foreman holds it in memory. */
+export interface LiveTask {
+  seq: number;
+  id: string;
+  jobId: string | null;
+  /** Idempotency key given at submission, echoed in results. */
+  key: string | null;
+  type: string;
+  priority: number;
+  /** Decoded params; undefined when not loaded yet (tasks loaded at start fetch them at dispatch). */
+  params: unknown;
+  paramsLoaded: boolean;
+  state: 'queued' | 'running' | 'cancelling' | 'settled';
+  attempt: number;
+  failures: number;
+  losses: number;
+  maxAttempts: number;
+  timeoutMs: number | null;
+  workerId: string | null;
+  runAt: number;
+  createdAt: number;
+  startedAt: number | null;
+  progress: { fraction: number; message?: string } | null;
+  /** True while the task sits in a ready or delayed heap (removal from heaps is lazy). */
+  queued: boolean;
+}
+
+/** An error as stored and shown: `{ code, message, retryable }`. */
+export interface TaskError {
+  code: string;
+  message: string;
+  retryable: boolean;
+}

@@ -1,0 +1,71 @@
+/**
+ * Per-socket batching of the high-volume message kinds: items queued during
+ * one event-loop turn leave as one frame per kind (at most `maxItems` each).
+ * At idle a turn holds one item, so latency stays one frame; under load many
+ * items share a frame, which is what makes the wire cheap.
+ */
+import type { Message, Payloads } from './protocol.js';
+
+/** Each batchable kind and the array field that carries its items. */
+export const BATCH_FIELDS = {
+  'task.assign': 'tasks',
+  'task.ack': 'results',
+  'task.result': 'results',
+  'task.progress': 'updates',
+} as const;
+
+export type BatchKind = keyof typeof BATCH_FIELDS;
+export type BatchItem<K extends BatchKind> =
+  Payloads[K] extends Record<(typeof BATCH_FIELDS)[K], Array<infer I>> ? I : never;
+type BatchMessage = Extract<Message, { kind: BatchKind }>;
+
+export class Outbox {
+  private readonly pending = new Map<BatchKind, unknown[]>();
+  private scheduled = false;
+
+  /**
+   * @param send writes one message to the socket.
+   * @param maxItems most items in one frame, so a frame stays under the peer's payload limit.
+   */
+  constructor(
+    private readonly send: (message: BatchMessage) => void,
+    private readonly maxItems = 1000,
+  ) {}
+
+  /** Queues one item for the next frame of its kind. */
+  add<K extends BatchKind>(kind: K, item: BatchItem<K>): void {
+    let list = this.pending.get(kind);
+    if (!list) {
+      list = [];
+      this.pending.set(kind, list);
+    }
+    list.push(item);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Sends everything queued now. */
+  flush(): void {
+    this.scheduled = false;
+    for (const [kind, items] of this.pending) {
+      for (let i = 0; i < items.length; i += this.maxItems) {
+        const chunk = items.length <= this.maxItems ? items : items.slice(i, i + this.maxItems);
+        this.send({ kind, [BATCH_FIELDS[kind]]: chunk } as unknown as BatchMessage);
+      }
+    }
+    this.pending.clear();
+  }
+
+  /** Drops everything queued (the socket is gone). */
+  clear(): void {
+    this.pending.clear();
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const items of this.pending.values()) n += items.length;
+    return n;
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The worker protocol: every message kind, its payload spec, and the types
+ * derived from it. Frames are msgpack maps with a string `kind`; see
+ * PROTOCOL.md for the prose and the sequence of a session.
+ */
+import type { Infer, Spec } from './schema.js';
+
+/** Version carried in `hello`; the foreman refuses versions it does not speak. */
+export const PROTOCOL_VERSION = 1;
+
+/** Path of the worker WebSocket endpoint on the foreman. */
+export const WORKER_WS_PATH = '/ws/worker';
+
+const taskRef = { taskId: 'id', attempt: 'uint' } as const;
+
+const wireError = { code: 'string', message: 'string', retryable: 'boolean' } as const;
+
+/** Payload spec of every message kind, keyed by kind. */
+export const MESSAGE_SPECS = {
+  // worker → foreman
+  hello: {
+    protocolVersion: 'uint',
+    workerId: 'id',
+    'sessionToken?': 'string',
+    'authToken?': 'string',
+    skills: [{ type: 'id', 'group?': 'id' }],
+    capacity: 'uint',
+    groupLimits: { '*': 'uint' },
+    running: [taskRef],
+    'statusUrl?': 'string',
+    'meta?': { '*': 'any' },
+  },
+  heartbeat: { running: [taskRef], 'draining?': 'boolean' },
+  'task.result': {
+    results: [
+      {
+        taskId: 'id',
+        attempt: 'uint',
+        outcome: { enum: ['succeeded', 'failed', 'cancelled'] },
+        'value?': 'any',
+        'status?': 'id',
+        'error?': wireError,
+        durationMs: 'number',
+      },
+    ],
+  },
+  'task.progress': { updates: [{ taskId: 'id', attempt: 'uint', fraction: 'number', 'message?': 'string' }] },
+  'task.release': { tasks: [taskRef], reason: 'string' },
+  'worker.state': { state: { enum: ['ready', 'draining'] } },
+  // foreman → worker
+  welcome: {
+    sessionId: 'id',
+    sessionToken: 'string',
+    heartbeatIntervalMs: 'uint',
+    adopted: [taskRef],
+    revoked: [taskRef],
+  },
+  'task.assign': {
+    tasks: [
+      {
+        taskId: 'id',
+        jobId: 'id|null',
+        type: 'id',
+        attempt: 'uint',
+        priority: 'number',
+        params: 'any',
+        timeoutMs: 'uint|null',
+      },
+    ],
+  },
+  'task.cancel': { tasks: [taskRef], reason: { enum: ['cancelled', 'revoked'] } },
+  'task.ack': { results: [{ taskId: 'id', attempt: 'uint', accepted: 'boolean', 'reason?': 'string' }] },
+  'worker.command': { command: { enum: ['restart', 'drain'] }, 'mode?': { enum: ['graceful', 'hard'] } },
+  error: { code: 'string', message: 'string', retryable: 'boolean' },
+} as const satisfies Record<string, Spec>;
+
+/** Every message kind on the wire. */
+export type MessageKind = keyof typeof MESSAGE_SPECS;
+
+/** Payload of each kind, derived from its spec. */
+export type Payloads = { [K in MessageKind]: Infer<(typeof MESSAGE_SPECS)[K]> };
+
+/** One message of a given kind: its payload plus the `kind` tag. */
+export type MessageOf<K extends MessageKind> = { kind: K } & Payloads[K];
+
+/** Any protocol message. */
+export type Message = { [K in MessageKind]: MessageOf<K> }[MessageKind];
+
+/** Kinds a worker sends; the foreman rejects any other kind from a worker. */
+export const WORKER_KINDS = ['hello', 'heartbeat', 'task.result', 'task.progress', 'task.release', 'worker.state'] as const;
+/** Kinds the foreman sends. */
+export const FOREMAN_KINDS = ['welcome', 'task.assign', 'task.cancel', 'task.ack', 'worker.command', 'error'] as const;
+
+export type WorkerMessage = Extract<Message, { kind: (typeof WORKER_KINDS)[number] }>;
+export type ForemanMessage = Extract<Message, { kind: (typeof FOREMAN_KINDS)[number] }>;
+
+export type TaskRef = Infer<typeof taskRef>;
+export type WireError = Infer<typeof wireError>;
+export type Assignment = Payloads['task.assign']['tasks'][number];
+export type TaskResult = Payloads['task.result']['results'][number];
+export type ProgressUpdate = Payloads['task.progress']['updates'][number];
+export type ResultAck = Payloads['task.ack']['results'][number];
+export type Skill = Payloads['hello']['skills'][number];
+
+/** WebSocket close codes the foreman uses; PROTOCOL.md lists them. */
+export const CLOSE_CODES = {
+  /** Too many malformed or unexpected frames. */
+  protocolAbuse: 4000,
+  /** Missing, wrong or revoked worker token. */
+  unauthorized: 4001,
+  /** No `hello` within the hello deadline. */
+  helloTimeout: 4002,
+  /** `hello.protocolVersion` is not spoken by this foreman. */
+  unsupportedVersion: 4003,
+  /** Message rate limit exceeded. */
+  rateLimited: 4008,
+  /** Another live session holds this worker id. */
+  workerIdInUse: 4009,
+  /** The same worker resumed on a new socket; the old one is closed. */
+  sessionReplaced: 4010,
+  /** The foreman is shutting down; reconnect later. */
+  foremanShutdown: 4011,
+  /** The session missed heartbeats past its lease; its tasks were requeued. */
+  leaseExpired: 4012,
+  /** Too many sessions (in all, or from this address). */
+  tooManySessions: 4013,
+  /** The worker was asked to restart its session. */
+  restartRequested: 4014,
+} as const;

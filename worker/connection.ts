@@ -1,0 +1,125 @@
+/**
+ * The worker's line to the foreman: dials out (so it works behind NAT),
+ * encodes and validates frames, and redials with jittered backoff whenever
+ * the socket drops, until stopped.
+ */
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import WebSocket from 'ws';
+import { decodeMessage, encodeMessage } from '../shared/codec.js';
+import { ProtocolError } from '../shared/errors.js';
+import { FOREMAN_KINDS, type ForemanMessage, type WorkerMessage } from '../shared/protocol.js';
+import { reconnectDelayMs } from './backoff.js';
+
+/**
+ * Connection lifecycle:
+ * - `connecting`: first dial in progress;
+ * - `open`: socket open;
+ * - `reconnecting`: socket lost, waiting to redial;
+ * - `closed`: stopped for good.
+ */
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+export interface ConnectionEvents {
+  open: [];
+  message: [ForemanMessage];
+  close: [code: number, reason: string];
+  protocolError: [ProtocolError];
+}
+
+export class Connection extends EventEmitter<ConnectionEvents> {
+  state: ConnectionState = 'connecting';
+  private socket: WebSocket | null = null;
+  private tries = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly ca: Buffer | undefined;
+  /** Extra delay asked for by the foreman (shutdown) before the next dial, in ms. */
+  private holdOffMs = 0;
+
+  constructor(
+    private readonly url: string,
+    private readonly options: { reconnectMinMs: number; reconnectMaxMs: number; caFile: string | null; maxPayload: number },
+  ) {
+    super();
+    this.ca = options.caFile ? readFileSync(options.caFile) : undefined;
+  }
+
+  /** Starts dialing. */
+  start(): void {
+    if (this.state === 'closed') return;
+    this.dial();
+  }
+
+  /** Sends one message; returns false when there is no open socket. */
+  send(message: WorkerMessage): boolean {
+    if (!this.socket || this.socket.readyState !== WebSocket.OPEN) return false;
+    this.socket.send(encodeMessage(message));
+    return true;
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  /** Drops the current socket and dials again after `delayMs` (restart). */
+  reconnect(code: number, reason: string, delayMs = 0): void {
+    this.holdOffMs = delayMs;
+    this.socket?.close(code, reason);
+  }
+
+  /** Closes for good. Idempotent. */
+  stop(code = 1000, reason = 'worker closing'): Promise<void> {
+    this.state = 'closed';
+    if (this.timer) clearTimeout(this.timer);
+    const socket = this.socket;
+    if (!socket || socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      socket.once('close', () => resolve());
+      socket.close(code, reason);
+      setTimeout(() => socket.terminate(), 1000).unref();
+    });
+  }
+
+  private dial(): void {
+    const socket = new WebSocket(this.url, { maxPayload: this.options.maxPayload, ca: this.ca, handshakeTimeout: 10_000, perMessageDeflate: false });
+    this.socket = socket;
+    socket.binaryType = 'nodebuffer';
+    socket.on('open', () => {
+      this.state = 'open';
+      this.emit('open');
+    });
+    socket.on('message', (data, isBinary) => {
+      try {
+        if (!isBinary) throw new ProtocolError('BAD_FRAME', 'text frame from foreman');
+        this.emit('message', decodeMessage(data as Buffer, FOREMAN_KINDS));
+      } catch (err) {
+        if (err instanceof ProtocolError) this.emit('protocolError', err);
+        else throw err;
+      }
+    });
+    // 'error' is always followed by 'close', which handles the redial.
+    socket.on('error', () => {});
+    socket.on('close', (code, reason) => {
+      const wasOpen = this.state === 'open';
+      if (this.socket === socket) this.socket = null;
+      if (this.state === 'closed') return;
+      this.state = 'reconnecting';
+      if (wasOpen) this.emit('close', code, reason.toString());
+      this.scheduleDial();
+    });
+  }
+
+  /** Call once a session is established, so the next outage starts from the short delay again. */
+  resetBackoff(): void {
+    this.tries = 0;
+  }
+
+  private scheduleDial(): void {
+    const delay = Math.max(this.holdOffMs, reconnectDelayMs(this.tries++, this.options.reconnectMinMs, this.options.reconnectMaxMs));
+    this.holdOffMs = 0;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (this.state !== 'closed') this.dial();
+    }, delay);
+  }
+}

@@ -1,0 +1,58 @@
+/** `gaffer worker`: reads flags and GAFFER_* variables, loads handlers, runs a worker until a signal. */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Command, Option } from 'commander';
+import { addOptionFlags, readOptionFlags } from '../cli/option-flags.js';
+import { BUILTIN_HANDLERS } from './handlers/builtin.js';
+import { WORKER_DEFAULTS, type WorkerOptions } from './options.js';
+import { Worker } from './worker.js';
+import { startStatusServer } from './status-server.js';
+
+/** Parses `--limit GROUP=N` occurrences into `{ GROUP: N }`. */
+function collectLimit(value: string, previous: Record<string, number> = {}): Record<string, number> {
+  const m = /^([^=]+)=(\d+)$/.exec(value);
+  if (!m) throw new TypeError(`--limit expects GROUP=N, got ${value}`);
+  return { ...previous, [m[1]]: Number(m[2]) };
+}
+
+export function workerCommand(): Command {
+  const cmd = new Command('worker').description('Start a worker that dials the foreman and runs the tasks it pushes.');
+  addOptionFlags(cmd, WORKER_DEFAULTS);
+  cmd.addOption(new Option('--limit <GROUP=N>', 'at most N tasks of concurrency group GROUP at once (repeatable; a task\'s group defaults to its type)').argParser(collectLimit));
+  cmd.addOption(new Option('--handlers <module>', 'module whose default export registers handlers: export default (worker) => { worker.task(...) }'));
+  cmd.addOption(new Option('--no-builtins', 'do not register the built-in handlers (echo, sum, reverse, sleep, sha256, fail)'));
+  cmd.action(async (flags: Record<string, unknown>) => {
+    const options = readOptionFlags(flags, WORKER_DEFAULTS, process.env) as Partial<WorkerOptions>;
+    if (flags.limit) options.limits = flags.limit as Record<string, number>;
+    else if (process.env.GAFFER_LIMITS) options.limits = process.env.GAFFER_LIMITS.split(',').reduce((acc, s) => collectLimit(s.trim(), acc), {});
+    let worker: Worker;
+    try {
+      worker = new Worker(options);
+      if (flags.builtins !== false) for (const [type, handler] of Object.entries(BUILTIN_HANDLERS)) worker.task(type, handler);
+      if (typeof flags.handlers === 'string') {
+        const mod = (await import(pathToFileURL(resolve(flags.handlers as string)).href)) as { default?: (w: Worker) => unknown };
+        if (typeof mod.default !== 'function') throw new TypeError(`${flags.handlers} must export a default function (worker) => { worker.task(...) }`);
+        await mod.default(worker);
+      }
+    } catch (err) {
+      process.stderr.write(`gaffer worker: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+    const status = worker.options.status ? await startStatusServer(worker) : null;
+    worker.log.info({ settings: worker.options, skills: worker.skills, statusUrl: worker.statusUrl }, 'effective settings');
+    await worker.start();
+
+    let signals = 0;
+    const stop = async (signal: string) => {
+      if (++signals > 1) process.exit(1);
+      worker.log.info({ signal, running: worker.runs.size }, 'draining: no new tasks; running ones finish or are handed back');
+      await worker.drain();
+      await worker.close();
+      await status?.close();
+      process.exit(0);
+    };
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
+  });
+  return cmd;
+}

@@ -1,0 +1,384 @@
+/**
+ * The worker SDK: register handlers with `task()`, then `start()`. The
+ * worker dials the foreman, says hello with its skills and capacity, and runs
+ * what the foreman pushes, holding results until the foreman acknowledges them.
+ */
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import { pino, type Logger } from 'pino';
+import { Outbox } from '../shared/outbox.js';
+import { CLOSE_CODES, PROTOCOL_VERSION, type Assignment, type ForemanMessage, type TaskRef, type TaskResult } from '../shared/protocol.js';
+import { Connection } from './connection.js';
+import { resolveWorkerOptions, type WorkerOptions } from './options.js';
+import type { TaskHandler, TaskRegistration } from './task-context.js';
+import { TaskRun } from './task-runner.js';
+import { WorkerStats } from './worker-stats.js';
+
+/**
+ * Worker lifecycle:
+ * - `connecting`: first dial, or waiting for the foreman's welcome;
+ * - `ready`: registered, taking work;
+ * - `draining`: taking no new work, finishing what runs;
+ * - `reconnecting`: the socket dropped; running tasks continue, results are held;
+ * - `closed`: stopped.
+ */
+export type WorkerState = 'connecting' | 'ready' | 'draining' | 'reconnecting' | 'closed';
+
+export interface WorkerEvents {
+  state: [WorkerState];
+  /** Something shown on the status page changed (task started, progressed or finished). */
+  update: [];
+}
+
+export interface WorkerConstructorOptions extends Partial<WorkerOptions> {
+  /** A pino logger; default one is created at `logLevel`. */
+  logger?: Logger;
+}
+
+const refKey = (r: TaskRef): string => `${r.taskId}:${r.attempt}`;
+
+export class Worker extends EventEmitter<WorkerEvents> {
+  readonly options: Readonly<WorkerOptions>;
+  readonly log: Logger;
+  readonly stats = new WorkerStats();
+  readonly runs = new Map<string, TaskRun>();
+  state: WorkerState = 'connecting';
+  /** URL of this worker's status server, once it listens; sent in hello. */
+  statusUrl: string | null = null;
+  private readonly handlers = new Map<string, { handler: TaskHandler; group: string }>();
+  private readonly unacked = new Map<string, TaskResult>();
+  private readonly connection: Connection;
+  private readonly outbox: Outbox;
+  private sessionToken: string | undefined;
+  private registered = false;
+  private draining = false;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private heartbeatIntervalMs: number;
+  private readonly idleWaiters = new Set<() => void>();
+  private closing: Promise<void> | null = null;
+
+  constructor(options: WorkerConstructorOptions = {}) {
+    super();
+    const { logger, ...rest } = options;
+    this.options = resolveWorkerOptions(rest);
+    this.log = logger ?? pino({ level: this.options.logLevel });
+    this.heartbeatIntervalMs = this.options.heartbeatIntervalMs;
+    this.connection = new Connection(this.options.foreman, {
+      reconnectMinMs: this.options.reconnectMinMs,
+      reconnectMaxMs: this.options.reconnectMaxMs,
+      caFile: this.options.caFile,
+      maxPayload: 256 * 1024 * 1024,
+    });
+    this.outbox = new Outbox((m) => this.connection.send(m as never));
+    this.connection.on('open', () => this.sendHello());
+    this.connection.on('message', (m) => this.onMessage(m));
+    this.connection.on('close', (code, reason) => this.onDisconnect(code, reason));
+    this.connection.on('protocolError', (err) => this.log.warn({ code: err.code }, err.message));
+  }
+
+  /**
+   * Registers a handler for tasks of `type`.
+   * @param registration.group concurrency group for `limits` (default: the type itself).
+   */
+  task<P = any, R = unknown>(type: string, handler: TaskHandler<P, R>, registration: TaskRegistration = {}): this {
+    if (this.state !== 'connecting' || this.registered) throw new Error('register handlers before start()');
+    this.handlers.set(type, { handler: handler as TaskHandler, group: registration.group ?? type });
+    return this;
+  }
+
+  /** Task types this worker handles. */
+  get skills(): string[] {
+    return [...this.handlers.keys()];
+  }
+
+  /** Starts dialing the foreman. Resolves at once; `whenReady()` waits for registration. */
+  async start(): Promise<void> {
+    if (this.handlers.size === 0) throw new Error('no task handlers registered');
+    this.connection.start();
+  }
+
+  /** Resolves once the foreman has welcomed this worker (now, if it already has). */
+  whenReady(signal?: AbortSignal): Promise<void> {
+    if (this.state === 'ready' || this.state === 'draining') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onState = (s: WorkerState) => {
+        if (s === 'ready' || s === 'draining') done(resolve);
+        else if (s === 'closed') done(() => reject(new Error('worker closed before it was ready')));
+      };
+      const onAbort = () => done(() => reject(signal?.reason));
+      const done = (fn: () => void) => {
+        this.off('state', onState);
+        signal?.removeEventListener('abort', onAbort);
+        fn();
+      };
+      this.on('state', onState);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /**
+   * Stops taking work, lets running tasks finish for up to `timeoutMs`, then
+   * hands the rest back to the foreman (which requeues them at once).
+   */
+  async drain(timeoutMs = this.options.drainTimeoutMs): Promise<void> {
+    if (this.state === 'closed') return;
+    this.draining = true;
+    this.setState('draining');
+    this.connection.send({ kind: 'worker.state', state: 'draining' });
+    await this.waitIdle(timeoutMs);
+    this.releaseAll('drain deadline');
+    // Give the foreman a moment to acknowledge the last results so they are not held across a restart.
+    this.outbox.flush();
+    await this.waitIdle(Math.min(2000, timeoutMs));
+  }
+
+  /**
+   * Restarts the session with the foreman: `graceful` drains first; `hard`
+   * aborts running tasks and hands them back at once. Then reconnects and registers again.
+   */
+  async restart(mode: 'graceful' | 'hard' = 'graceful'): Promise<void> {
+    if (this.state === 'closed') return;
+    this.log.info({ mode }, 'restarting session');
+    if (mode === 'graceful') await this.drain();
+    else {
+      this.draining = true;
+      this.releaseAll('hard restart');
+      this.outbox.flush();
+    }
+    this.draining = false;
+    this.stopHeartbeat();
+    this.connection.reconnect(CLOSE_CODES.restartRequested, 'RESTART');
+  }
+
+  /** Stops for good: hands back running tasks, closes the socket. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.draining = true;
+      this.releaseAll('worker closing');
+      this.outbox.flush();
+      this.stopHeartbeat();
+      this.setState('closed');
+      await this.connection.stop();
+    })();
+    return this.closing;
+  }
+
+  /** What the status server shows. */
+  snapshot() {
+    return {
+      workerId: this.options.id,
+      state: this.state,
+      foreman: this.options.foreman,
+      skills: [...this.handlers].map(([type, h]) => ({ type, group: h.group })),
+      config: {
+        concurrency: this.options.concurrency,
+        limits: this.options.limits,
+        heartbeatIntervalMs: this.heartbeatIntervalMs,
+        drainTimeoutMs: this.options.drainTimeoutMs,
+        resultBufferSize: this.options.resultBufferSize,
+        reconnectMinMs: this.options.reconnectMinMs,
+        reconnectMaxMs: this.options.reconnectMaxMs,
+      },
+      heldResults: this.unacked.size,
+      tasks: [...this.runs.values()].map((r) => ({
+        id: r.assignment.taskId,
+        type: r.assignment.type,
+        attempt: r.assignment.attempt,
+        startedAt: r.startedAt,
+        progress: r.progress,
+        cancelling: r.cancelRequestedAt !== null,
+      })),
+    };
+  }
+
+  private setState(state: WorkerState): void {
+    if (this.state === state || this.state === 'closed') return;
+    this.state = state;
+    this.emit('state', state);
+  }
+
+  private sendHello(): void {
+    // Tasks still running and results not yet acknowledged are both "ours": the foreman keeps them.
+    const running = [...this.runs.values()].map((r) => r.ref);
+    for (const r of this.unacked.values()) running.push({ taskId: r.taskId, attempt: r.attempt });
+    this.connection.send({
+      kind: 'hello',
+      protocolVersion: PROTOCOL_VERSION,
+      workerId: this.options.id,
+      ...(this.sessionToken ? { sessionToken: this.sessionToken } : {}),
+      ...(this.options.token ? { authToken: this.options.token } : {}),
+      skills: [...this.handlers].map(([type, h]) => (h.group === type ? { type } : { type, group: h.group })),
+      capacity: this.options.concurrency,
+      groupLimits: this.options.limits,
+      running,
+      ...(this.statusUrl ? { statusUrl: this.statusUrl } : {}),
+      meta: { hostname: hostname(), pid: process.pid, node: process.version },
+    });
+  }
+
+  private onMessage(m: ForemanMessage): void {
+    switch (m.kind) {
+      case 'welcome': {
+        this.registered = true;
+        this.sessionToken = m.sessionToken;
+        this.heartbeatIntervalMs = m.heartbeatIntervalMs;
+        this.connection.resetBackoff();
+        for (const ref of m.revoked) {
+          this.runs.get(ref.taskId)?.abort('REVOKED');
+          this.unacked.delete(refKey(ref));
+        }
+        for (const r of this.unacked.values()) this.outbox.add('task.result', r);
+        this.startHeartbeat();
+        if (this.draining) this.connection.send({ kind: 'worker.state', state: 'draining' });
+        this.setState(this.draining ? 'draining' : 'ready');
+        this.log.info({ foreman: this.options.foreman, adopted: m.adopted.length, revoked: m.revoked.length }, 'registered with foreman');
+        break;
+      }
+      case 'task.assign':
+        for (const a of m.tasks) this.begin(a);
+        this.emit('update');
+        break;
+      case 'task.cancel':
+        for (const ref of m.tasks) {
+          const run = this.runs.get(ref.taskId);
+          if (run && run.assignment.attempt === ref.attempt) run.abort(m.reason === 'revoked' ? 'REVOKED' : 'CANCELLED');
+          if (m.reason === 'revoked') this.unacked.delete(refKey(ref));
+        }
+        break;
+      case 'task.ack':
+        for (const a of m.results) {
+          this.unacked.delete(refKey(a));
+          if (!a.accepted) this.log.warn({ taskId: a.taskId, attempt: a.attempt, reason: a.reason }, 'foreman rejected a result');
+        }
+        this.checkIdle();
+        break;
+      case 'worker.command':
+        if (m.command === 'drain') void this.drain();
+        else void this.restart(m.mode ?? 'graceful');
+        break;
+      case 'error':
+        this.log.warn({ code: m.code }, `foreman error: ${m.message}`);
+        break;
+      default: {
+        const never: never = m;
+        this.log.warn({ message: never }, 'unhandled message');
+      }
+    }
+  }
+
+  private begin(a: Assignment): void {
+    if (this.draining || this.state === 'closed') {
+      this.connection.send({ kind: 'task.release', tasks: [{ taskId: a.taskId, attempt: a.attempt }], reason: 'draining' });
+      return;
+    }
+    if (this.runs.has(a.taskId)) return;
+    const entry = this.handlers.get(a.type);
+    if (!entry) {
+      this.deliver({ taskId: a.taskId, attempt: a.attempt, outcome: 'failed', error: { code: 'NO_HANDLER', message: `no handler for ${a.type}`, retryable: true }, durationMs: 0 });
+      return;
+    }
+    const run = new TaskRun(a, entry.handler, {
+      onProgress: (r) => {
+        if (this.runs.get(r.assignment.taskId) !== r || !r.progress) return;
+        this.outbox.add('task.progress', { ...r.ref, ...r.progress });
+        this.emit('update');
+      },
+      log: (r, message, fields) => this.log.info({ ...fields, taskId: r.assignment.taskId, attempt: r.assignment.attempt }, message),
+    });
+    this.runs.set(a.taskId, run);
+    void run.done.then((outcome) => {
+      // A run handed back (released) or replaced no longer speaks for the task.
+      if (this.runs.get(a.taskId) !== run) return;
+      this.runs.delete(a.taskId);
+      const durationMs = Date.now() - run.startedAt;
+      const base = { taskId: a.taskId, attempt: a.attempt, durationMs };
+      if (outcome.kind === 'succeeded') {
+        this.stats.record(a.type, 'succeeded', durationMs);
+        this.deliver(outcome.status ? { ...base, outcome: 'succeeded', value: outcome.value, status: outcome.status } : { ...base, outcome: 'succeeded', value: outcome.value });
+      } else if (outcome.kind === 'failed') {
+        this.stats.record(a.type, 'failed', durationMs);
+        this.stats.recordError(a.taskId, a.type, outcome.error.code, outcome.error.message);
+        this.deliver({ ...base, outcome: 'failed', error: outcome.error });
+      } else if (outcome.cause === 'CANCELLED') {
+        this.stats.record(a.type, 'cancelled', durationMs);
+        this.deliver({ ...base, outcome: 'cancelled' });
+      } else if (outcome.cause === 'SHUTDOWN') {
+        this.connection.send({ kind: 'task.release', tasks: [run.ref], reason: 'shutdown' });
+      }
+      this.emit('update');
+      this.checkIdle();
+    });
+  }
+
+  /** Holds a result until acknowledged, and sends it now if a session is up. */
+  private deliver(result: TaskResult): void {
+    if (this.unacked.size >= this.options.resultBufferSize) {
+      const oldest = this.unacked.keys().next().value as string;
+      this.unacked.delete(oldest);
+      this.log.warn({ dropped: oldest }, 'result buffer full; dropped the oldest held result (its task will run again)');
+    }
+    this.unacked.set(refKey(result), result);
+    if (this.registered && this.connection.isOpen) this.outbox.add('task.result', result);
+  }
+
+  /** Aborts every running task and hands it back to the foreman now, without waiting for handlers. */
+  private releaseAll(reason: string): void {
+    if (this.runs.size === 0) return;
+    const refs: TaskRef[] = [];
+    for (const run of this.runs.values()) {
+      refs.push(run.ref);
+      run.abort('SHUTDOWN');
+    }
+    this.runs.clear();
+    this.connection.send({ kind: 'task.release', tasks: refs, reason });
+    this.log.info({ count: refs.length, reason }, 'handed running tasks back to the foreman');
+    this.emit('update');
+  }
+
+  private onDisconnect(code: number, reason: string): void {
+    this.registered = false;
+    this.stopHeartbeat();
+    this.outbox.clear();
+    this.stats.reconnects++;
+    if (this.state !== 'closed') this.setState('reconnecting');
+    this.log.warn({ code, reason, running: this.runs.size, held: this.unacked.size }, 'lost the foreman; reconnecting');
+  }
+
+  private startHeartbeat(): void {
+    this.stopHeartbeat();
+    this.heartbeatTimer = setInterval(() => {
+      this.connection.send({ kind: 'heartbeat', running: [...this.runs.values()].map((r) => r.ref), draining: this.draining });
+      const now = Date.now();
+      for (const run of this.runs.values()) {
+        if (run.cancelRequestedAt !== null && now - run.cancelRequestedAt > this.options.cancelGraceMs) {
+          this.log.warn({ taskId: run.assignment.taskId, sinceMs: now - run.cancelRequestedAt }, 'handler ignores its abort signal; its slot stays busy');
+        }
+      }
+    }, this.heartbeatIntervalMs);
+    this.heartbeatTimer.unref();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+  }
+
+  private checkIdle(): void {
+    if (this.runs.size > 0 || this.unacked.size > 0) return;
+    for (const w of this.idleWaiters) w();
+    this.idleWaiters.clear();
+  }
+
+  /** Resolves when nothing runs and nothing is held, or after `timeoutMs`. */
+  private waitIdle(timeoutMs: number): Promise<void> {
+    if (this.runs.size === 0 && this.unacked.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.idleWaiters.add(done);
+    });
+  }
+}
