@@ -6,6 +6,7 @@
  * worker its assignments in as few frames as possible.
  */
 import type { Assignment } from '../shared/protocol.js';
+import type { ForemanEvents } from './events.js';
 import type { Fleet, WorkerEntry } from './fleet.js';
 import type { GroupCommit } from './store/group-commit.js';
 import type { TaskManager } from './task-manager.js';
@@ -15,13 +16,11 @@ export class Dispatcher {
   private scheduled = false;
   private paused = false;
   private rotation = 0;
-  /** Called with (submit → start) latency of each assignment, in ms. */
-  onAssigned: (task: LiveTask, waitedMs: number) => void = () => {};
-
   constructor(
     private readonly tasks: TaskManager,
     private readonly fleet: Fleet,
     private readonly commit: GroupCommit,
+    private readonly events: ForemanEvents,
   ) {}
 
   /** Asks for a dispatch pass at the end of this turn. Cheap to call often. */
@@ -70,7 +69,9 @@ export class Dispatcher {
         let batch = batches.get(worker);
         if (!batch) batches.set(worker, (batch = []));
         batch.push(assignment);
-        this.onAssigned(task, now - task.runAt);
+        if (this.events.listenerCount('assigned') > 0) {
+          this.events.emit('assigned', { taskId: task.id, type: task.type, workerId: worker.id, attempt: task.attempt, waitedMs: now - task.runAt });
+        }
         assigned++;
         progress = true;
       }

@@ -7,6 +7,12 @@ export interface ForemanEventMap {
   settled: [SettledTask];
   /** A job's state changed (closed, cancelled); listeners re-check completion. */
   job: [string];
+  /** A task attempt was assigned; `waitedMs` is from becoming ready (submit or retry time) to assignment. */
+  assigned: [{ taskId: string; type: string; workerId: string; attempt: number; waitedMs: number }];
+  /** One group commit finished: how many writes it held and how long it took, in ms. */
+  commit: [{ writes: number; ms: number }];
+  /** A worker session broke the protocol; `code` is from PROTOCOL_ERRORS. */
+  protocolError: [{ code: string; workerId: string | null; address: string }];
 }
 
 export class ForemanEvents extends EventEmitter<ForemanEventMap> {

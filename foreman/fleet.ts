@@ -48,7 +48,7 @@ export interface WorkerEntry {
 export interface FleetHooks {
   /** Some worker may have free slots now. */
   onCapacity(): void;
-  onProtocolError(code: string): void;
+  onProtocolError(code: string, workerId: string | null, address: string): void;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
 
@@ -220,8 +220,16 @@ export class Fleet implements SessionHandler {
     this.hooks.log.info({ workerId: entry.id, code, running: entry.running.size }, 'worker disconnected');
   }
 
-  onProtocolError(_session: Session, code: string): void {
-    this.hooks.onProtocolError(code);
+  onProtocolError(session: Session, code: string): void {
+    this.hooks.onProtocolError(code, session.workerId, session.address);
+  }
+
+  /** Closes a worker's live session (token revoked, operator request). Returns false when it is not connected. */
+  disconnect(workerId: string, code: number, reason: string): boolean {
+    const session = this.workers.get(workerId)?.session;
+    if (!session) return false;
+    session.close(code, reason);
+    return true;
   }
 
   /** Pushes a cancel for these attempts to the worker, if it is connected (a resuming worker gets it on hello). */

@@ -10,6 +10,7 @@ import { Dispatcher } from './dispatcher.js';
 import { ForemanEvents } from './events.js';
 import { Fleet } from './fleet.js';
 import { apiError, type ApiContext } from './http/context.js';
+import { dashboardRoutes } from './http/dashboard-routes.js';
 import { fleetRoutes } from './http/fleet-routes.js';
 import { jobRoutes, MAX_JOB_BODY_BYTES, parseNdjson } from './http/job-routes.js';
 import { taskRoutes } from './http/task-routes.js';
@@ -56,7 +57,9 @@ export class Foreman {
     private readonly db: Db,
   ) {
     this.store = new TaskStore(db);
-    this.commit = new GroupCommit(db);
+    this.commit = new GroupCommit(db, (writes, ms) => {
+      if (this.events.listenerCount('commit') > 0) this.events.emit('commit', { writes, ms });
+    });
     this.tasks = new TaskManager(this.store, this.commit, options, {
       onReady: () => this.dispatcher.schedule(),
       onCancel: (workerId, refs) => this.fleet.sendCancel(workerId, refs, 'cancelled'),
@@ -64,10 +67,10 @@ export class Foreman {
     });
     this.fleet = new Fleet(this.tasks, options, {
       onCapacity: () => this.dispatcher.schedule(),
-      onProtocolError: () => {},
+      onProtocolError: (code, workerId, address) => this.events.emit('protocolError', { code, workerId, address }),
       log: app.log,
     });
-    this.dispatcher = new Dispatcher(this.tasks, this.fleet, this.commit);
+    this.dispatcher = new Dispatcher(this.tasks, this.fleet, this.commit, this.events);
     this.retention = new Retention(this.tasks, options.retentionMs, Math.min(60_000, Math.max(1000, options.retentionMs)));
     this.api = {
       tasks: this.tasks,
@@ -140,6 +143,7 @@ export class Foreman {
     taskRoutes(app, this.api);
     jobRoutes(app, this.api);
     fleetRoutes(app, this.api);
+    await dashboardRoutes(app, this.api);
     for (const plugin of plugins) await plugin(app, this);
 
     const pingEvery = Math.max(1, Math.round(options.heartbeatIntervalMs / options.sweepIntervalMs));
