@@ -259,7 +259,7 @@ export class Fleet implements SessionHandler {
           entry.session.close(CLOSE_CODES.leaseExpired, 'LEASE_EXPIRED');
           continue;
         }
-        if (pingSockets && !entry.session.ping()) continue;
+        if (pingSockets && !entry.session.ping(now, this.options.staleAfterMs)) continue;
         const before = entry.state;
         this.refreshState(entry, now);
         if (before !== 'stale' && entry.state === 'stale') entry.missedHeartbeats++;

@@ -14,9 +14,12 @@ export interface ForemanOptions {
   sync: 'normal' | 'full';
   /** Interval at which workers send heartbeats, in ms. Default 5000. */
   heartbeatIntervalMs: number;
-  /** A worker with no message for this long is `stale` and gets no new work, in ms. Default 15000. */
+  /**
+   * A worker with no message for this long is `stale` and gets no new work; if not even
+   * WebSocket pongs arrived for this long, its socket is dropped and its grace period starts, in ms. Default 15000.
+   */
   staleAfterMs: number;
-  /** A worker with no message for this long loses its tasks (they are requeued) and its socket, in ms. Default 30000. */
+  /** A connected worker with no message (heartbeat, result) for this long loses its tasks (they are requeued) and its socket, in ms. Default 30000. */
   leaseMs: number;
   /** After a socket closes, how long its tasks wait for the worker to resume, in ms. Default 5000. */
   graceMs: number;

@@ -38,8 +38,8 @@ export class Session {
   readonly connectedAt = Date.now();
   state: SessionState = 'awaiting-hello';
   workerId: string | null = null;
-  /** Set when a pong (or any frame) arrived since the last ping. */
-  private alive = true;
+  /** When the last frame or pong arrived, in ms since the epoch. */
+  private lastActiveAt = Date.now();
   private protocolErrors = 0;
   private readonly helloTimer: NodeJS.Timeout;
   private tokens: number;
@@ -56,7 +56,7 @@ export class Session {
     this.outbox = new Outbox((m) => this.send(m as ForemanMessage));
     socket.binaryType = 'nodebuffer';
     socket.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
-    socket.on('pong', () => (this.alive = true));
+    socket.on('pong', () => (this.lastActiveAt = Date.now()));
     // 'error' is always followed by 'close'; the close reports the failure once.
     socket.on('error', () => {});
     socket.on('close', (code) => {
@@ -107,21 +107,21 @@ export class Session {
   }
 
   /**
-   * Socket-level liveness: pings the peer and returns false when the previous
-   * ping got no answer (the socket is then terminated).
+   * Socket-level liveness: pings the peer, and terminates the socket (returning
+   * false) when nothing, not even a pong, has arrived for `silenceMs`. This
+   * catches half-open TCP connections and frozen peers, which never send a close.
    */
-  ping(): boolean {
-    if (!this.alive) {
+  ping(now: number, silenceMs: number): boolean {
+    if (now - this.lastActiveAt > silenceMs) {
       this.socket.terminate();
       return false;
     }
-    this.alive = false;
     if (this.socket.readyState === this.socket.OPEN) this.socket.ping();
     return true;
   }
 
   private onFrame(data: Buffer, isBinary: boolean): void {
-    this.alive = true;
+    this.lastActiveAt = Date.now();
     if (!this.takeToken()) {
       this.sendError('RATE_LIMITED', `more than ${this.limits.maxMessagesPerSecond} messages per second`);
       this.close(CLOSE_CODES.rateLimited, 'RATE_LIMITED');

@@ -32,6 +32,8 @@ export interface SettledTask {
 export interface JobState extends JobRow {
   total: number;
   counts: Record<TaskState, number>;
+  /** Settled tasks whose outcome is committed (counts may run one commit ahead of this). */
+  settledDurable: number;
 }
 
 export interface TaskManagerHooks {
@@ -77,12 +79,13 @@ export class TaskManager {
   load(now: number): Map<string, LiveTask[]> {
     this.nextSeq = this.store.maxSeq();
     for (const { state, n } of this.store.stateCounts()) this.counts[state] = n;
-    for (const job of this.store.allJobs()) this.jobs.set(job.id, { ...job, total: 0, counts: emptyCounts() });
+    for (const job of this.store.allJobs()) this.jobs.set(job.id, { ...job, total: 0, counts: emptyCounts(), settledDurable: 0 });
     for (const { jobId, state, n } of this.store.jobStateCounts()) {
       const job = this.jobs.get(jobId);
       if (!job) continue;
       job.counts[state] += n;
       job.total += n;
+      if (state === 'succeeded' || state === 'failed' || state === 'cancelled') job.settledDurable += n;
     }
     const orphans = new Map<string, LiveTask[]>();
     for (const task of this.store.loadLive()) {
@@ -145,7 +148,7 @@ export class TaskManager {
     }
     if (jobId && newJob) {
       const closedAt = newJob.open ? null : now;
-      this.jobs.set(jobId, { id: jobId, key: newJob.key, createdAt: now, closedAt, cancelledAt: null, total: 0, counts: emptyCounts() });
+      this.jobs.set(jobId, { id: jobId, key: newJob.key, createdAt: now, closedAt, cancelledAt: null, total: 0, counts: emptyCounts(), settledDurable: 0 });
     }
     const enqueuedAt = Date.now();
     for (const t of fresh) {
@@ -370,6 +373,8 @@ export class TaskManager {
     });
     for (const r of rows) {
       if (this.live.has(r.id)) continue;
+      const job = r.jobId === null ? undefined : this.jobs.get(r.jobId);
+      if (job) job.settledDurable--;
       const task: LiveTask = {
         seq: r.seq, id: r.id, jobId: r.jobId, key: r.key, type: r.type, priority: r.priority,
         params: r.params, paramsLoaded: true, state: 'queued', attempt: r.attempt, failures: 0, losses: 0,
@@ -383,9 +388,9 @@ export class TaskManager {
     this.hooks.onReady();
   }
 
-  /** Whether every task of the job has settled and the job takes no more. */
+  /** Whether the job takes no more tasks and every task's outcome is durable. */
   isJobComplete(job: JobState): boolean {
-    return job.closedAt !== null && job.counts.succeeded + job.counts.failed + job.counts.cancelled === job.total;
+    return job.closedAt !== null && job.settledDurable === job.total;
   }
 
   /** Settles and durably records the one accepted outcome of a task. */
@@ -411,7 +416,14 @@ export class TaskManager {
       if (attemptOutcome && snapshot.attempt > 0) this.store.finishAttempt(snapshot.seq, snapshot.attempt, now, attemptOutcome, error);
       this.store.markSettled(snapshot, state, status, result, error, now);
     });
-    committed.then(() => this.hooks.onSettled(settled), () => {});
+    committed.then(
+      () => {
+        const job = settled.jobId === null ? undefined : this.jobs.get(settled.jobId);
+        if (job) job.settledDurable++;
+        this.hooks.onSettled(settled);
+      },
+      () => {},
+    );
     return committed;
   }
 
@@ -484,6 +496,7 @@ export class TaskManager {
       if (job) {
         job.counts[g.state]--;
         job.total--;
+        job.settledDurable--;
       }
     }
     for (const id of jobsGone) this.jobs.delete(id);

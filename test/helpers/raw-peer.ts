@@ -1,0 +1,73 @@
+/** A hand-driven WebSocket peer speaking (or abusing) the worker protocol, for protocol tests. */
+import WebSocket from 'ws';
+import { decodeValue, encodeMessage } from '../../shared/codec.js';
+import { PROTOCOL_VERSION, WORKER_WS_PATH, type Message } from '../../shared/protocol.js';
+
+export class RawPeer {
+  readonly received: any[] = [];
+  closeCode: number | null = null;
+  readonly closed: Promise<number>;
+  private readonly waiters = new Set<() => void>();
+
+  private constructor(readonly socket: WebSocket) {
+    socket.on('message', (data) => {
+      this.received.push(decodeValue(data as Buffer));
+      for (const w of this.waiters) w();
+    });
+    this.closed = new Promise((resolve) =>
+      socket.on('close', (code) => {
+        this.closeCode = code;
+        for (const w of this.waiters) w();
+        resolve(code);
+      }),
+    );
+    socket.on('error', () => {});
+  }
+
+  static async connect(foremanWsUrl: string): Promise<RawPeer> {
+    const socket = new WebSocket(`${foremanWsUrl}${WORKER_WS_PATH}`);
+    const peer = new RawPeer(socket);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('error', reject);
+    });
+    return peer;
+  }
+
+  send(message: Message): void {
+    this.socket.send(encodeMessage(message));
+  }
+
+  sendRaw(bytes: Buffer | string): void {
+    this.socket.send(bytes);
+  }
+
+  hello(workerId: string, extra: Partial<Extract<Message, { kind: 'hello' }>> = {}): void {
+    this.send({ kind: 'hello', protocolVersion: PROTOCOL_VERSION, workerId, skills: [{ type: 'echo' }], capacity: 1, groupLimits: {}, running: [], ...extra });
+  }
+
+  /** Resolves with the first received message (past or future) matching `pred`. */
+  next(pred: (m: any) => boolean, timeoutMs = 10_000): Promise<any> {
+    const found = this.received.find(pred);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(new Error(`no matching message; got ${JSON.stringify(this.received).slice(0, 500)}`));
+      }, timeoutMs);
+      const check = () => {
+        const m = this.received.find(pred);
+        if (m) {
+          clearTimeout(timer);
+          this.waiters.delete(check);
+          resolve(m);
+        }
+      };
+      this.waiters.add(check);
+    });
+  }
+
+  close(): void {
+    this.socket.terminate();
+  }
+}

@@ -1,0 +1,22 @@
+/** Small helpers over the foreman API for tests. */
+import type { ApiClient } from '../../cli/api-client.js';
+import { waitFor } from './wait-for.js';
+
+export async function submit(api: ApiClient, task: Record<string, unknown>): Promise<string> {
+  const { id } = await api.request('POST', '/tasks', task);
+  return id as string;
+}
+
+export function getTask(api: ApiClient, id: string): Promise<any> {
+  return api.request('GET', `/tasks/${id}`);
+}
+
+/** Waits until the task satisfies `pred` and returns it. */
+export function waitForTask(api: ApiClient, id: string, pred: (t: any) => boolean, what: string, timeoutMs = 20_000): Promise<any> {
+  return waitFor(async () => {
+    const t = await getTask(api, id);
+    return pred(t) && t;
+  }, what, timeoutMs);
+}
+
+export const settled = (t: any) => ['succeeded', 'failed', 'cancelled'].includes(t.state);
