@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { BIN, LoggedProcess, spawnWorker, startForeman, tempDir } from '../helpers/processes.js';
 
@@ -31,6 +32,32 @@ describe('the gaffer CLI', () => {
     expect(text).toMatch(/1 queued/);
     expect(text).toMatch(/nobody-has-this: 1 waiting \(no connected worker has this skill\)/);
     expect(text).toContain(w.id);
+  });
+
+  it('loads a handler module with --handlers, and runs the SDK example program', async () => {
+    const foreman = await startForeman();
+    const example = fileURLToPath(new URL('../../examples/my-tasks.ts', import.meta.url));
+    await spawnWorker(foreman.wsUrl, { args: ['--handlers', example, '--no-builtins'] });
+    const { jobId } = await foreman.api.request('POST', '/jobs', [
+      { type: 'resize', params: { width: 640, height: 480 } },
+      { type: 'score', params: { text: 'ab' } },
+      { type: 'resize', params: { width: -1, height: 1 } },
+    ]);
+    const results = [];
+    for await (const r of foreman.api.results(jobId)) results.push(r);
+    expect(results.find((r) => r.type === 'resize' && r.state === 'succeeded')?.result).toEqual({ width: 320, height: 240 });
+    expect(results.find((r) => r.type === 'score')).toMatchObject({ status: 'needs_review', result: { score: 2 } });
+    expect(results.find((r) => r.state === 'failed')?.error.code).toBe('PERMANENT');
+
+    const sdk = new LoggedProcess(
+      spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../examples/sdk-worker.ts', import.meta.url))], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, GAFFER_FOREMAN: foreman.wsUrl },
+      }),
+    );
+    await sdk.waitForLine((l) => l.msg === 'ready; Ctrl-C drains and exits', 'sdk worker ready');
+    const { workers } = await foreman.api.request('GET', '/workers');
+    expect(workers.find((w: any) => w.id === 'sdk-example')).toMatchObject({ capacity: 4, groupLimits: { gpu: 1 } });
   });
 
   it('refuses a bad flag value with a message naming it', async () => {
