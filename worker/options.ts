@@ -16,8 +16,6 @@ export interface WorkerOptions {
   reconnectMinMs: number;
   /** Longest reconnect delay, in ms. Default 10000. */
   reconnectMaxMs: number;
-  /** Heartbeat interval until the foreman's welcome says otherwise, in ms. Default 5000. */
-  heartbeatIntervalMs: number;
   /** On drain, how long running tasks may take before they are handed back, in ms. Default 30000. */
   drainTimeoutMs: number;
   /** Results held for the foreman while disconnected, at most. Default 10000. */
@@ -46,7 +44,6 @@ export const WORKER_DEFAULTS: Readonly<WorkerOptions> = Object.freeze({
   token: null,
   reconnectMinMs: 200,
   reconnectMaxMs: 10_000,
-  heartbeatIntervalMs: 5000,
   drainTimeoutMs: 30_000,
   resultBufferSize: 10_000,
   cancelGraceMs: 5000,
@@ -80,7 +77,6 @@ export function resolveWorkerOptions(partial: Partial<WorkerOptions> = {}): Read
   }
   requireInt('reconnectMinMs', o.reconnectMinMs, 1);
   requireInt('reconnectMaxMs', o.reconnectMaxMs, o.reconnectMinMs);
-  requireInt('heartbeatIntervalMs', o.heartbeatIntervalMs, 10);
   requireInt('drainTimeoutMs', o.drainTimeoutMs, 0);
   requireInt('resultBufferSize', o.resultBufferSize, 1);
   requireInt('cancelGraceMs', o.cancelGraceMs, 0);

@@ -53,7 +53,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private registered = false;
   private draining = false;
   private heartbeatTimer: NodeJS.Timeout | null = null;
-  private heartbeatIntervalMs: number;
+  /** Set by the foreman's welcome: the foreman owns the liveness timing. */
+  private heartbeatIntervalMs = 0;
   private readonly idleWaiters = new Set<() => void>();
   private closing: Promise<void> | null = null;
 
@@ -62,7 +63,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const { logger, ...rest } = options;
     this.options = resolveWorkerOptions(rest);
     this.log = logger ?? pino({ level: this.options.logLevel });
-    this.heartbeatIntervalMs = this.options.heartbeatIntervalMs;
     this.connection = new Connection(this.options.foreman, {
       reconnectMinMs: this.options.reconnectMinMs,
       reconnectMaxMs: this.options.reconnectMaxMs,
