@@ -275,13 +275,15 @@ export class Fleet implements SessionHandler {
     }
   }
 
-  /** Runs the lease and grace checks now, as if every silent worker's time were up. Returns the tasks requeued. */
+  /**
+   * Runs the lease and grace checks now, as if every silent worker's time were up: the tasks
+   * of stale workers and of disconnected workers still inside their grace are requeued.
+   * Returns how many tasks were requeued.
+   */
   requeueStale(now: number): number {
     let n = 0;
     for (const entry of this.workers.values()) {
-      const expired = entry.session
-        ? now - entry.lastSeenAt > this.options.staleAfterMs
-        : entry.disconnectedAt !== null && now - entry.disconnectedAt > entry.graceMs;
+      const expired = entry.session ? now - entry.lastSeenAt > this.options.staleAfterMs : entry.disconnectedAt !== null;
       if (!expired || entry.running.size === 0) continue;
       n += entry.running.size;
       this.loseAll(entry, now);

@@ -90,7 +90,8 @@ export class Foreman {
     const app = Fastify({
       ...(logger ? { loggerInstance: logger } : { logger: logger === false ? false : { level: options.logLevel } }),
       bodyLimit: 8 * 1024 * 1024,
-      ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+      // No type coercion: a number sent as a string (or the reverse) is a client bug worth a 400.
+      ajv: { customOptions: { removeAdditional: false, allErrors: false, coerceTypes: false } },
       logController: new LogController({ disableRequestLogging: true }),
     });
     const db = openDatabase(options.db, options.sync);

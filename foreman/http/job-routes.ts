@@ -32,7 +32,15 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
         if (existing) return reply.code(200).send({ jobId: existing.id, count: ctx.tasks.jobs.get(existing.id)?.total ?? 0, duplicate: true });
       }
       const jobId = newTimeOrderedId('j_');
-      const ids = await ctx.tasks.submit(tasks, jobId, { key, open });
+      let ids: string[];
+      try {
+        ids = await ctx.tasks.submit(tasks, jobId, { key, open });
+      } catch (err) {
+        // Two requests with the same key raced: the loser's insert hit the unique index; answer as a duplicate.
+        const winner = key ? ctx.store.getJobByKey(key) : null;
+        if (!winner) throw err;
+        return reply.code(200).send({ jobId: winner.id, count: ctx.tasks.jobs.get(winner.id)?.total ?? 0, duplicate: true });
+      }
       return reply.code(202).send({ jobId, count: ids.length, taskIds: ids.length <= 1000 ? ids : undefined });
     },
   );

@@ -42,7 +42,7 @@ export const listQuery = {
   properties: {
     state: { type: 'string', enum: ['queued', 'running', 'cancelling', 'succeeded', 'failed', 'cancelled'] },
     jobId: { type: 'string', maxLength: 200 },
-    limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+    limit: { type: 'string', pattern: '^([1-9][0-9]{0,2}|1000)$', description: 'page size, 1 to 1000; default 100' },
     after: { type: 'string', pattern: '^[0-9]{1,16}$', description: 'cursor from the previous page' },
   },
 } as const;

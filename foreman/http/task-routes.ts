@@ -28,11 +28,12 @@ export function taskRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return taskView(ctx, row, ctx.store.getAttempts(row.seq));
   });
 
-  app.get<{ Querystring: { state?: TaskState; jobId?: string; limit: number; after?: string } }>(
+  app.get<{ Querystring: { state?: TaskState; jobId?: string; limit?: string; after?: string } }>(
     '/tasks',
     { schema: { querystring: listQuery } },
     async (req) => {
-      const { state, jobId, limit, after } = req.query;
+      const { state, jobId, after } = req.query;
+      const limit = req.query.limit ? Number(req.query.limit) : 100;
       const rows = ctx.store.listTasks({ state, jobId }, after ? Number(after) : 0, limit);
       const next = rows.length === limit ? String(rows[rows.length - 1].seq) : null;
       return { tasks: rows.map((r) => taskView(ctx, r)), next };
