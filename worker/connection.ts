@@ -24,6 +24,8 @@ export interface ConnectionEvents {
   open: [];
   message: [ForemanMessage];
   close: [code: number, reason: string];
+  /** A dial failed before the socket opened; `tries` counts failures since the last session. */
+  dialFailed: [message: string, tries: number];
   protocolError: [ProtocolError];
 }
 
@@ -97,14 +99,16 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         else throw err;
       }
     });
-    // 'error' is always followed by 'close', which handles the redial.
-    socket.on('error', () => {});
+    // 'error' is always followed by 'close', which reports it once and handles the redial.
+    let lastError = '';
+    socket.on('error', (err) => (lastError = err.message));
     socket.on('close', (code, reason) => {
       const wasOpen = this.state === 'open';
       if (this.socket === socket) this.socket = null;
       if (this.state === 'closed') return;
       this.state = 'reconnecting';
       if (wasOpen) this.emit('close', code, reason.toString());
+      else this.emit('dialFailed', lastError || `closed ${code} ${reason.toString()}`, this.tries + 1);
       this.scheduleDial();
     });
   }

@@ -74,6 +74,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.connection.on('message', (m) => this.onMessage(m));
     this.connection.on('close', (code, reason) => this.onDisconnect(code, reason));
     this.connection.on('protocolError', (err) => this.log.warn({ code: err.code }, err.message));
+    this.connection.on('dialFailed', (message, tries) => {
+      // The first failure and then every tenth, so a long outage does not flood the log.
+      if (tries === 1 || tries % 10 === 0) this.log.warn({ foreman: this.options.foreman, tries, error: message }, 'cannot reach the foreman; retrying');
+    });
   }
 
   /**
