@@ -296,7 +296,7 @@ export class Fleet implements SessionHandler {
   dispatchable(): WorkerEntry[] {
     const out: WorkerEntry[] = [];
     for (const e of this.workers.values()) {
-      if (e.session && e.state === 'active' && e.running.size < e.capacity) out.push(e);
+      if (e.session && e.state === 'active' && !e.draining && e.running.size < e.capacity) out.push(e);
     }
     return out;
   }

@@ -57,9 +57,13 @@ export class Foreman {
     private readonly db: Db,
   ) {
     this.store = new TaskStore(db);
-    this.commit = new GroupCommit(db, (writes, ms) => {
-      if (this.events.listenerCount('commit') > 0) this.events.emit('commit', { writes, ms });
-    });
+    this.commit = new GroupCommit(
+      db,
+      (writes, ms) => {
+        if (this.events.listenerCount('commit') > 0) this.events.emit('commit', { writes, ms });
+      },
+      (err) => app.log.error({ err }, 'store write failed'),
+    );
     this.tasks = new TaskManager(this.store, this.commit, options, {
       onReady: () => this.dispatcher.schedule(),
       onCancel: (workerId, refs) => this.fleet.sendCancel(workerId, refs, 'cancelled'),

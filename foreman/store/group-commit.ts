@@ -24,18 +24,23 @@ export class GroupCommit {
   constructor(
     private readonly db: Db,
     private readonly onCommitted?: (rows: number, elapsedMs: number) => void,
+    private readonly onError?: (err: unknown) => void,
   ) {}
 
   /** Queues `write` for the next group transaction; resolves once it is committed. */
   write(write: Write): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('store is closed'));
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({ write, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    const promise = this.closed
+      ? Promise.reject(new Error('store is closed'))
+      : new Promise<void>((resolve, reject) => {
+          this.pending.push({ write, resolve, reject });
+          if (!this.scheduled) {
+            this.scheduled = true;
+            setImmediate(() => this.flush());
+          }
+        });
+    // Callers that await still see the failure; fire-and-forget writes report it here instead of crashing the process.
+    promise.catch((err) => this.onError?.(err));
+    return promise;
   }
 
   /** Commits everything queued now, synchronously. Safe to call at any time. */
