@@ -118,10 +118,12 @@ export class TaskManager {
     const ids: string[] = new Array(inputs.length);
     const fresh: LiveTask[] = [];
     const waits: Array<Promise<void>> = [];
+    const keysHere = new Map<string, string>();
     for (let i = 0; i < inputs.length; i++) {
       const input = inputs[i];
       if (input.key !== undefined) {
-        const existing = this.findTaskByKey(input.key);
+        // The same key twice in one submission is one task, like the same key in two submissions.
+        const existing = keysHere.get(input.key) ?? this.findTaskByKey(input.key);
         if (typeof existing === 'string') {
           ids[i] = existing;
           continue;
@@ -134,13 +136,19 @@ export class TaskManager {
       const task = this.newTask(input, jobId, now);
       ids[i] = task.id;
       fresh.push(task);
+      if (input.key !== undefined) keysHere.set(input.key, task.id);
     }
     const committed = this.commit.write(() => {
       if (jobId && newJob) this.store.insertJob(jobId, newJob.key, now, newJob.open ? null : now);
       for (const t of fresh) this.store.insertTask(t);
     });
     const keyed = fresh.filter((t) => t.key !== null);
-    for (const t of keyed) this.pendingKeys.set(t.key as string, committed.then(() => t.id));
+    for (const t of keyed) {
+      const id = committed.then(() => t.id);
+      // A racing submission awaits this; if nobody does, a failed commit must not become an unhandled rejection.
+      id.catch(() => {});
+      this.pendingKeys.set(t.key as string, id);
+    }
     try {
       await committed;
     } finally {

@@ -31,7 +31,9 @@ export function decodeMessage<K extends MessageKind>(
   } catch (err) {
     throw new ProtocolError('BAD_FRAME', (err as Error).message, { cause: err });
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+  // Only a plain map is a message: binary blobs, timestamps and extensions decode to other objects.
+  const proto = value !== null && typeof value === 'object' ? Object.getPrototypeOf(value) : undefined;
+  if (proto !== Object.prototype && proto !== null) {
     throw new ProtocolError('BAD_FRAME', 'a frame must be a map');
   }
   const kind = (value as { kind?: unknown }).kind;

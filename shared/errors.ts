@@ -31,7 +31,7 @@ export const TASK_ERROR_CODES = {
   TIMEOUT: 'the attempt ran past the task timeoutMs (retried)',
   NO_HANDLER: 'the worker has no handler for this type (retried elsewhere)',
   WORKER_LOST: 'the worker died, was partitioned or disconnected past the grace period',
-  TOO_MANY_LOSSES: 'the task was lost with its worker more than maxLosses times (poison task)',
+  TOO_MANY_LOSSES: 'the task was lost with its worker maxLosses times (a poison task)',
   CANCELLED: 'the task was cancelled',
 } as const;
 

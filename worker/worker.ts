@@ -275,7 +275,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.connection.send({ kind: 'task.release', tasks: [{ taskId: a.taskId, attempt: a.attempt }], reason: 'draining' });
       return;
     }
-    if (this.runs.has(a.taskId)) return;
+    const previous = this.runs.get(a.taskId);
+    if (previous && previous.assignment.attempt >= a.attempt) return;
+    // An older attempt of this task may still run here (revoked, but its handler ignores the abort):
+    // the new attempt replaces it, and the old one's outcome is dropped when it finally returns.
+    previous?.abort('REVOKED');
     const entry = this.handlers.get(a.type);
     if (!entry) {
       this.deliver({ taskId: a.taskId, attempt: a.attempt, outcome: 'failed', error: { code: 'NO_HANDLER', message: `no handler for ${a.type}`, retryable: true }, durationMs: 0 });
