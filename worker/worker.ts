@@ -349,7 +349,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.outbox.clear();
     this.stats.reconnects++;
     if (this.state !== 'closed') this.setState('reconnecting');
-    this.log.warn({ code, reason, running: this.runs.size, held: this.unacked.size }, 'lost the foreman; reconnecting');
+    const refused = code === CLOSE_CODES.unauthorized || code === CLOSE_CODES.unsupportedVersion || code === CLOSE_CODES.workerIdInUse;
+    // Refusals will repeat until someone fixes the token, the version or the id; retrying still makes sense (a token may be re-issued).
+    if (refused) this.log.error({ code, reason }, 'the foreman refused this worker; retrying with backoff');
+    else this.log.warn({ code, reason, running: this.runs.size, held: this.unacked.size }, 'lost the foreman; reconnecting');
   }
 
   private startHeartbeat(): void {
