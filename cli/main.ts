@@ -5,6 +5,7 @@ import { workerCommand } from '../worker/main.js';
 import { submitCommand } from './submit.js';
 import { statusCommand } from './status.js';
 import { demoCommand } from './demo.js';
+import { tokenCommand } from './token.js';
 
 const program = new Command('gaffer')
   .description('Push-based foreman and workers: one durable foreman, workers on any device.')
@@ -13,6 +14,7 @@ const program = new Command('gaffer')
   .addCommand(workerCommand())
   .addCommand(submitCommand())
   .addCommand(statusCommand())
-  .addCommand(demoCommand());
+  .addCommand(demoCommand())
+  .addCommand(tokenCommand());
 
 await program.parseAsync(process.argv);

@@ -1,4 +1,7 @@
-/** The worker dashboard page (placeholder until the dashboard lands). */
+/** The worker dashboard page, served by the worker's status server at `/` to browsers. */
+import { dashboardPage } from './assets.js';
+
+/** The page's HTML; its script (`/dashboard/worker.js`) fills it from `GET /ws`. */
 export function workerDashboardHtml(): string {
-  return '<!doctype html><title>gaffer worker</title><pre id="s">loading…</pre><script>fetch("/").then(r=>r.json()).then(j=>{document.getElementById("s").textContent=JSON.stringify(j,null,2)})</script>';
+  return dashboardPage('worker.html');
 }

@@ -21,6 +21,10 @@ import { openDatabase, type Db } from './store/database.js';
 import { GroupCommit } from './store/group-commit.js';
 import { TaskStore } from './store/task-store.js';
 import { TaskManager } from './task-manager.js';
+import { installEdge, type Edge } from './edge.js';
+import { checkNdjsonLines } from './http/limits.js';
+import { clientErrorReply } from './http/client-error.js';
+import { httpsOption, schemes } from './tls.js';
 
 /**
  * Foreman lifecycle:
@@ -46,6 +50,8 @@ export class Foreman {
   readonly store: TaskStore;
   readonly commit: GroupCommit;
   readonly api: ApiContext;
+  /** Authentication, limits, metrics and docs (set in setup). */
+  edge!: Edge;
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly retention: Retention;
   private sweeps = 0;
@@ -54,7 +60,7 @@ export class Foreman {
   private constructor(
     readonly options: Readonly<ForemanOptions>,
     readonly app: FastifyInstance,
-    private readonly db: Db,
+    readonly db: Db,
   ) {
     this.store = new TaskStore(db);
     this.commit = new GroupCommit(
@@ -93,7 +99,9 @@ export class Foreman {
     const options = resolveForemanOptions(partial);
     const app = Fastify({
       ...(logger ? { loggerInstance: logger } : { logger: logger === false ? false : { level: options.logLevel } }),
-      bodyLimit: 8 * 1024 * 1024,
+      bodyLimit: options.maxBodyBytes,
+      ...httpsOption(options),
+      clientErrorHandler: clientErrorReply,
       // No type coercion: a number sent as a string (or the reverse) is a client bug worth a 400.
       ajv: { customOptions: { removeAdditional: false, allErrors: false, coerceTypes: false } },
       logController: new LogController({ disableRequestLogging: true }),
@@ -116,6 +124,8 @@ export class Foreman {
     const orphans = this.tasks.load(now);
     this.fleet.adoptOrphans(orphans, now);
 
+    // Before any route: the OpenAPI generator collects routes as they are added, and auth hooks must cover them all.
+    this.edge = await installEdge(app, this);
     app.setErrorHandler((err: FastifyError, _req, reply) => {
       if (err.validation) {
         const v = err.validation[0];
@@ -130,7 +140,7 @@ export class Foreman {
     });
     app.addContentTypeParser('application/x-ndjson', { parseAs: 'string', bodyLimit: MAX_JOB_BODY_BYTES }, (_req, body, done) => {
       try {
-        done(null, parseNdjson(body as string));
+        done(null, parseNdjson(checkNdjsonLines(body as string, options.maxNdjsonLineBytes)));
       } catch (err) {
         done(err as Error, undefined);
       }
@@ -139,7 +149,9 @@ export class Foreman {
     await app.register(websocket, { options: { maxPayload: options.maxFrameBytes } });
     app.get(WORKER_WS_PATH, { websocket: true }, (socket, req) => {
       if (this.state === 'closed') return socket.close(CLOSE_CODES.foremanShutdown, 'FOREMAN_SHUTDOWN');
-      new Session(socket, req.socket.remoteAddress ?? 'unknown', this.fleet, {
+      const address = req.socket.remoteAddress ?? 'unknown';
+      if (!this.edge.sessions.admit(socket, address)) return;
+      new Session(socket, address, this.edge.sessions, {
         maxProtocolErrors: options.maxProtocolErrors,
         helloTimeoutMs: options.helloTimeoutMs,
         maxMessagesPerSecond: options.maxMessagesPerSecond,
@@ -169,7 +181,7 @@ export class Foreman {
   /** Base HTTP URL for clients on this machine. */
   get url(): string {
     const host = this.options.host === '0.0.0.0' || this.options.host === '::' ? '127.0.0.1' : this.options.host;
-    return `http://${host.includes(':') ? `[${host}]` : host}:${this.port}`;
+    return `${schemes(this.options).http}://${host.includes(':') ? `[${host}]` : host}:${this.port}`;
   }
 
   /** Stops dispatching new work; running tasks finish and their results are accepted. Idempotent. */

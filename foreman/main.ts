@@ -1,9 +1,12 @@
 /** `gaffer foreman`: reads flags and GAFFER_* variables, starts the foreman, handles signals. */
 import { networkInterfaces } from 'node:os';
 import { Command } from 'commander';
+import { createLogger } from '../cli/logger.js';
 import { addOptionFlags, readOptionFlags } from '../cli/option-flags.js';
+import { accessNotice } from './auth/access-notice.js';
 import { Foreman } from './foreman.js';
 import { DEFAULTS, type ForemanOptions } from './options.js';
+import { schemes } from './tls.js';
 
 /** An address other machines can probably reach us on, for the printed worker command. */
 function reachableHost(bound: string): string {
@@ -21,7 +24,8 @@ export function foremanCommand(): Command {
     const options = readOptionFlags(flags, DEFAULTS, process.env) as Partial<ForemanOptions>;
     let foreman: Foreman;
     try {
-      foreman = await Foreman.start(options);
+      // Pretty lines on a terminal, JSON otherwise; tokens are redacted either way.
+      foreman = await Foreman.start({ ...options, logger: createLogger(options.logLevel ?? DEFAULTS.logLevel, process.stdout.isTTY === true) });
     } catch (err) {
       process.stderr.write(`gaffer foreman: ${(err as Error).message}\n`);
       process.exit(1);
@@ -29,9 +33,13 @@ export function foremanCommand(): Command {
     const log = foreman.app.log;
     const { logLevel: _l, ...settings } = foreman.options;
     log.info({ settings }, 'effective settings');
-    const wsUrl = `ws://${reachableHost(foreman.options.host)}:${foreman.port}`;
+    const scheme = schemes(foreman.options);
+    const wsUrl = `${scheme.ws}://${reachableHost(foreman.options.host)}:${foreman.port}`;
     log.info({ port: foreman.port, url: foreman.url, workerCommand: `npx gaffer worker --foreman ${wsUrl}` }, 'foreman listening');
     log.info(`start a worker with: npx gaffer worker --foreman ${wsUrl}`);
+    const notice = accessNotice(foreman.edge.credentials, `${scheme.http}://${reachableHost(foreman.options.host)}:${foreman.port}`, wsUrl);
+    log[notice.log.level](notice.log.fields, notice.log.msg);
+    if (notice.terminal) process.stderr.write(notice.terminal);
 
     let signals = 0;
     const stop = async (signal: string) => {

@@ -51,6 +51,34 @@ export interface ForemanOptions {
   dev: boolean;
   /** Log level (pino). Default info. */
   logLevel: string;
+  /** Fleet token: any worker presenting it in `hello.authToken` may join. Default none (generated off loopback). */
+  workerToken: string | null;
+  /** API token: `Authorization: Bearer …` for every HTTP route but GET /health. Default none (generated off loopback). */
+  apiToken: string | null;
+  /** Read token: GET routes and the dashboard WebSocket only. Default none (generated off loopback). */
+  readToken: string | null;
+  /** PEM certificate file; with `tlsKey`, the foreman serves https and wss. Default none. */
+  tlsCert: string | null;
+  /** PEM private key file for `tlsCert`. Default none. */
+  tlsKey: string | null;
+  /** Most worker sockets open at once (refused with 4013). Default 10000. */
+  maxSessions: number;
+  /** Most worker sockets open at once from one address (refused with 4013). Default 1000. */
+  maxSessionsPerAddress: number;
+  /** Largest task params, msgpack-encoded, in bytes; bigger submissions get 413. Default 4 MiB. */
+  maxParamsBytes: number;
+  /** Largest task result, msgpack-encoded, in bytes; a bigger result fails the task with PAYLOAD_TOO_LARGE. Default 4 MiB. */
+  maxResultBytes: number;
+  /** Deepest nesting of arrays and objects in params, results and worker meta; deeper input is refused. Default 64. */
+  maxValueDepth: number;
+  /** Largest JSON request body, in bytes (bulk NDJSON job bodies have their own limit). Default 8 MiB. */
+  maxBodyBytes: number;
+  /** Longest line of an NDJSON job body, in bytes; longer gets 413. Default 8 MiB. */
+  maxNdjsonLineBytes: number;
+  /** Most HTTP requests per second from one address (token bucket; then 429). Default 2000. */
+  maxRequestsPerSecond: number;
+  /** On close, how long in-flight HTTP requests may finish before their connections are cut, in ms (result streams are cut at once). Default 5000. */
+  shutdownGraceMs: number;
 }
 
 /** The defaults; frozen so nothing can change them at run time. */
@@ -77,6 +105,20 @@ export const DEFAULTS: Readonly<ForemanOptions> = Object.freeze({
   offlineRetentionMs: 10 * 60 * 1000,
   dev: false,
   logLevel: 'info',
+  workerToken: null,
+  apiToken: null,
+  readToken: null,
+  tlsCert: null,
+  tlsKey: null,
+  maxSessions: 10_000,
+  maxSessionsPerAddress: 1000,
+  maxParamsBytes: 4 * 1024 * 1024,
+  maxResultBytes: 4 * 1024 * 1024,
+  maxValueDepth: 64,
+  maxBodyBytes: 8 * 1024 * 1024,
+  maxNdjsonLineBytes: 8 * 1024 * 1024,
+  maxRequestsPerSecond: 2000,
+  shutdownGraceMs: 5000,
 });
 
 function requireInt(name: keyof ForemanOptions, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): void {
@@ -111,5 +153,22 @@ export function resolveForemanOptions(partial: Partial<ForemanOptions> = {}): Re
   requireInt('offlineRetentionMs', o.offlineRetentionMs, 0);
   if (o.sync !== 'normal' && o.sync !== 'full') throw new TypeError(`option sync must be normal or full, got ${String(o.sync)}`);
   if (typeof o.db !== 'string' || o.db === '') throw new TypeError('option db must be a file path or :memory:');
+  requireInt('maxSessions', o.maxSessions, 1);
+  requireInt('maxSessionsPerAddress', o.maxSessionsPerAddress, 1, o.maxSessions);
+  // Params and results travel inside one frame, so neither may exceed the frame limit.
+  requireInt('maxParamsBytes', o.maxParamsBytes, 1, o.maxFrameBytes);
+  requireInt('maxResultBytes', o.maxResultBytes, 1, o.maxFrameBytes);
+  // Deeply nested values overflow the stack of recursive encoders (msgpack, JSON); 1000 is far below where that happens.
+  requireInt('maxValueDepth', o.maxValueDepth, 1, 1000);
+  requireInt('maxBodyBytes', o.maxBodyBytes, 1024);
+  requireInt('maxNdjsonLineBytes', o.maxNdjsonLineBytes, 1024);
+  requireInt('maxRequestsPerSecond', o.maxRequestsPerSecond, 1);
+  requireInt('shutdownGraceMs', o.shutdownGraceMs, 0);
+  for (const name of ['workerToken', 'apiToken', 'readToken'] as const) {
+    const v = o[name];
+    // A short token can be guessed; generated ones are 32 characters.
+    if (v !== null && (typeof v !== 'string' || v.length < 16 || /\s/.test(v))) throw new TypeError(`option ${name} must be at least 16 characters without spaces`);
+  }
+  if ((o.tlsCert === null) !== (o.tlsKey === null)) throw new TypeError('options tlsCert and tlsKey must be given together');
   return Object.freeze(o);
 }

@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, Option } from 'commander';
+import { createLogger } from '../cli/logger.js';
 import { addOptionFlags, readOptionFlags } from '../cli/option-flags.js';
 import { BUILTIN_HANDLERS } from './handlers/builtin.js';
 import { WORKER_DEFAULTS, type WorkerOptions } from './options.js';
@@ -27,7 +28,8 @@ export function workerCommand(): Command {
     else if (process.env.GAFFER_LIMITS) options.limits = process.env.GAFFER_LIMITS.split(',').reduce((acc, s) => collectLimit(s.trim(), acc), {});
     let worker: Worker;
     try {
-      worker = new Worker(options);
+      // Pretty lines on a terminal, JSON otherwise; the worker and control tokens are redacted either way.
+      worker = new Worker({ ...options, logger: createLogger(options.logLevel ?? WORKER_DEFAULTS.logLevel, process.stdout.isTTY === true) });
       if (flags.builtins !== false) for (const [type, handler] of Object.entries(BUILTIN_HANDLERS)) worker.task(type, handler);
       if (typeof flags.handlers === 'string') {
         const mod = (await import(pathToFileURL(resolve(flags.handlers as string)).href)) as { default?: (w: Worker) => unknown };

@@ -146,6 +146,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (mode === 'graceful') await this.drain();
     else {
       this.draining = true;
+      // Tell the foreman first, or it may hand a released task straight back to this closing session.
+      this.connection.send({ kind: 'worker.state', state: 'draining' });
       this.releaseAll('hard restart');
       this.outbox.flush();
     }

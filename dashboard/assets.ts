@@ -1,0 +1,62 @@
+/**
+ * The dashboards' static files (HTML, JS modules, CSS) as they sit in this
+ * folder: no build step, so a fresh clone serves them as is. Both the foreman
+ * and the worker status server mount them under `/dashboard/`.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+
+/** One file as served: its bytes and content type. */
+export interface DashboardAsset {
+  body: Buffer;
+  type: string;
+}
+
+const DIR = fileURLToPath(new URL('.', import.meta.url));
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
+
+let cache: Map<string, DashboardAsset> | null = null;
+
+/** Every servable file in the dashboard folder, by file name; read once, on first use. */
+export function dashboardAssets(): Map<string, DashboardAsset> {
+  if (cache) return cache;
+  cache = new Map();
+  for (const name of readdirSync(DIR)) {
+    const type = CONTENT_TYPES[extname(name)];
+    if (type) cache.set(name, { body: readFileSync(join(DIR, name)), type });
+  }
+  return cache;
+}
+
+/** The page `name` (e.g. `foreman.html`) as a string. @throws Error when it does not exist. */
+export function dashboardPage(name: string): string {
+  const asset = dashboardAssets().get(name);
+  if (!asset) throw new Error(`dashboard page ${name} is missing`);
+  return asset.body.toString('utf8');
+}
+
+/** Whether a request's Accept header prefers a page to JSON (browsers list text/html first). */
+export function wantsHtml(accept: string | undefined): boolean {
+  return (accept ?? '').includes('text/html');
+}
+
+/**
+ * Serves `GET /dashboard/:file`. Lookups are by exact file name in a fixed map,
+ * so a path like `../x` can never reach the disk.
+ */
+export function serveDashboardAssets(app: FastifyInstance): void {
+  app.get<{ Params: { file: string } }>('/dashboard/:file', { schema: { hide: true } }, async (req, reply) => {
+    const asset = dashboardAssets().get(req.params.file);
+    if (!asset) return reply.code(404).send({ statusCode: 404, code: 'NOT_FOUND', message: `no dashboard file ${req.params.file}` });
+    // no-cache (revalidate) rather than max-age: an upgraded server must not run last version's scripts.
+    return reply.type(asset.type).header('cache-control', 'no-cache').send(asset.body);
+  });
+}

@@ -1,0 +1,110 @@
+// The fleet table: one row per worker, with its state as the foreman judges
+// it, slots, running tasks (each cancellable), heartbeat age, a link to its
+// own status page when this browser can reach it, and Drain / Restart.
+import { command, el, progressBar, setBar, setPill, setText, syncList } from './dom.js';
+import { fmtInt, fmtMs } from './format.js';
+import { api } from './live-client.js';
+
+const tbody = document.querySelector('#fleet tbody');
+const empty = document.querySelector('#fleet [data-empty]');
+
+/** statusUrl → { reachable: boolean|null, checkedAt } — probed from the browser, since only it knows what it can reach. */
+const probes = new Map();
+const PROBE_EVERY_MS = 30_000;
+
+function probe(workerId, url, onResult) {
+  const known = probes.get(url);
+  if (known && Date.now() - known.checkedAt < PROBE_EVERY_MS) return;
+  const entry = { reachable: known?.reachable ?? null, checkedAt: Date.now() };
+  probes.set(url, entry);
+  fetch(new URL('/health', url), { signal: AbortSignal.timeout(3000) })
+    .then((res) => res.json())
+    // The same address may now be someone else's status server: check whose it is.
+    .then((body) => body.workerId === workerId)
+    .catch(() => false)
+    .then((ok) => {
+      entry.reachable = ok;
+      onResult();
+    });
+}
+
+function createRow(w) {
+  const act = (label, path, cls) =>
+    el('button', {
+      class: cls,
+      'data-action': label.toLowerCase().replace(' ', '-'),
+      onclick: (e) => {
+        if (cls === 'danger' && !confirm(`${label} ${w.id}? Its running tasks go back to the queue.`)) return;
+        command(e.currentTarget, `${label}: ${w.id}`, () => api('POST', `/workers/${encodeURIComponent(w.id)}/${path}`));
+      },
+    }, label);
+  const row = el('tr', { 'data-worker-id': w.id },
+    el('td', {}, el('div', { class: 'mono' }, w.id), el('div', { class: 'muted', 'data-field': 'skills' })),
+    el('td', {}, el('span', { class: 'pill', 'data-field': 'state' })),
+    el('td', {}, progressBar(), el('div', { class: 'bar-label', 'data-field': 'slots' })),
+    el('td', {}, el('div', { class: 'chips', 'data-field': 'tasks' }), el('div', { class: 'muted', 'data-field': 'more' })),
+    el('td', { class: 'num', 'data-field': 'heartbeat' }),
+    el('td', { class: 'num', 'data-field': 'reconnects' }),
+    el('td', { 'data-field': 'link' }),
+    el('td', {}, el('div', { class: 'actions' }, act('Drain', 'drain'), act('Restart', 'restart?mode=graceful'), act('Hard restart', 'restart?mode=hard', 'danger'))),
+  );
+  return row;
+}
+
+function createChip(t) {
+  return el('span', { class: 'chip', 'data-task-id': t.id, title: t.id },
+    el('span', { 'data-field': 'type' }),
+    progressBar(),
+    el('button', {
+      class: 'x',
+      title: `cancel task ${t.id}`,
+      'data-action': 'cancel-task',
+      onclick: (e) => command(e.currentTarget, `Cancel task ${t.id}`, () => api('POST', `/tasks/${encodeURIComponent(t.id)}/cancel`)),
+    }, '×'),
+  );
+}
+
+function updateChip(chip, t) {
+  setText(chip.querySelector('[data-field=type]'), t.attempt > 1 ? `${t.type} #${t.attempt}` : t.type);
+  setBar(chip.querySelector('.bar'), t.progress?.fraction ?? 0);
+  chip.title = `${t.id} · ${t.state}${t.progress?.message ? ` · ${t.progress.message}` : ''}`;
+}
+
+function updateLink(cell, w, rerender) {
+  if (!w.statusUrl) return setText(cell, '–');
+  probe(w.id, w.statusUrl, rerender);
+  const reachable = probes.get(w.statusUrl)?.reachable;
+  const key = `${w.statusUrl}|${reachable}`;
+  if (cell.dataset.key === key) return;
+  cell.dataset.key = key;
+  cell.replaceChildren(
+    reachable
+      ? el('a', { href: w.statusUrl, target: '_blank', rel: 'noopener' }, 'open')
+      : el('span', { class: 'muted', title: w.statusUrl }, reachable === false ? 'unreachable' : 'checking…'),
+  );
+}
+
+let lastFleet = [];
+
+export function renderFleet(fleet) {
+  lastFleet = fleet;
+  empty.hidden = fleet.length > 0;
+  syncList(tbody, fleet, (w) => w.id, createRow, (row, w) => {
+    const f = (name) => row.querySelector(`[data-field=${name}]`);
+    // Long skill lists would push the table wide: show a few, the rest on hover.
+    const skills = w.skills.map((s) => s.type);
+    setText(f('skills'), skills.length > 4 ? `${skills.slice(0, 4).join(', ')} +${skills.length - 4} more` : skills.join(', '));
+    f('skills').title = skills.join(', ');
+    setPill(f('state'), w.state);
+    setBar(row.querySelector('td:nth-child(3) .bar'), w.capacity ? w.slotsInUse / w.capacity : 0);
+    setText(f('slots'), `${fmtInt(w.slotsInUse)} / ${fmtInt(w.capacity)}`);
+    syncList(f('tasks'), w.running, (t) => t.id, createChip, updateChip);
+    const hidden = w.slotsInUse - w.running.length;
+    setText(f('more'), hidden > 0 ? `+${fmtInt(hidden)} more` : '');
+    setText(f('heartbeat'), w.lastHeartbeatAgeMs === null ? '–' : `${fmtMs(w.lastHeartbeatAgeMs)} ago`);
+    setText(f('reconnects'), fmtInt(w.reconnects));
+    updateLink(f('link'), w, () => renderFleet(lastFleet));
+    const offline = w.state === 'offline';
+    for (const b of row.querySelectorAll('.actions button')) if (b.disabled !== offline && !b.dataset.busy) b.disabled = offline;
+  });
+}

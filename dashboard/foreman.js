@@ -1,0 +1,51 @@
+// The foreman dashboard: one snapshot per tick from /ws/dashboard, rendered
+// in place. Commands go through the public HTTP API (see foreman-*.js).
+import { setField, setPill } from './dom.js';
+import { fmtInt, fmtMs } from './format.js';
+import { connectLive } from './live-client.js';
+import { renderCharts } from './foreman-charts.js';
+import { renderFleet } from './foreman-fleet.js';
+import { renderJobs } from './foreman-jobs.js';
+import { renderQueue } from './foreman-queue.js';
+
+const connection = document.getElementById('connection');
+let lastAt = 0;
+
+function renderSummary(snapshot) {
+  const { stats } = snapshot;
+  setField(document, 'dispatching', stats.dispatching ? 'on' : 'paused');
+  setField(document, 'uptime', fmtMs(stats.uptimeMs));
+  for (const state of ['queued', 'running', 'succeeded', 'failed', 'cancelled']) {
+    // Cancelling tasks still hold their slot: count them as running.
+    const n = state === 'running' ? stats.tasks.running + stats.tasks.cancelling : stats.tasks[state];
+    setField(document, `tasks.${state}`, fmtInt(n));
+  }
+  const online = snapshot.fleet.filter((w) => w.state !== 'offline').length;
+  setField(document, 'workers.online', fmtInt(online));
+  setField(document, 'slots', `${fmtInt(stats.slots.inUse)} / ${fmtInt(stats.slots.capacity)}`);
+}
+
+function render(snapshot) {
+  lastAt = Date.now();
+  // Kept for the console (and the browser tests): the exact numbers behind what is drawn.
+  window.lastSnapshot = snapshot;
+  document.body.dataset.snapshotAt = String(snapshot.at);
+  renderSummary(snapshot);
+  renderCharts(snapshot.series);
+  renderFleet(snapshot.fleet);
+  renderQueue(snapshot.stats.queue);
+  renderJobs(snapshot.jobs);
+}
+
+connectLive('/ws/dashboard', {
+  onMessage: render,
+  onState: (state) => {
+    setPill(connection, state);
+    const banner = document.getElementById('banner');
+    banner.hidden = state !== 'reconnecting';
+    banner.textContent = 'Live updates lost; reconnecting… (if the foreman requires a token, open this page as /#token=YOUR_TOKEN)';
+  },
+});
+
+// Ages shown between ticks (and a stalled feed) should be visible as such.
+setInterval(() => setField(document, 'updatedAgo', lastAt ? fmtMs(Date.now() - lastAt) + ' ago' : '–'), 500);

@@ -1,0 +1,81 @@
+/**
+ * HTTP API authentication: one `onRequest` hook in front of every route.
+ *
+ * - API token: everything.
+ * - Read token: GET/HEAD routes and the dashboard WebSocket only (403 elsewhere).
+ * - No token: only the routes that hold no data (see `isPublic`).
+ *
+ * Browsers cannot put headers on a WebSocket, so `/ws/dashboard` also takes
+ * `?token=`; the dashboard page reads its token from the URL fragment, which
+ * browsers never send to the server.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { WORKER_WS_PATH } from '../../shared/protocol.js';
+import { apiError } from '../http/context.js';
+import type { Credentials } from './credentials.js';
+import { tokenMatches } from './tokens.js';
+
+export type ApiRole = 'api' | 'read';
+
+const DASHBOARD_WS_PATH = '/ws/dashboard';
+const READ_METHODS = new Set(['GET', 'HEAD']);
+
+/**
+ * Routes served without a token, each because it holds no data:
+ * the health probe (load balancers), the dashboard page shell and its static
+ * files (a browser must load them before it can send a token), and the API
+ * documentation (it describes the open-source API, not this foreman's state).
+ * The worker socket authenticates in `hello` instead.
+ */
+export function isPublic(method: string, route: string | undefined): boolean {
+  if (route === WORKER_WS_PATH) return true;
+  if (!READ_METHODS.has(method) || route === undefined) return false;
+  return route === '/health' || route === '/' || route.startsWith('/dashboard/') || route === '/docs' || route.startsWith('/docs/');
+}
+
+/** The bearer token of a request, or null. Only `/ws/dashboard` may carry it in the query string. */
+function presentedToken(req: FastifyRequest, route: string | undefined): string | null {
+  const header = req.headers.authorization;
+  if (typeof header === 'string') {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    return m ? m[1] : null;
+  }
+  if (route === DASHBOARD_WS_PATH) {
+    const q = (req.query as Record<string, unknown> | undefined)?.token;
+    return typeof q === 'string' && q !== '' ? q : null;
+  }
+  return null;
+}
+
+/** Which role a token grants, comparing against both tokens every time so timing does not tell which one was close. */
+export function roleOf(token: string | null, creds: Pick<Credentials, 'apiToken' | 'readToken'>): ApiRole | null {
+  const isApi = tokenMatches(token, creds.apiToken);
+  const isRead = tokenMatches(token, creds.readToken);
+  return isApi ? 'api' : isRead ? 'read' : null;
+}
+
+function deny(reply: FastifyReply, status: 401 | 403, message: string): FastifyReply {
+  if (status === 401) reply.header('www-authenticate', 'Bearer realm="gaffer"');
+  return reply.code(status).send(apiError(status, status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN', message));
+}
+
+/**
+ * Installs the hook. With no API token configured (loopback only) every route is open.
+ * @param onDenied called once per refused request, for metrics.
+ */
+export function installApiAuth(app: FastifyInstance, creds: Credentials, onDenied: (status: 401 | 403) => void = () => {}): void {
+  if (creds.apiToken === null) return;
+  app.addHook('onRequest', async (req, reply) => {
+    const route = req.routeOptions.url;
+    if (isPublic(req.method, route)) return;
+    const role = roleOf(presentedToken(req, route), creds);
+    if (role === null) {
+      onDenied(401);
+      return deny(reply, 401, 'this route needs Authorization: Bearer <API token> (or the read token for GET routes)');
+    }
+    if (role === 'read' && !READ_METHODS.has(req.method)) {
+      onDenied(403);
+      return deny(reply, 403, 'the read token allows GET routes only; this route needs the API token');
+    }
+  });
+}

@@ -1,0 +1,82 @@
+/**
+ * Everything at the foreman's network edge, installed in one call early in
+ * `Foreman.setup()` (before the routes, which the OpenAPI generator must see
+ * being added): who may connect (tokens), how much they may send (limits),
+ * and what operators can see (metrics, docs).
+ */
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { installApiAuth } from './auth/api-auth.js';
+import { resolveCredentials, type Credentials } from './auth/credentials.js';
+import { WorkerAuth } from './auth/worker-auth.js';
+import type { ForemanEvents } from './events.js';
+import type { Fleet } from './fleet.js';
+import { installConnectionCloser } from './http/connection-closer.js';
+import { registerDocs } from './http/docs.js';
+import { installParamsLimit, installRateLimit } from './http/limits.js';
+import { ForemanMetrics } from './metrics.js';
+import type { ForemanOptions } from './options.js';
+import { SessionGuard } from './session-guard.js';
+import type { Db } from './store/database.js';
+import type { TaskManager } from './task-manager.js';
+
+/** The parts of the foreman the edge needs. */
+export interface EdgeHost {
+  options: Readonly<ForemanOptions>;
+  db: Db;
+  fleet: Fleet;
+  tasks: TaskManager;
+  events: ForemanEvents;
+}
+
+export interface Edge {
+  credentials: Credentials;
+  /** Admits worker sockets and is their sessions' handler. */
+  sessions: SessionGuard;
+  workerAuth: WorkerAuth;
+  metrics: ForemanMetrics;
+}
+
+const SUBMIT_ROUTES = new Set(['/tasks', '/jobs', '/jobs/:id/tasks']);
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/**
+ * Installs authentication, limits, metrics and docs on `app`.
+ * @throws Error when the tokens file beside the database cannot be read or written.
+ */
+export async function installEdge(app: FastifyInstance, host: EdgeHost): Promise<Edge> {
+  const { options } = host;
+  const credentials = resolveCredentials(options);
+  const workerAuth = new WorkerAuth(host.db, credentials, host.fleet);
+  let sessions: SessionGuard | null = null;
+  const metrics = new ForemanMetrics({ events: host.events, tasks: host.tasks, fleet: host.fleet, openSessions: () => sessions?.open ?? 0 });
+  sessions = new SessionGuard(host.fleet, workerAuth, options, { onRefused: (reason) => metrics.refused.inc({ reason }) });
+
+  await registerDocs(app, { version: packageVersion(), secured: credentials.apiToken !== null });
+  // Order matters: the rate limit runs first so that token guessing is throttled as well.
+  installRateLimit(app, options.maxRequestsPerSecond, () => metrics.httpDenied.inc({ status: '429' }));
+  installApiAuth(app, credentials, (status) => metrics.httpDenied.inc({ status: String(status) }));
+  installParamsLimit(app, options.maxParamsBytes, options.maxValueDepth);
+  app.addHook('onResponse', async (req, reply) => {
+    if (reply.statusCode !== 202 || req.method !== 'POST' || !SUBMIT_ROUTES.has(req.routeOptions.url ?? '')) return;
+    const body = req.body as { type: string } | Array<{ type: string }> | { tasks: Array<{ type: string }> };
+    const tasks = Array.isArray(body) ? body : 'tasks' in body ? body.tasks : [body];
+    metrics.countSubmitted(tasks.map((t) => t.type));
+  });
+  metrics.route(app);
+  installConnectionCloser(app, options.shutdownGraceMs);
+
+  workerAuth.start();
+  app.addHook('onClose', async () => {
+    workerAuth.stop();
+    metrics.close();
+  });
+  return { credentials, sessions, workerAuth, metrics };
+}

@@ -1,0 +1,91 @@
+/**
+ * Limits on HTTP input beyond what the route schemas check: requests per
+ * second per address (429), task params size (413), and NDJSON line length
+ * (413). Every refusal is a JSON error naming the problem.
+ */
+import type { FastifyInstance } from 'fastify';
+import { valueProblem } from '../value-limits.js';
+import { apiError } from './context.js';
+
+/** Routes whose body is a task (`/tasks`) or a list of tasks, and where it sits in the body. */
+const SUBMIT_ROUTES = new Set(['/tasks', '/jobs', '/jobs/:id/tasks']);
+
+/**
+ * Token bucket per client address: bursts up to `perSecond`, then `perSecond`
+ * a second; past that, 429 with Retry-After. Installed before authentication
+ * so that guessing tokens is throttled too.
+ */
+export function installRateLimit(app: FastifyInstance, perSecond: number, onLimited: () => void = () => {}): void {
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  // Forget addresses idle long enough to have refilled: the map holds only recent clients.
+  const cleanup = setInterval(() => {
+    const cutoff = Date.now() - 10_000;
+    for (const [address, b] of buckets) if (b.at < cutoff) buckets.delete(address);
+  }, 10_000);
+  cleanup.unref();
+  app.addHook('onClose', async () => clearInterval(cleanup));
+  app.addHook('onRequest', async (req, reply) => {
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const now = Date.now();
+    let b = buckets.get(address);
+    if (!b) buckets.set(address, (b = { tokens: perSecond, at: now }));
+    b.tokens = Math.min(perSecond, b.tokens + ((now - b.at) * perSecond) / 1000);
+    b.at = now;
+    if (b.tokens >= 1) {
+      b.tokens--;
+      return;
+    }
+    onLimited();
+    return reply
+      .code(429)
+      .header('retry-after', '1')
+      .send(apiError(429, 'RATE_LIMITED', `more than ${perSecond} requests per second from ${address} (maxRequestsPerSecond)`));
+  });
+}
+
+/**
+ * Refuses submissions whose params exceed `maxBytes` (413 PAYLOAD_TOO_LARGE) or
+ * nest deeper than `maxDepth` (400 PARAMS_TOO_DEEP), naming the task's field.
+ * Runs after schema validation, so the body is well-formed.
+ */
+export function installParamsLimit(app: FastifyInstance, maxBytes: number, maxDepth: number): void {
+  app.addHook('preHandler', async (req, reply) => {
+    if (req.method !== 'POST' || !SUBMIT_ROUTES.has(req.routeOptions.url ?? '')) return;
+    // Each level of JSON nesting takes two bytes, and params cannot be bigger than the body: small bodies need no checking.
+    const length = Number(req.headers['content-length']);
+    if (Number.isFinite(length) && length <= maxBytes && length <= 2 * maxDepth) return;
+    const body = req.body as { params?: unknown; tasks?: Array<{ params?: unknown }> } | Array<{ params?: unknown }>;
+    const tasks = Array.isArray(body) ? body : Array.isArray(body.tasks) ? body.tasks : [body];
+    const prefix = Array.isArray(body) ? 'body/' : Array.isArray(body.tasks) ? 'body/tasks/' : null;
+    for (let i = 0; i < tasks.length; i++) {
+      const field = prefix === null ? 'body/params' : `${prefix}${i}/params`;
+      const problem = valueProblem(field, tasks[i].params, { maxBytes, maxDepth, bytesOption: 'maxParamsBytes' });
+      if (problem === null) continue;
+      const [status, code] = problem.kind === 'depth' ? [400, 'PARAMS_TOO_DEEP'] : [413, 'PAYLOAD_TOO_LARGE'];
+      return reply.code(status).send(apiError(status, code, problem.message, field));
+    }
+  });
+}
+
+/**
+ * Checks every line of an NDJSON body against `maxBytes` and returns the body.
+ * @throws Error with statusCode 413, code LINE_TOO_LONG and the field `body/line N`.
+ */
+export function checkNdjsonLines(body: string, maxBytes: number): string {
+  let start = 0;
+  for (let line = 1; start <= body.length; line++) {
+    let end = body.indexOf('\n', start);
+    if (end < 0) end = body.length;
+    const chars = end - start;
+    // n UTF-16 units are at most 3n UTF-8 bytes: only long lines need measuring.
+    if (chars > maxBytes || (chars * 3 > maxBytes && Buffer.byteLength(body.slice(start, end)) > maxBytes)) {
+      throw Object.assign(new Error(`line ${line} is longer than ${maxBytes} bytes (maxNdjsonLineBytes)`), {
+        statusCode: 413,
+        code: 'LINE_TOO_LONG',
+        field: `body/line ${line}`,
+      });
+    }
+    start = end + 1;
+  }
+  return body;
+}
