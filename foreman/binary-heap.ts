@@ -14,14 +14,16 @@ export class BinaryHeap<T> {
 
   push(item: T): void {
     const items = this.items;
+    // Sift up by moving parents down into the hole, and write the item once at the end.
+    let i = items.length;
     items.push(item);
-    let i = items.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!this.before(items[i], items[parent])) break;
-      [items[i], items[parent]] = [items[parent], items[i]];
+      if (!this.before(item, items[parent])) break;
+      items[i] = items[parent];
       i = parent;
     }
+    items[i] = item;
   }
 
   pop(): T | undefined {
@@ -29,19 +31,19 @@ export class BinaryHeap<T> {
     if (items.length === 0) return undefined;
     const top = items[0];
     const last = items.pop() as T;
-    if (items.length > 0) {
-      items[0] = last;
+    const n = items.length;
+    if (n > 0) {
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
+        if (l >= n) break;
         const r = l + 1;
-        let m = i;
-        if (l < items.length && this.before(items[l], items[m])) m = l;
-        if (r < items.length && this.before(items[r], items[m])) m = r;
-        if (m === i) break;
-        [items[i], items[m]] = [items[m], items[i]];
+        const m = r < n && this.before(items[r], items[l]) ? r : l;
+        if (!this.before(items[m], last)) break;
+        items[i] = items[m];
         i = m;
       }
+      items[i] = last;
     }
     return top;
   }

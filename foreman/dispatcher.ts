@@ -4,6 +4,10 @@
  * worker per round (so a burst spreads over idle workers rather than filling
  * the first), writes the new attempts in one commit, and then sends each
  * worker its assignments in as few frames as possible.
+ *
+ * A pass that is due when the group commit flushes runs inside that flush:
+ * the results of this turn and the attempts they make room for share one
+ * transaction (one WAL write of the pages they touch) instead of two.
  */
 import type { Assignment } from '../shared/protocol.js';
 import type { ForemanEvents } from './events.js';
@@ -16,21 +20,30 @@ export class Dispatcher {
   private scheduled = false;
   private paused = false;
   private rotation = 0;
+  private readonly onImmediate = () => {
+    if (!this.scheduled) return;
+    this.scheduled = false;
+    this.pass();
+  };
+
   constructor(
     private readonly tasks: TaskManager,
     private readonly fleet: Fleet,
     private readonly commit: GroupCommit,
     private readonly events: ForemanEvents,
-  ) {}
+  ) {
+    commit.beforeFlush = () => {
+      if (!this.scheduled) return;
+      this.scheduled = false;
+      this.plan();
+    };
+  }
 
   /** Asks for a dispatch pass at the end of this turn. Cheap to call often. */
   schedule(): void {
     if (this.scheduled || this.paused) return;
     this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      this.pass();
-    });
+    setImmediate(this.onImmediate);
   }
 
   /** Stops assigning work (drain). Running tasks continue. */
@@ -47,14 +60,25 @@ export class Dispatcher {
     return this.paused;
   }
 
-  /** One dispatch pass; returns how many tasks were assigned. */
+  /** One dispatch pass, committed and sent now; returns how many tasks were assigned. */
   pass(): number {
+    const assigned = this.plan();
+    if (assigned > 0) this.commit.flush();
+    return assigned;
+  }
+
+  /**
+   * Assigns what can be assigned, queues the new attempts' writes, and queues
+   * the sending for after their commit. Returns how many tasks were assigned.
+   */
+  private plan(): number {
     if (this.paused || this.tasks.queues.size === 0) return 0;
     const workers = this.fleet.dispatchable();
     if (workers.length === 0) return 0;
     const start = this.rotation++ % workers.length;
     const batches = new Map<WorkerEntry, Assignment[]>();
     const now = Date.now();
+    const announce = this.events.listenerCount('assigned') > 0;
     let assigned = 0;
     for (let progress = true; progress; ) {
       progress = false;
@@ -69,7 +93,7 @@ export class Dispatcher {
         let batch = batches.get(worker);
         if (!batch) batches.set(worker, (batch = []));
         batch.push(assignment);
-        if (this.events.listenerCount('assigned') > 0) {
+        if (announce) {
           this.events.emit('assigned', { taskId: task.id, type: task.type, workerId: worker.id, attempt: task.attempt, waitedMs: now - task.runAt });
         }
         assigned++;
@@ -79,24 +103,42 @@ export class Dispatcher {
     if (assigned === 0) return 0;
     // Assignments leave only once their attempt numbers are durable: a foreman that
     // crashed after sending would otherwise hand out the same attempt twice.
-    this.commit.flush();
-    for (const [worker, batch] of batches) {
-      const session = worker.session;
-      if (!session) continue;
-      for (const a of batch) session.outbox.add('task.assign', a);
-      session.outbox.flush();
-    }
+    this.commit.enqueue(noWrite, () => send(batches));
     return assigned;
   }
 
   /** The best ready task this worker can take: highest priority, then oldest, among its skills with group room. */
   private pick(worker: WorkerEntry): LiveTask | undefined {
+    const queues = this.tasks.queues;
     let best: LiveTask | undefined;
+    // Walk whichever is shorter: the types with ready tasks in memory, or the worker's skills
+    // (always the skills while tasks are spilled: a type may have only spilled ones).
+    if (queues.coldSize === 0 && queues.readyTypeCount < worker.skills.size) {
+      for (const type of queues.readyTypes()) {
+        const group = worker.skills.get(type);
+        if (group === undefined || !this.fleet.groupHasRoom(worker, group)) continue;
+        const t = queues.peek(type);
+        if (t && (!best || t.priority > best.priority || (t.priority === best.priority && t.seq < best.seq))) best = t;
+      }
+      return best;
+    }
     for (const [type, group] of worker.skills) {
       if (!this.fleet.groupHasRoom(worker, group)) continue;
-      const t = this.tasks.queues.peek(type);
+      const t = this.tasks.peekReady(type);
       if (t && (!best || t.priority > best.priority || (t.priority === best.priority && t.seq < best.seq))) best = t;
     }
     return best;
+  }
+}
+
+function noWrite(): void {}
+
+/** Sends each worker its assignments: one frame per worker (the outbox splits very large batches). */
+function send(batches: Map<WorkerEntry, Assignment[]>): void {
+  for (const [worker, batch] of batches) {
+    const session = worker.session;
+    if (!session) continue;
+    for (const a of batch) session.outbox.add('task.assign', a);
+    session.outbox.flush();
   }
 }

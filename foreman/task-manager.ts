@@ -4,11 +4,13 @@
  * (so nothing is acknowledged before it is durable).
  */
 import type { Assignment, TaskRef, TaskResult } from '../shared/protocol.js';
+import { encodeValue } from '../shared/codec.js';
 import { newTimeOrderedId } from '../shared/ids.js';
 import { retryDelayMs } from './backoff.js';
 import type { ForemanOptions } from './options.js';
 import type { GroupCommit } from './store/group-commit.js';
 import type { JobRow, TaskRow, TaskStore } from './store/task-store.js';
+import { DEFAULT_HOT_QUEUE_MAX, Spill } from './spill.js';
 import { TaskQueues } from './task-queues.js';
 import { TASK_STATES, type LiveTask, type TaskError, type TaskInput, type TaskState } from './task-types.js';
 
@@ -48,7 +50,13 @@ export interface TaskManagerHooks {
 /** Why a result was not accepted; sent back in `task.ack`. */
 export type RejectReason = 'unknown task' | 'stale attempt' | 'not your task' | 'already settled';
 
-type Options = Pick<ForemanOptions, 'maxAttempts' | 'maxLosses' | 'retryBackoffMs' | 'retryBackoffMaxMs'>;
+type Options = Pick<ForemanOptions, 'maxAttempts' | 'maxLosses' | 'retryBackoffMs' | 'retryBackoffMaxMs'> & {
+  /** Queued tasks held in memory; past this, new submissions spill to the store alone (see Spill). Default 60,000 (about 64 MB). */
+  hotQueueMax?: number;
+};
+
+/** Largest params (encoded) kept in memory while a task waits; 10 KB params for 60,000 queued tasks would be 600 MB. */
+const RETAINED_PARAMS_MAX_BYTES = 1024;
 
 const emptyCounts = (): Record<TaskState, number> =>
   Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<TaskState, number>;
@@ -63,13 +71,16 @@ export class TaskManager {
   private delayTimerAt = Infinity;
   /** Idempotency keys submitted but not committed yet, so two racing requests get one task. */
   private readonly pendingKeys = new Map<string, Promise<string>>();
+  private readonly spill: Spill;
 
   constructor(
     private readonly store: TaskStore,
     private readonly commit: GroupCommit,
     private readonly options: Options,
     private readonly hooks: TaskManagerHooks,
-  ) {}
+  ) {
+    this.spill = new Spill(store, this.queues, (task, now) => this.hold(task, now), options.hotQueueMax ?? DEFAULT_HOT_QUEUE_MAX);
+  }
 
   /**
    * Loads the unsettled tasks and job counters from the store. Returns the
@@ -78,17 +89,30 @@ export class TaskManager {
    */
   load(now: number): Map<string, LiveTask[]> {
     this.nextSeq = this.store.maxSeq();
-    for (const { state, n } of this.store.stateCounts()) this.counts[state] = n;
     for (const job of this.store.allJobs()) this.jobs.set(job.id, { ...job, total: 0, counts: emptyCounts(), settledDurable: 0 });
-    for (const { jobId, state, n } of this.store.jobStateCounts()) {
-      const job = this.jobs.get(jobId);
+    // Settled tasks are counted from their index; live ones as they are loaded below.
+    for (const { jobId, state, n } of this.store.settledCounts()) {
+      this.counts[state] += n;
+      const job = jobId === null ? undefined : this.jobs.get(jobId);
       if (!job) continue;
       job.counts[state] += n;
       job.total += n;
-      if (state === 'succeeded' || state === 'failed' || state === 'cancelled') job.settledDurable += n;
+      job.settledDurable += n;
+    }
+    const spill = this.store.spill.counts();
+    for (const { type, priority, n } of spill.byType) {
+      this.queues.addCold(type, priority, n);
+      this.counts.queued += n;
+    }
+    for (const { jobId, n } of spill.byJob) {
+      const job = this.jobs.get(jobId);
+      if (!job) continue;
+      job.counts.queued += n;
+      job.total += n;
     }
     const orphans = new Map<string, LiveTask[]>();
     for (const task of this.store.loadLive()) {
+      this.count(task.jobId, null, task.state as TaskState);
       this.live.set(task.id, task);
       if (task.state === 'queued') {
         this.queues.add(task, now);
@@ -138,9 +162,15 @@ export class TaskManager {
       fresh.push(task);
       if (input.key !== undefined) keysHere.set(input.key, task.id);
     }
+    const cold = this.spill.decide(fresh);
+    const encoded = fresh.map((t) => encodeValue(t.params));
     const committed = this.commit.write(() => {
       if (jobId && newJob) this.store.insertJob(jobId, newJob.key, now, newJob.open ? null : now);
-      for (const t of fresh) this.store.insertTask(t);
+      for (let i = 0; i < fresh.length; i++) {
+        const t = fresh[i];
+        this.store.insertTask(t, encoded[i]);
+        if (cold[i]) this.store.spill.add(t.seq, t.type, t.priority, t.jobId);
+      }
     });
     const keyed = fresh.filter((t) => t.key !== null);
     for (const t of keyed) {
@@ -153,15 +183,26 @@ export class TaskManager {
       await committed;
     } finally {
       for (const t of keyed) this.pendingKeys.delete(t.key as string);
+      this.spill.settled(fresh, cold);
     }
     if (jobId && newJob) {
       const closedAt = newJob.open ? null : now;
       this.jobs.set(jobId, { id: jobId, key: newJob.key, createdAt: now, closedAt, cancelledAt: null, total: 0, counts: emptyCounts(), settledDurable: 0 });
     }
     const enqueuedAt = Date.now();
-    for (const t of fresh) {
-      this.live.set(t.id, t);
-      this.queues.add(t, enqueuedAt);
+    for (let i = 0; i < fresh.length; i++) {
+      const t = fresh[i];
+      if (cold[i]) {
+        this.queues.addCold(t.type, t.priority);
+      } else {
+        // Big params are not held while the task waits: the assignment reads them back from the store.
+        if (encoded[i].length > RETAINED_PARAMS_MAX_BYTES) {
+          t.params = undefined;
+          t.paramsLoaded = false;
+        }
+        this.live.set(t.id, t);
+        this.queues.add(t, enqueuedAt);
+      }
       this.count(t.jobId, null, 'queued');
     }
     await Promise.all(waits);
@@ -207,8 +248,9 @@ export class TaskManager {
     task.startedAt = now;
     task.progress = null;
     this.count(task.jobId, 'queued', 'running');
-    const snapshot = { ...task };
-    void this.commit.write(() => this.store.markRunning(snapshot));
+    // The write runs at the next flush, when the task may have moved on: it takes the values of now.
+    const { seq, attempt } = task;
+    this.commit.enqueue(() => this.store.markRunning(seq, attempt, workerId, now));
     const params = task.paramsLoaded ? task.params : this.store.getParams(task.seq);
     // Running tasks do not keep their params in memory; a retry reloads them.
     task.params = undefined;
@@ -299,7 +341,7 @@ export class TaskManager {
 
   /** Cancels a task: at once when queued, by a pushed cancel when running. Returns the state after, or null if unknown. */
   async cancel(id: string): Promise<TaskState | null> {
-    const task = this.live.get(id);
+    const task = this.live.get(id) ?? this.spill.warmById(id);
     if (!task) return this.store.getTask(id)?.state ?? null;
     await this.cancelLive([task], Date.now());
     return task.state === 'settled' ? 'cancelled' : task.state;
@@ -332,6 +374,7 @@ export class TaskManager {
     if (!job) return null;
     const now = Date.now();
     const tasks = [...this.live.values()].filter((t) => t.jobId === jobId);
+    tasks.push(...this.spill.warmJob(jobId));
     job.cancelledAt ??= now;
     job.closedAt ??= now;
     await Promise.all([
@@ -396,6 +439,20 @@ export class TaskManager {
     this.hooks.onReady();
   }
 
+  /**
+   * The best ready task of `type` for the dispatcher, paging spilled tasks of the type
+   * in first when its in-memory queue runs low or a spilled task outranks the best one held.
+   */
+  peekReady(type: string): LiveTask | undefined {
+    return this.spill.peekReady(type);
+  }
+
+  /** A task read back from the spill, now held in memory as a queued task. */
+  private hold(task: LiveTask, now: number): void {
+    this.queues.warm(task, now);
+    this.live.set(task.id, task);
+  }
+
   /** Whether the job takes no more tasks and every task's outcome is durable. */
   isJobComplete(job: JobState): boolean {
     return job.closedAt !== null && job.settledDurable === job.total;
@@ -415,38 +472,40 @@ export class TaskManager {
     this.live.delete(task.id);
     task.state = 'settled';
     this.count(task.jobId, from, state);
-    const snapshot = { ...task };
     const settled: SettledTask = {
       id: task.id, jobId: task.jobId, key: task.key, type: task.type, state, status, result, error,
       attempt: task.attempt, workerId: task.workerId, startedAt: task.startedAt, finishedAt: now,
     };
-    const committed = this.commit.write(() => {
-      if (attemptOutcome && snapshot.attempt > 0) this.store.finishAttempt(snapshot.seq, snapshot.attempt, now, attemptOutcome, error);
-      this.store.markSettled(snapshot, state, status, result, error, now);
-    });
-    committed.then(
+    const { seq, failures, losses } = task;
+    // A successful attempt is read back from the task row; any other ending gets its own attempts row.
+    const attemptRow = attemptOutcome !== null && attemptOutcome !== 'succeeded' && settled.attempt > 0 && settled.workerId !== null;
+    return this.commit.write(
+      () => {
+        if (attemptRow) {
+          this.store.recordAttempt(seq, settled.attempt, settled.workerId as string, settled.startedAt ?? now, now, attemptOutcome as string, error);
+        }
+        this.store.markSettled(seq, state, status, result, error, failures, losses, now);
+      },
       () => {
         const job = settled.jobId === null ? undefined : this.jobs.get(settled.jobId);
         if (job) job.settledDurable++;
         this.hooks.onSettled(settled);
       },
-      () => {},
     );
-    return committed;
   }
 
   /** Puts a task back in the queue for a new attempt at `runAt`. */
   private requeue(task: LiveTask, attemptOutcome: string, error: TaskError | null, runAt: number, now: number): Promise<void> {
     const from = task.state as TaskState;
+    const { seq, attempt, workerId, startedAt, failures, losses } = task;
     task.state = 'queued';
     task.workerId = null;
     task.runAt = runAt;
     task.progress = null;
     this.count(task.jobId, from, 'queued');
-    const snapshot = { ...task };
     const committed = this.commit.write(() => {
-      this.store.finishAttempt(snapshot.seq, snapshot.attempt, now, attemptOutcome, error);
-      this.store.markQueued(snapshot, error);
+      if (workerId !== null) this.store.recordAttempt(seq, attempt, workerId, startedAt ?? now, now, attemptOutcome, error);
+      this.store.markQueued(seq, runAt, failures, losses, error);
     });
     this.queues.add(task, now);
     if (runAt > now) this.armDelayTimer();

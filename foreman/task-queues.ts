@@ -1,59 +1,109 @@
 /**
- * The foreman's queues of waiting tasks: one heap per task type (highest
- * priority first, then oldest first) and one heap of tasks delayed until
- * their `runAt` (retry backoff). Removal is lazy: a task that leaves the
- * `queued` state stays in its heap and is skipped when it reaches the top.
+ * The foreman's queues of waiting tasks: one ready queue per task type
+ * (highest priority first, then oldest first; see ReadyQueue) and one heap of
+ * tasks delayed until their `runAt` (retry backoff). Removal is lazy: a task
+ * that leaves the `queued` state stays in its queue and is skipped when it
+ * reaches the front.
+ *
+ * Spilled ("cold") tasks are only counted here, by type and priority: they
+ * are in the store alone until the TaskManager pages them in (`warm`).
+ * Counts, `size` and the stats include them.
  */
 import { BinaryHeap } from './binary-heap.js';
+import { ReadyQueue } from './ready-queue.js';
 import type { LiveTask } from './task-types.js';
 
-const readyOrder = (a: LiveTask, b: LiveTask): boolean =>
-  a.priority !== b.priority ? a.priority > b.priority : a.seq < b.seq;
 const delayOrder = (a: LiveTask, b: LiveTask): boolean => a.runAt < b.runAt || (a.runAt === b.runAt && a.seq < b.seq);
 
 export class TaskQueues {
-  private readonly ready = new Map<string, BinaryHeap<LiveTask>>();
+  private readonly ready = new Map<string, ReadyQueue>();
   private readonly delayed = new BinaryHeap<LiveTask>(delayOrder);
   /** Live queued tasks per type (ready or delayed), kept exact for stats. */
   private readonly counts = new Map<string, number>();
+  /** Live queued tasks per priority, so stats need not scan the queued rows. */
+  private readonly priorities = new Map<number, number>();
   private total = 0;
+  /** Spilled tasks per type and priority. */
+  private readonly cold = new Map<string, Map<number, number>>();
+  private coldTotal = 0;
 
   /** Adds a queued task: ready now, or delayed until `task.runAt`. */
   add(task: LiveTask, now: number): void {
     task.queued = true;
-    this.counts.set(task.type, (this.counts.get(task.type) ?? 0) + 1);
-    this.total++;
-    if (task.runAt > now) this.delayed.push(task);
-    else this.heapOf(task.type).push(task);
+    this.bump(task.type, task.priority, 1);
+    this.push(task, now);
   }
 
   /** Forgets a task that left the queued state (its heap entry is dropped lazily). */
   remove(task: LiveTask): void {
     if (!task.queued) return;
     task.queued = false;
-    const n = (this.counts.get(task.type) ?? 1) - 1;
-    if (n === 0) this.counts.delete(task.type);
-    else this.counts.set(task.type, n);
-    this.total--;
+    this.bump(task.type, task.priority, -1);
+  }
+
+  /** Counts `n` spilled tasks of a type and priority. */
+  addCold(type: string, priority: number, n = 1): void {
+    this.bump(type, priority, n);
+    this.coldTotal += n;
+    let byPriority = this.cold.get(type);
+    if (!byPriority) this.cold.set(type, (byPriority = new Map()));
+    byPriority.set(priority, (byPriority.get(priority) ?? 0) + n);
+  }
+
+  /** A spilled task was paged in (or is about to be cancelled): it joins the in-memory queues, counted once. */
+  warm(task: LiveTask, now: number): void {
+    this.uncold(task.type, task.priority);
+    task.queued = true;
+    this.push(task, now);
+  }
+
+  /** Forgets every spilled task of `type` without warming any (the store holds none: the counts had drifted). */
+  dropCold(type: string): void {
+    for (const [priority, n] of this.cold.get(type) ?? []) {
+      this.coldTotal -= n;
+      this.bump(type, priority, -n);
+    }
+    this.cold.delete(type);
+  }
+
+  /** Spilled tasks in all. */
+  get coldSize(): number {
+    return this.coldTotal;
+  }
+
+  /** The highest priority among the spilled tasks of `type`, or null when none is spilled. */
+  coldTopPriority(type: string): number | null {
+    const byPriority = this.cold.get(type);
+    if (!byPriority) return null;
+    let top: number | null = null;
+    for (const p of byPriority.keys()) if (top === null || p > top) top = p;
+    return top;
+  }
+
+  /** Whether some task of `type` and `priority` is spilled (new ones then spill too, to stay behind it). */
+  hasCold(type: string, priority: number): boolean {
+    return (this.cold.get(type)?.get(priority) ?? 0) > 0;
+  }
+
+  /** Queued tasks of `type` held in memory (ready or delayed). */
+  hotCount(type: string): number {
+    let cold = 0;
+    for (const n of this.cold.get(type)?.values() ?? []) cold += n;
+    return (this.counts.get(type) ?? 0) - cold;
   }
 
   /** The best ready task of `type`, without taking it. */
   peek(type: string): LiveTask | undefined {
-    const heap = this.ready.get(type);
-    if (!heap) return undefined;
-    let top = heap.peek();
-    while (top && !top.queued) {
-      heap.pop();
-      top = heap.peek();
-    }
+    const queue = this.ready.get(type);
+    if (!queue) return undefined;
+    const top = queue.peek();
     if (!top) this.ready.delete(type);
     return top;
   }
 
   /** Takes the task `peek(type)` returned. */
   take(task: LiveTask): void {
-    const heap = this.ready.get(task.type);
-    if (heap?.peek() === task) heap.pop();
+    this.ready.get(task.type)?.take(task);
     this.remove(task);
   }
 
@@ -63,7 +113,7 @@ export class TaskQueues {
     for (let t = this.delayed.peek(); t && t.runAt <= now; t = this.delayed.peek()) {
       this.delayed.pop();
       if (!t.queued) continue;
-      this.heapOf(t.type).push(t);
+      this.queueOf(t.type).push(t);
       moved++;
     }
     return moved;
@@ -78,15 +128,21 @@ export class TaskQueues {
     return null;
   }
 
-  /** Types that have at least one ready task. */
+  /** Types that have (or recently had: emptied heaps are dropped at the next peek) ready tasks. */
   readyTypes(): IterableIterator<string> {
     return this.ready.keys();
+  }
+
+  /** How many types `readyTypes()` yields. */
+  get readyTypeCount(): number {
+    return this.ready.size;
   }
 
   hasReady(type: string): boolean {
     return this.peek(type) !== undefined;
   }
 
+  /** Queued tasks, in memory or spilled. */
   get size(): number {
     return this.total;
   }
@@ -95,19 +151,54 @@ export class TaskQueues {
     return this.counts;
   }
 
+  /** Live queued tasks per priority (ready or delayed). */
+  countsByPriority(): Map<number, number> {
+    return this.priorities;
+  }
+
   clear(): void {
     this.ready.clear();
     this.delayed.clear();
     this.counts.clear();
+    this.priorities.clear();
+    this.cold.clear();
+    this.coldTotal = 0;
     this.total = 0;
   }
 
-  private heapOf(type: string): BinaryHeap<LiveTask> {
-    let heap = this.ready.get(type);
-    if (!heap) {
-      heap = new BinaryHeap(readyOrder);
-      this.ready.set(type, heap);
+  private push(task: LiveTask, now: number): void {
+    if (task.runAt > now) this.delayed.push(task);
+    else this.queueOf(task.type).push(task);
+  }
+
+  private uncold(type: string, priority: number): void {
+    const byPriority = this.cold.get(type);
+    const n = (byPriority?.get(priority) ?? 0) - 1;
+    if (!byPriority || n < 0) return;
+    this.coldTotal--;
+    if (n > 0) byPriority.set(priority, n);
+    else {
+      byPriority.delete(priority);
+      if (byPriority.size === 0) this.cold.delete(type);
     }
-    return heap;
+  }
+
+  private bump(type: string, priority: number, delta: number): void {
+    const n = (this.counts.get(type) ?? 0) + delta;
+    if (n <= 0) this.counts.delete(type);
+    else this.counts.set(type, n);
+    const p = (this.priorities.get(priority) ?? 0) + delta;
+    if (p <= 0) this.priorities.delete(priority);
+    else this.priorities.set(priority, p);
+    this.total += delta;
+  }
+
+  private queueOf(type: string): ReadyQueue {
+    let queue = this.ready.get(type);
+    if (!queue) {
+      queue = new ReadyQueue();
+      this.ready.set(type, queue);
+    }
+    return queue;
   }
 }

@@ -19,9 +19,24 @@ export type BatchItem<K extends BatchKind> =
   Payloads[K] extends Record<(typeof BATCH_FIELDS)[K], Array<infer I>> ? I : never;
 type BatchMessage = Extract<Message, { kind: BatchKind }>;
 
+/**
+ * Outboxes with items waiting, flushed together by one setImmediate per turn:
+ * a foreman with 1,000 busy sessions would otherwise queue 1,000 immediates
+ * (and their closures) every turn.
+ */
+const dirty = new Set<Outbox>();
+let flushScheduled = false;
+
+function flushDirty(): void {
+  flushScheduled = false;
+  // A snapshot: should one send throw, the others are not left marked dirty with nothing scheduled.
+  const boxes = [...dirty];
+  dirty.clear();
+  for (const box of boxes) box.flush();
+}
+
 export class Outbox {
   private readonly pending = new Map<BatchKind, unknown[]>();
-  private scheduled = false;
 
   /**
    * @param send writes one message to the socket.
@@ -40,15 +55,18 @@ export class Outbox {
       this.pending.set(kind, list);
     }
     list.push(item);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
+    if (dirty.has(this)) return;
+    dirty.add(this);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flushDirty);
     }
   }
 
   /** Sends everything queued now. */
   flush(): void {
-    this.scheduled = false;
+    dirty.delete(this);
+    if (this.pending.size === 0) return;
     for (const [kind, items] of this.pending) {
       for (let i = 0; i < items.length; i += this.maxItems) {
         const chunk = items.length <= this.maxItems ? items : items.slice(i, i + this.maxItems);
@@ -60,6 +78,7 @@ export class Outbox {
 
   /** Drops everything queued (the socket is gone). */
   clear(): void {
+    dirty.delete(this);
     this.pending.clear();
   }
 

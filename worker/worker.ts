@@ -11,7 +11,7 @@ import { CLOSE_CODES, PROTOCOL_VERSION, type Assignment, type ForemanMessage, ty
 import { Connection } from './connection.js';
 import { resolveWorkerOptions, type WorkerOptions } from './options.js';
 import type { TaskHandler, TaskRegistration } from './task-context.js';
-import { TaskRun } from './task-runner.js';
+import { TaskRun, type RunHooks, type RunOutcome } from './task-runner.js';
 import { WorkerStats } from './worker-stats.js';
 
 /**
@@ -287,37 +287,48 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.deliver({ taskId: a.taskId, attempt: a.attempt, outcome: 'failed', error: { code: 'NO_HANDLER', message: `no handler for ${a.type}`, retryable: true }, durationMs: 0 });
       return;
     }
-    const run = new TaskRun(a, entry.handler, {
-      onProgress: (r) => {
-        if (this.runs.get(r.assignment.taskId) !== r || !r.progress) return;
-        this.outbox.add('task.progress', { ...r.ref, ...r.progress });
-        this.emit('update');
-      },
-      log: (r, message, fields) => this.log.info({ ...fields, taskId: r.assignment.taskId, attempt: r.assignment.attempt }, message),
-    });
+    // Registered before the handler starts: a handler that returns at once ends inside start().
+    const run = new TaskRun(a, entry.handler, this.runHooks);
     this.runs.set(a.taskId, run);
-    void run.done.then((outcome) => {
-      // A run handed back (released) or replaced no longer speaks for the task.
-      if (this.runs.get(a.taskId) !== run) return;
-      this.runs.delete(a.taskId);
-      const durationMs = Date.now() - run.startedAt;
-      const base = { taskId: a.taskId, attempt: a.attempt, durationMs };
-      if (outcome.kind === 'succeeded') {
-        this.stats.record(a.type, 'succeeded', durationMs);
-        this.deliver(outcome.status ? { ...base, outcome: 'succeeded', value: outcome.value, status: outcome.status } : { ...base, outcome: 'succeeded', value: outcome.value });
-      } else if (outcome.kind === 'failed') {
-        this.stats.record(a.type, 'failed', durationMs);
-        this.stats.recordError(a.taskId, a.type, outcome.error.code, outcome.error.message);
-        this.deliver({ ...base, outcome: 'failed', error: outcome.error });
-      } else if (outcome.cause === 'CANCELLED') {
-        this.stats.record(a.type, 'cancelled', durationMs);
-        this.deliver({ ...base, outcome: 'cancelled' });
-      } else if (outcome.cause === 'SHUTDOWN') {
-        this.connection.send({ kind: 'task.release', tasks: [run.ref], reason: 'shutdown' });
-      }
+    run.start();
+  }
+
+  /** One hooks object for every run, so starting a task allocates no closures of its own. */
+  private readonly runHooks: RunHooks = {
+    onProgress: (r) => {
+      if (this.runs.get(r.assignment.taskId) !== r || !r.progress) return;
+      this.outbox.add('task.progress', { ...r.ref, ...r.progress });
       this.emit('update');
-      this.checkIdle();
-    });
+    },
+    log: (r, message, fields) => this.log.info({ ...fields, taskId: r.assignment.taskId, attempt: r.assignment.attempt }, message),
+    onDone: (run, outcome) => this.finished(run, outcome),
+  };
+
+  private finished(run: TaskRun, outcome: RunOutcome): void {
+    const a = run.assignment;
+    // A run handed back (released) or replaced no longer speaks for the task.
+    if (this.runs.get(a.taskId) !== run) return;
+    this.runs.delete(a.taskId);
+    const durationMs = Date.now() - run.startedAt;
+    if (outcome.kind === 'succeeded') {
+      this.stats.record(a.type, 'succeeded', durationMs);
+      this.deliver(
+        outcome.status
+          ? { taskId: a.taskId, attempt: a.attempt, durationMs, outcome: 'succeeded', value: outcome.value, status: outcome.status }
+          : { taskId: a.taskId, attempt: a.attempt, durationMs, outcome: 'succeeded', value: outcome.value },
+      );
+    } else if (outcome.kind === 'failed') {
+      this.stats.record(a.type, 'failed', durationMs);
+      this.stats.recordError(a.taskId, a.type, outcome.error.code, outcome.error.message);
+      this.deliver({ taskId: a.taskId, attempt: a.attempt, durationMs, outcome: 'failed', error: outcome.error });
+    } else if (outcome.cause === 'CANCELLED') {
+      this.stats.record(a.type, 'cancelled', durationMs);
+      this.deliver({ taskId: a.taskId, attempt: a.attempt, durationMs, outcome: 'cancelled' });
+    } else if (outcome.cause === 'SHUTDOWN') {
+      this.connection.send({ kind: 'task.release', tasks: [run.ref], reason: 'shutdown' });
+    }
+    this.emit('update');
+    this.checkIdle();
   }
 
   /** Holds a result until acknowledged, and sends it now if a session is up. */

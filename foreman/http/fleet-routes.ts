@@ -31,7 +31,7 @@ export function stats(ctx: ApiContext) {
     queue: {
       depth: ctx.tasks.queues.size,
       byType,
-      byPriority: ctx.store.queuedByPriority(),
+      byPriority: Object.fromEntries([...ctx.tasks.queues.countsByPriority()].map(([p, n]) => [String(p), n])),
       oldestQueuedAgeMs: oldest === null ? null : now - oldest,
     },
     jobs: ctx.tasks.jobs.size,

@@ -2,7 +2,7 @@
  * Group commit: every write queued during one event-loop turn runs in one
  * SQLite transaction, so durability costs one commit per turn rather than
  * one per change. Callers learn their change is durable when the promise
- * resolves (or `onCommit` runs), and only then acknowledge it.
+ * resolves (or their `onCommitted` callback runs), and only then acknowledge it.
  */
 import type { Db } from './database.js';
 
@@ -10,16 +10,26 @@ type Write = () => void;
 
 interface Pending {
   write: Write;
-  resolve: () => void;
-  reject: (err: unknown) => void;
+  /** Runs synchronously right after the commit (before any promise resolves); null when not wanted. */
+  onCommitted: (() => void) | null;
+  /** Settle the promise `write()` returned; null for `enqueue()`, which reports failures through `onError`. */
+  resolve: (() => void) | null;
+  reject: ((err: unknown) => void) | null;
 }
 
 export class GroupCommit {
+  /**
+   * Runs at the start of every flush, before the batch is taken, so its writes join this
+   * transaction (the dispatcher plans its pass here). It must not call `flush()` itself.
+   */
+  beforeFlush: (() => void) | null = null;
+  private inBeforeFlush = false;
   private pending: Pending[] = [];
   private scheduled = false;
   private closed = false;
   private lastCommitMs = 0;
   private commits = 0;
+  private readonly flushSoon = () => this.flush();
 
   constructor(
     private readonly db: Db,
@@ -27,24 +37,52 @@ export class GroupCommit {
     private readonly onError?: (err: unknown) => void,
   ) {}
 
-  /** Queues `write` for the next group transaction; resolves once it is committed. */
-  write(write: Write): Promise<void> {
+  /**
+   * Queues `write` for the next group transaction; resolves once it is committed.
+   * @param onCommitted runs synchronously right after the commit, before the promise resolves.
+   */
+  write(write: Write, onCommitted: (() => void) | null = null): Promise<void> {
     const promise = this.closed
       ? Promise.reject(new Error('store is closed'))
-      : new Promise<void>((resolve, reject) => {
-          this.pending.push({ write, resolve, reject });
-          if (!this.scheduled) {
-            this.scheduled = true;
-            setImmediate(() => this.flush());
-          }
-        });
+      : new Promise<void>((resolve, reject) => this.push({ write, onCommitted, resolve, reject }));
     // Callers that await still see the failure; fire-and-forget writes report it here instead of crashing the process.
     promise.catch((err) => this.onError?.(err));
     return promise;
   }
 
+  /**
+   * Queues `write` without a promise: the hot path's way (a promise and its
+   * catch handler per task cost more than the write's bookkeeping). `onCommitted`
+   * runs right after the commit; a failure goes to `onError` and skips it.
+   */
+  enqueue(write: Write, onCommitted: (() => void) | null = null): void {
+    if (this.closed) {
+      this.onError?.(new Error('store is closed'));
+      return;
+    }
+    this.push({ write, onCommitted, resolve: null, reject: null });
+  }
+
+  private push(p: Pending): void {
+    this.pending.push(p);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flushSoon);
+    }
+  }
+
   /** Commits everything queued now, synchronously. Safe to call at any time. */
   flush(): void {
+    if (this.beforeFlush !== null && !this.inBeforeFlush && !this.closed) {
+      this.inBeforeFlush = true;
+      try {
+        this.beforeFlush();
+      } catch (err) {
+        this.onError?.(err);
+      } finally {
+        this.inBeforeFlush = false;
+      }
+    }
     this.scheduled = false;
     if (this.pending.length === 0) return;
     const batch = this.pending;
@@ -52,7 +90,7 @@ export class GroupCommit {
     const started = performance.now();
     try {
       this.db.transaction(() => {
-        for (const p of batch) p.write();
+        for (let i = 0; i < batch.length; i++) batch[i].write();
       })();
     } catch {
       // One bad write must not fail its neighbours: retry each alone so only the culprit sees the error.
@@ -62,7 +100,8 @@ export class GroupCommit {
           this.db.transaction(p.write)();
         } catch (err) {
           failed.add(p);
-          p.reject(err);
+          if (p.reject) p.reject(err);
+          else this.onError?.(err);
         }
       }
       this.finish(batch, started, failed);
@@ -75,7 +114,19 @@ export class GroupCommit {
     this.lastCommitMs = performance.now() - started;
     this.commits++;
     this.onCommitted?.(batch.length, this.lastCommitMs);
-    for (const p of batch) if (!failed?.has(p)) p.resolve();
+    for (let i = 0; i < batch.length; i++) {
+      const p = batch[i];
+      if (failed?.has(p)) continue;
+      if (p.onCommitted) {
+        try {
+          p.onCommitted();
+        } catch (err) {
+          // A callback's bug must not keep the rest of the batch from being acknowledged.
+          this.onError?.(err);
+        }
+      }
+      p.resolve?.();
+    }
   }
 
   /** Commits what is queued and refuses further writes. Idempotent. */

@@ -60,6 +60,35 @@ export const MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   );
   `,
+  // 3: indexes that a task's running and settled updates do not have to move. (job_id, state) and
+  // (state, seq) had to move an entry on every state change: 4 of the 12 B-tree writes a task cost.
+  // A task is live (queued, running, cancelling) exactly while finished_at IS NULL, so the live set
+  // is a partial index that assignment leaves alone; settled counts per job come from a partial index
+  // written once, at settlement; a job's tasks are listed by (job_id, seq), which never changes.
+  // Also the spill table, which bounds the foreman's memory under a large backlog (see Spill), and
+  // task_params, which keeps large params out of the task row (see TaskStore.insertTask).
+  `
+  DROP INDEX tasks_state_seq;
+  DROP INDEX tasks_job_state;
+  CREATE INDEX tasks_unfinished ON tasks(seq) WHERE finished_at IS NULL;
+  CREATE INDEX tasks_job_seq ON tasks(job_id, seq) WHERE job_id IS NOT NULL;
+  CREATE INDEX tasks_settled_job ON tasks(job_id, state) WHERE finished_at IS NOT NULL;
+  CREATE INDEX tasks_failed ON tasks(state, seq) WHERE state IN ('failed', 'cancelled');
+  -- Queued tasks beyond the foreman's in-memory queue ("spilled"): only their row and this entry exist
+  -- until they are paged back in, by type, highest priority first, then oldest.
+  CREATE TABLE spill (
+    seq INTEGER PRIMARY KEY,
+    type TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    job_id TEXT
+  );
+  CREATE INDEX spill_order ON spill(type, priority DESC, seq);
+  -- Large params, out of the task row (which every state change rewrites); tasks.params is then NULL.
+  CREATE TABLE task_params (
+    seq INTEGER PRIMARY KEY,
+    params BLOB NOT NULL
+  );
+  `,
 ];
 
 /** The schema version this foreman writes. */

@@ -1,0 +1,111 @@
+/**
+ * `npm run bench`: runs the named scenarios against real foreman and worker
+ * processes on loopback, several times each, and prints the median with
+ * min–max per metric; writes every run to bench/results/ as JSON.
+ *
+ *   npm run bench -- [--quick] [--scenario NAME[,NAME]] [--runs N] [--profile]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { killAll } from './harness.js';
+import { printTable, type ScenarioReport } from './report.js';
+import type { Scenario } from './scenario.js';
+import { backlog } from './scenarios/backlog.js';
+import { fanout } from './scenarios/fanout.js';
+import { latency } from './scenarios/latency.js';
+import { recovery } from './scenarios/recovery.js';
+import { sessions } from './scenarios/sessions.js';
+import { throughput, throughput10kb } from './scenarios/throughput.js';
+import { summarize } from './stats.js';
+
+const SCENARIOS: Scenario[] = [throughput, throughput10kb, latency, fanout, sessions, backlog, recovery];
+const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    scenario: { type: 'string', multiple: true },
+    runs: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (values.help) {
+  process.stdout.write(`usage: npm run bench -- [--quick] [--scenario NAME[,NAME]] [--runs N] [--profile]\nscenarios:\n`);
+  for (const s of SCENARIOS) process.stdout.write(`  ${s.name.padEnd(16)} ${s.description}\n`);
+  process.exit(0);
+}
+
+const names = (values.scenario ?? []).flatMap((s) => s.split(',')).filter(Boolean);
+const unknown = names.filter((n) => !SCENARIOS.some((s) => s.name === n));
+if (unknown.length > 0) {
+  process.stderr.write(`unknown scenario ${unknown.join(', ')}; one of ${SCENARIOS.map((s) => s.name).join(', ')}\n`);
+  process.exit(2);
+}
+const selected = names.length > 0 ? SCENARIOS.filter((s) => names.includes(s.name)) : SCENARIOS;
+const runsFlag = values.runs === undefined ? null : Number(values.runs);
+if (runsFlag !== null && (!Number.isInteger(runsFlag) || runsFlag < 1 || runsFlag > 50)) {
+  process.stderr.write('--runs must be an integer from 1 to 50\n');
+  process.exit(2);
+}
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const profileDir = values.profile ? join(RESULTS_DIR, `profiles-${stamp}`) : null;
+const log = (m: string) => process.stderr.write(`${m}\n`);
+
+// Children must not outlive an interrupted run.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => void killAll().finally(() => process.exit(130)));
+}
+
+const started = performance.now();
+const reports: ScenarioReport[] = [];
+for (const scenario of selected) {
+  const runs = runsFlag ?? (values.quick ? scenario.defaultRuns.quick : scenario.defaultRuns.full);
+  const report: ScenarioReport = { scenario, runs: [], summary: {}, error: null };
+  for (let r = 1; r <= runs; r++) {
+    const load = loadavg()[0];
+    log(`[${scenario.name}] run ${r}/${runs} (load ${load.toFixed(2)})`);
+    try {
+      const dir = profileDir ? join(profileDir, `${scenario.name}-${r}`) : null;
+      const res = await scenario.run({ quick: values.quick, profileDir: dir, log: (m) => log(`[${scenario.name}]   ${m}`) });
+      report.runs.push({ ...res, loadBefore: load, loadAfter: loadavg()[0] });
+    } catch (err) {
+      report.error = (err as Error).stack ?? String(err);
+      log(`[${scenario.name}] failed: ${report.error}`);
+      await killAll();
+      break;
+    }
+  }
+  for (const m of scenario.metrics) report.summary[m.key] = summarize(report.runs.map((x) => x.metrics[m.key]));
+  reports.push(report);
+}
+
+const elapsedSec = (performance.now() - started) / 1000;
+const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, platform: process.platform };
+printTable(reports, { quick: values.quick, elapsedSec, machine });
+mkdirSync(RESULTS_DIR, { recursive: true });
+const file = join(RESULTS_DIR, `bench-${stamp}${values.quick ? '-quick' : ''}.json`);
+const json = {
+  startedAt: new Date(Date.now() - elapsedSec * 1000).toISOString(),
+  quick: values.quick,
+  elapsedSec,
+  machine,
+  profileDir,
+  scenarios: reports.map((r) => ({
+    name: r.scenario.name,
+    description: r.scenario.description,
+    error: r.error,
+    summary: r.summary,
+    metrics: r.scenario.metrics,
+    runs: r.runs,
+  })),
+};
+writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
+writeFileSync(join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
+log(`wrote ${file}`);
+await killAll();
+process.exit(reports.some((r) => r.error) ? 1 : 0);

@@ -1,0 +1,61 @@
+/**
+ * latency: single tasks one after another at light load (2 workers × 100
+ * slots, one task in flight). The `stamp` handler returns its start time
+ * (wall clock with sub-ms resolution, comparable across local processes), so
+ * one sample gives submit → handler start and submit → result durable.
+ */
+import { killAll, removeDir, startForeman, startWorkers, stop } from '../harness.js';
+import { probeLatency } from '../probe.js';
+import type { Scenario } from '../scenario.js';
+import { distribution } from '../stats.js';
+
+export const latency: Scenario = {
+  name: 'latency',
+  description: 'sequential single tasks (POST /jobs/:id/tasks, result read from an open GET /jobs/:id/results stream)',
+  metrics: [
+    { key: 'resultP50', label: 'submit → result p50', unit: 'ms', target: '≤ 0.5' },
+    { key: 'resultP99', label: 'submit → result p99', unit: 'ms', target: '≤ 2' },
+    { key: 'resultMax', label: 'submit → result max', unit: 'ms' },
+    { key: 'startP50', label: 'submit → handler start p50', unit: 'ms' },
+    { key: 'startP99', label: 'submit → handler start p99', unit: 'ms' },
+    { key: 'ackP50', label: 'submit → 202 (durable) p50', unit: 'ms' },
+    { key: 'floorP50', label: 'floor: GET /health round trip p50', unit: 'ms' },
+    { key: 'floorP99', label: 'floor: GET /health round trip p99', unit: 'ms' },
+  ],
+  defaultRuns: { quick: 1, full: 5 },
+  async run(ctx) {
+    const samples = ctx.quick ? 500 : 2000;
+    const warmup = ctx.quick ? 100 : 200;
+    const foreman = await startForeman({ profileDir: ctx.profileDir });
+    try {
+      const workers = await startWorkers(foreman, { count: 2, concurrency: 100, profileDir: ctx.profileDir });
+      // The floor: an HTTP round trip that does nothing, with the same client, on the same machine.
+      const floor: number[] = [];
+      for (let i = 0; i < warmup + samples; i++) {
+        const t = performance.now();
+        await foreman.client.request('GET', '/health');
+        if (i >= warmup) floor.push(performance.now() - t);
+      }
+      const s = await probeLatency(foreman.client, { type: 'stamp', samples, warmup });
+      const result = distribution(s.submitToResult);
+      const start = distribution(s.submitToStart);
+      const ack = distribution(s.submitToAck);
+      const health = distribution(floor);
+      ctx.log(`p50 ${result.p50.toFixed(3)} ms, p99 ${result.p99.toFixed(3)} ms over ${result.n}`);
+      if (ctx.profileDir) {
+        await Promise.all(workers.map((w) => stop(w)));
+        await stop(foreman.proc);
+      }
+      return {
+        metrics: {
+          resultP50: result.p50, resultP99: result.p99, resultMax: result.max,
+          startP50: start.p50, startP99: start.p99, ackP50: ack.p50, floorP50: health.p50, floorP99: health.p99,
+        },
+        sizes: { samples, warmup, workers: 2, slotsPerWorker: 100 },
+      };
+    } finally {
+      await killAll();
+      removeDir(foreman.dir);
+    }
+  },
+};

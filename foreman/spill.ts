@@ -1,0 +1,112 @@
+/**
+ * Spilling keeps the foreman's memory flat under any backlog. A queued task
+ * held in memory costs ~350 bytes (its object, id, params, map entries), so a
+ * million of them would not fit the budget. Past `hotQueueMax` queued tasks,
+ * new submissions spill: they are stored with an entry in the `spill` table
+ * and only counted in memory. They are paged back in by type, best first
+ * (priority, then oldest), a batch at a time, when that type's in-memory
+ * queue runs low or a spilled task outranks the best one held.
+ *
+ * Order is kept per class (type and priority): once a task of a class has
+ * spilled, later ones of that class spill too, so memory always holds the
+ * oldest tasks of each class.
+ */
+import type { TaskStore } from './store/task-store.js';
+import type { TaskQueues } from './task-queues.js';
+import type { LiveTask } from './task-types.js';
+
+/** Default for `hotQueueMax`. */
+export const DEFAULT_HOT_QUEUE_MAX = 60_000;
+const PAGE_IN_BATCH = 2000;
+const PAGE_IN_LOW_WATER = 500;
+
+const classOf = (t: LiveTask): string => `${t.type}\0${t.priority}`;
+
+export class Spill {
+  /** Spilled submissions not committed yet, by class: later ones in the same class spill too. */
+  private readonly pending = new Map<string, number>();
+
+  /**
+   * @param hold makes a task read back from the spill a queued task held in memory.
+   * @param hotQueueMax queued tasks held in memory before new ones spill.
+   */
+  constructor(
+    private readonly store: TaskStore,
+    private readonly queues: TaskQueues,
+    private readonly hold: (task: LiveTask, now: number) => void,
+    private readonly hotQueueMax: number,
+  ) {}
+
+  /** Decides, for fresh tasks about to be stored, which spill; call `settled` once their commit is done. */
+  decide(fresh: readonly LiveTask[]): boolean[] {
+    const cold: boolean[] = new Array(fresh.length);
+    let hot = this.queues.size - this.queues.coldSize;
+    for (let i = 0; i < fresh.length; i++) {
+      const t = fresh[i];
+      const cls = classOf(t);
+      cold[i] = hot >= this.hotQueueMax || this.queues.hasCold(t.type, t.priority) || this.pending.has(cls);
+      if (cold[i]) this.pending.set(cls, (this.pending.get(cls) ?? 0) + 1);
+      else hot++;
+    }
+    return cold;
+  }
+
+  /** The commit of tasks `decide` judged is over (done or failed). */
+  settled(fresh: readonly LiveTask[], cold: readonly boolean[]): void {
+    for (let i = 0; i < fresh.length; i++) {
+      if (!cold[i]) continue;
+      const cls = classOf(fresh[i]);
+      const n = (this.pending.get(cls) ?? 1) - 1;
+      if (n > 0) this.pending.set(cls, n);
+      else this.pending.delete(cls);
+    }
+  }
+
+  /** The best ready task of `type`, paging spilled ones in first when they are due. */
+  peekReady(type: string): LiveTask | undefined {
+    const best = this.queues.peek(type);
+    const coldTop = this.queues.coldTopPriority(type);
+    if (coldTop === null) return best;
+    if (best && coldTop <= best.priority && this.queues.hotCount(type) >= PAGE_IN_LOW_WATER) return best;
+    this.pageIn(type);
+    return this.queues.peek(type);
+  }
+
+  /** Brings one spilled task into memory (to cancel it); undefined when `id` is not a spilled task. */
+  warmById(id: string): LiveTask | undefined {
+    const row = this.store.getTask(id);
+    if (!row || row.state !== 'queued' || !this.store.spill.has(row.seq)) return undefined;
+    this.store.spill.remove([row.seq]);
+    const task: LiveTask = {
+      seq: row.seq, id: row.id, jobId: row.jobId, key: row.key, type: row.type, priority: row.priority,
+      params: row.params, paramsLoaded: true, state: 'queued', attempt: row.attempt, failures: row.failures, losses: row.losses,
+      maxAttempts: row.maxAttempts, timeoutMs: row.timeoutMs, workerId: null, runAt: row.runAt, createdAt: row.createdAt,
+      startedAt: null, progress: null, queued: false,
+    };
+    this.hold(task, Date.now());
+    return task;
+  }
+
+  /** Brings every spilled task of a job into memory (to cancel them) and returns them. */
+  warmJob(jobId: string): LiveTask[] {
+    const tasks = this.store.spill.ofJob(jobId);
+    if (tasks.length === 0) return tasks;
+    this.store.spill.remove(tasks.map((t) => t.seq));
+    const now = Date.now();
+    for (const t of tasks) this.hold(t, now);
+    return tasks;
+  }
+
+  /** Brings the next batch of spilled tasks of `type` into memory, best first. */
+  private pageIn(type: string): void {
+    const tasks = this.store.spill.ofType(type, PAGE_IN_BATCH);
+    if (tasks.length === 0) {
+      // The counts said some were spilled, the store has none: believe the store.
+      this.queues.dropCold(type);
+      return;
+    }
+    this.store.spill.remove(tasks.map((t) => t.seq));
+    const now = Date.now();
+    for (const t of tasks) this.hold(t, now);
+  }
+}
