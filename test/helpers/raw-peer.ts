@@ -1,7 +1,16 @@
 /** A hand-driven WebSocket peer speaking (or abusing) the worker protocol, for protocol tests. */
+import { afterEach } from 'vitest';
 import WebSocket from 'ws';
 import { decodeValue, encodeMessage } from '../../shared/codec.js';
 import { PROTOCOL_VERSION, WORKER_WS_PATH, type Message } from '../../shared/protocol.js';
+
+const open = new Set<RawPeer>();
+
+// Every peer a test opened is closed after it, even when the test fails.
+afterEach(() => {
+  for (const p of open) p.close();
+  open.clear();
+});
 
 export class RawPeer {
   readonly received: any[] = [];
@@ -27,6 +36,7 @@ export class RawPeer {
   static async connect(foremanWsUrl: string): Promise<RawPeer> {
     const socket = new WebSocket(`${foremanWsUrl}${WORKER_WS_PATH}`);
     const peer = new RawPeer(socket);
+    open.add(peer);
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
       socket.once('error', reject);

@@ -20,3 +20,9 @@ export function waitForTask(api: ApiClient, id: string, pred: (t: any) => boolea
 }
 
 export const settled = (t: any) => ['succeeded', 'failed', 'cancelled'].includes(t.state);
+
+/** POSTs a raw body (valid or not) and returns the status and parsed JSON reply. */
+export async function postRaw(url: string, body: string, contentType = 'application/json'): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': contentType }, body });
+  return { status: res.status, body: await res.json() };
+}

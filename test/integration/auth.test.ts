@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { CLOSE_CODES } from '../../shared/protocol.js';
 import { client, LOCKED, runCli, TOKENS } from '../helpers/auth.js';
@@ -8,13 +8,8 @@ import { RawPeer } from '../helpers/raw-peer.js';
 import { settled, waitForTask } from '../helpers/tasks.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-const peers: RawPeer[] = [];
-afterEach(() => {
-  for (const p of peers.splice(0)) p.close();
-});
 async function hello(wsUrl: string, workerId: string, authToken?: string): Promise<RawPeer> {
   const p = await RawPeer.connect(wsUrl);
-  peers.push(p);
   // A skill no test submits: this peer never holds a task a real worker should run.
   p.hello(workerId, { skills: [{ type: 'raw-peer-only' }], ...(authToken === undefined ? {} : { authToken }) });
   return p;

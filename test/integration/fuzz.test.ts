@@ -3,7 +3,7 @@
  * completing tasks. Bounded: a few thousand frames, loopback only, seeded
  * (set GAFFER_FUZZ_SEED to replay a failure).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { decodeValue, encodeValue } from '../../shared/codec.js';
 import { PROTOCOL_ERRORS } from '../../shared/errors.js';
@@ -22,10 +22,6 @@ const PARALLEL = 8;
 const DOCUMENTED_CLOSES = new Set<number>([1009, ...Object.values(CLOSE_CODES)]);
 const LIMITS = ['--max-protocol-errors', '30', '--max-frame-bytes', '262144', '--max-params-bytes', '65536', '--max-result-bytes', '65536', '--hello-timeout-ms', '1500'];
 
-const peers: RawPeer[] = [];
-afterEach(() => {
-  for (const p of peers.splice(0)) p.close();
-});
 
 let sent = 0;
 
@@ -126,11 +122,7 @@ describe(`worker socket fuzzing (seed ${SEED})`, () => {
 
   it('answers each kind of abuse with its documented error and close code', async () => {
     const foreman = await startForeman(LIMITS);
-    const peer = async () => {
-      const p = await RawPeer.connect(foreman.wsUrl);
-      peers.push(p);
-      return p;
-    };
+    const peer = () => RawPeer.connect(foreman.wsUrl);
     const one = await peer();
     one.sendRaw(Buffer.from([0xc1]));
     one.sendRaw('{"kind":"hello"}');

@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { startForeman } from '../helpers/processes.js';
+import { postRaw } from '../helpers/tasks.js';
 
-async function post(url: string, body: string, contentType = 'application/json') {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': contentType }, body });
-  return { status: res.status, body: await res.json() };
-}
+const post = postRaw;
 
 describe('bad HTTP input', () => {
   it('gets a 400 naming the field, and the foreman keeps serving', async () => {

@@ -1,23 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CLOSE_CODES } from '../../shared/protocol.js';
 import { startForeman } from '../helpers/processes.js';
 import { RawPeer } from '../helpers/raw-peer.js';
-import { settled, submit, waitForTask } from '../helpers/tasks.js';
+import { settled, submit, waitForTask, postRaw } from '../helpers/tasks.js';
 
-const peers: RawPeer[] = [];
-afterEach(() => {
-  for (const p of peers.splice(0)) p.close();
-});
-async function peer(url: string): Promise<RawPeer> {
-  const p = await RawPeer.connect(url);
-  peers.push(p);
-  return p;
-}
+const peer = (url: string): Promise<RawPeer> => RawPeer.connect(url);
 
-async function post(url: string, body: string, contentType = 'application/json') {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': contentType }, body });
-  return { status: res.status, body: await res.json() };
-}
+const post = postRaw;
 
 /** JSON text of arrays nested `depth` levels deep. */
 const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;

@@ -1,19 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeValue } from '../../shared/codec.js';
 import { CLOSE_CODES } from '../../shared/protocol.js';
 import { spawnWorker, startForeman } from '../helpers/processes.js';
 import { RawPeer } from '../helpers/raw-peer.js';
 import { settled, submit, waitForTask } from '../helpers/tasks.js';
 
-const peers: RawPeer[] = [];
-afterEach(() => {
-  for (const p of peers.splice(0)) p.close();
-});
-async function peer(url: string): Promise<RawPeer> {
-  const p = await RawPeer.connect(url);
-  peers.push(p);
-  return p;
-}
+const peer = (url: string): Promise<RawPeer> => RawPeer.connect(url);
 
 describe('the worker protocol', () => {
   it('refuses a second live session claiming a worker id, unless it proves it is the same worker', async () => {
