@@ -9,10 +9,14 @@ import { newTimeOrderedId } from '../shared/ids.js';
 import { retryDelayMs } from './backoff.js';
 import type { ForemanOptions } from './options.js';
 import type { GroupCommit } from './store/group-commit.js';
-import type { JobRow, TaskRow, TaskStore } from './store/task-store.js';
+import type { TaskRow, TaskStore } from './store/task-store.js';
 import { DEFAULT_HOT_QUEUE_MAX, Spill } from './spill.js';
 import { TaskQueues } from './task-queues.js';
-import { TASK_STATES, type LiveTask, type TaskError, type TaskInput, type TaskState } from './task-types.js';
+import { DelayTimer } from './delay-timer.js';
+import { TaskTally, type JobState } from './task-tally.js';
+import type { LiveTask, TaskError, TaskInput, TaskState } from './task-types.js';
+
+export type { JobState };
 
 /** A settled task as announced to result streams, after it is durable. */
 export interface SettledTask {
@@ -30,13 +34,6 @@ export interface SettledTask {
   finishedAt: number;
 }
 
-/** A job's live counters. */
-export interface JobState extends JobRow {
-  total: number;
-  counts: Record<TaskState, number>;
-  /** Settled tasks whose outcome is committed (counts may run one commit ahead of this). */
-  settledDurable: number;
-}
 
 export interface TaskManagerHooks {
   /** Queued tasks may now be dispatchable. */
@@ -58,17 +55,22 @@ type Options = Pick<ForemanOptions, 'maxAttempts' | 'maxLosses' | 'retryBackoffM
 /** Largest params (encoded) kept in memory while a task waits; 10 KB params for 60,000 queued tasks would be 600 MB. */
 const RETAINED_PARAMS_MAX_BYTES = 1024;
 
-const emptyCounts = (): Record<TaskState, number> =>
-  Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<TaskState, number>;
 
 export class TaskManager {
   readonly live = new Map<string, LiveTask>();
   readonly queues = new TaskQueues();
-  readonly jobs = new Map<string, JobState>();
-  readonly counts = emptyCounts();
+  private readonly tally = new TaskTally();
+  /** Tasks by state, in all. */
+  readonly counts = this.tally.counts;
+  /** Jobs with their counters. */
+  readonly jobs = this.tally.jobs;
   private nextSeq = 0;
-  private delayTimer: NodeJS.Timeout | null = null;
-  private delayTimerAt = Infinity;
+  private readonly delays = new DelayTimer(
+    () => this.queues.nextDueAt(),
+    (now) => {
+      if (this.queues.promoteDue(now) > 0) this.hooks.onReady();
+    },
+  );
   /** Idempotency keys submitted but not committed yet, so two racing requests get one task. */
   private readonly pendingKeys = new Map<string, Promise<string>>();
   private readonly spill: Spill;
@@ -89,30 +91,16 @@ export class TaskManager {
    */
   load(now: number): Map<string, LiveTask[]> {
     this.nextSeq = this.store.maxSeq();
-    for (const job of this.store.allJobs()) this.jobs.set(job.id, { ...job, total: 0, counts: emptyCounts(), settledDurable: 0 });
+    for (const job of this.store.allJobs()) this.tally.addJob(job);
     // Settled tasks are counted from their index; live ones as they are loaded below.
-    for (const { jobId, state, n } of this.store.settledCounts()) {
-      this.counts[state] += n;
-      const job = jobId === null ? undefined : this.jobs.get(jobId);
-      if (!job) continue;
-      job.counts[state] += n;
-      job.total += n;
-      job.settledDurable += n;
-    }
+    for (const { jobId, state, n } of this.store.settledCounts()) this.tally.addLoaded(jobId, state, n, true);
     const spill = this.store.spill.counts();
-    for (const { type, priority, n } of spill.byType) {
-      this.queues.addCold(type, priority, n);
-      this.counts.queued += n;
-    }
-    for (const { jobId, n } of spill.byJob) {
-      const job = this.jobs.get(jobId);
-      if (!job) continue;
-      job.counts.queued += n;
-      job.total += n;
-    }
+    for (const { type, priority, n } of spill.byType) this.queues.addCold(type, priority, n);
+    this.tally.addLoaded(null, 'queued', spill.byType.reduce((sum, t) => sum + t.n, 0), false);
+    for (const { jobId, n } of spill.byJob) this.tally.addToJob(jobId, 'queued', n, false);
     const orphans = new Map<string, LiveTask[]>();
     for (const task of this.store.loadLive()) {
-      this.count(task.jobId, null, task.state as TaskState);
+      this.tally.move(task.jobId, null, task.state as TaskState);
       this.live.set(task.id, task);
       if (task.state === 'queued') {
         this.queues.add(task, now);
@@ -122,7 +110,7 @@ export class TaskManager {
         orphans.set(task.workerId ?? '', list);
       }
     }
-    this.armDelayTimer();
+    this.delays.arm();
     return orphans;
   }
 
@@ -187,7 +175,7 @@ export class TaskManager {
     }
     if (jobId && newJob) {
       const closedAt = newJob.open ? null : now;
-      this.jobs.set(jobId, { id: jobId, key: newJob.key, createdAt: now, closedAt, cancelledAt: null, total: 0, counts: emptyCounts(), settledDurable: 0 });
+      this.tally.addJob({ id: jobId, key: newJob.key, createdAt: now, closedAt, cancelledAt: null });
     }
     const enqueuedAt = Date.now();
     for (let i = 0; i < fresh.length; i++) {
@@ -203,7 +191,7 @@ export class TaskManager {
         this.live.set(t.id, t);
         this.queues.add(t, enqueuedAt);
       }
-      this.count(t.jobId, null, 'queued');
+      this.tally.move(t.jobId, null, 'queued');
     }
     await Promise.all(waits);
     if (fresh.length > 0) this.hooks.onReady();
@@ -247,7 +235,7 @@ export class TaskManager {
     task.workerId = workerId;
     task.startedAt = now;
     task.progress = null;
-    this.count(task.jobId, 'queued', 'running');
+    this.tally.move(task.jobId, 'queued', 'running');
     // The write runs at the next flush, when the task may have moved on: it takes the values of now.
     const { seq, attempt } = task;
     this.commit.enqueue(() => this.store.markRunning(seq, attempt, workerId, now));
@@ -356,7 +344,7 @@ export class TaskManager {
         commits.push(this.settle(task, 'cancelled', null, null, { code: 'CANCELLED', message: 'cancelled before it ran', retryable: false }, now, null));
       } else if (task.state === 'running') {
         task.state = 'cancelling';
-        this.count(task.jobId, 'running', 'cancelling');
+        this.tally.move(task.jobId, 'running', 'cancelling');
         const seq = task.seq;
         commits.push(this.commit.write(() => this.store.markCancelling(seq)));
         const refs = pushes.get(task.workerId as string) ?? [];
@@ -424,8 +412,7 @@ export class TaskManager {
     });
     for (const r of rows) {
       if (this.live.has(r.id)) continue;
-      const job = r.jobId === null ? undefined : this.jobs.get(r.jobId);
-      if (job) job.settledDurable--;
+      this.tally.durable(r.jobId, -1);
       const task: LiveTask = {
         seq: r.seq, id: r.id, jobId: r.jobId, key: r.key, type: r.type, priority: r.priority,
         params: r.params, paramsLoaded: true, state: 'queued', attempt: r.attempt, failures: 0, losses: 0,
@@ -434,7 +421,7 @@ export class TaskManager {
       };
       this.live.set(task.id, task);
       this.queues.add(task, now);
-      this.count(task.jobId, r.state, 'queued');
+      this.tally.move(task.jobId, r.state, 'queued');
     }
     this.hooks.onReady();
   }
@@ -455,7 +442,7 @@ export class TaskManager {
 
   /** Whether the job takes no more tasks and every task's outcome is durable. */
   isJobComplete(job: JobState): boolean {
-    return job.closedAt !== null && job.settledDurable === job.total;
+    return this.tally.isJobComplete(job);
   }
 
   /** Settles and durably records the one accepted outcome of a task. */
@@ -471,7 +458,7 @@ export class TaskManager {
     const from = task.state as TaskState;
     this.live.delete(task.id);
     task.state = 'settled';
-    this.count(task.jobId, from, state);
+    this.tally.move(task.jobId, from, state);
     const settled: SettledTask = {
       id: task.id, jobId: task.jobId, key: task.key, type: task.type, state, status, result, error,
       attempt: task.attempt, workerId: task.workerId, startedAt: task.startedAt, finishedAt: now,
@@ -487,8 +474,7 @@ export class TaskManager {
         this.store.markSettled(seq, state, status, result, error, failures, losses, now);
       },
       () => {
-        const job = settled.jobId === null ? undefined : this.jobs.get(settled.jobId);
-        if (job) job.settledDurable++;
+        this.tally.durable(settled.jobId, 1);
         this.hooks.onSettled(settled);
       },
     );
@@ -502,48 +488,20 @@ export class TaskManager {
     task.workerId = null;
     task.runAt = runAt;
     task.progress = null;
-    this.count(task.jobId, from, 'queued');
+    this.tally.move(task.jobId, from, 'queued');
     const committed = this.commit.write(() => {
       if (workerId !== null) this.store.recordAttempt(seq, attempt, workerId, startedAt ?? now, now, attemptOutcome, error);
       this.store.markQueued(seq, runAt, failures, losses, error);
     });
     this.queues.add(task, now);
-    if (runAt > now) this.armDelayTimer();
+    if (runAt > now) this.delays.arm();
     else this.hooks.onReady();
     return committed;
   }
 
-  private count(jobId: string | null, from: TaskState | null, to: TaskState): void {
-    if (from) this.counts[from]--;
-    this.counts[to]++;
-    if (jobId === null) return;
-    const job = this.jobs.get(jobId);
-    if (!job) return;
-    if (from) job.counts[from]--;
-    else job.total++;
-    job.counts[to]++;
-  }
-
-  /** One timer for all delayed tasks: it fires at the earliest `runAt`. */
-  private armDelayTimer(): void {
-    const next = this.queues.nextDueAt();
-    if (next === null || next >= this.delayTimerAt) return;
-    if (this.delayTimer) clearTimeout(this.delayTimer);
-    this.delayTimerAt = next;
-    this.delayTimer = setTimeout(() => {
-      this.delayTimer = null;
-      this.delayTimerAt = Infinity;
-      if (this.queues.promoteDue(Date.now()) > 0) this.hooks.onReady();
-      this.armDelayTimer();
-    }, Math.max(0, next - Date.now()));
-    this.delayTimer.unref();
-  }
-
   /** Stops the delay timer. Idempotent. */
   close(): void {
-    if (this.delayTimer) clearTimeout(this.delayTimer);
-    this.delayTimer = null;
-    this.delayTimerAt = Infinity;
+    this.delays.stop();
   }
 
   /**
@@ -557,15 +515,7 @@ export class TaskManager {
       gone = this.store.purgeFinished(cutoff, limit);
       jobsGone = this.store.purgeEmptyJobs(cutoff);
     });
-    for (const g of gone) {
-      this.counts[g.state]--;
-      const job = g.job_id ? this.jobs.get(g.job_id) : undefined;
-      if (job) {
-        job.counts[g.state]--;
-        job.total--;
-        job.settledDurable--;
-      }
-    }
+    for (const g of gone) this.tally.purged(g.job_id, g.state);
     for (const id of jobsGone) this.jobs.delete(id);
     return gone.length;
   }
@@ -575,7 +525,6 @@ export class TaskManager {
     await this.commit.write(() => this.store.resetAll());
     this.live.clear();
     this.queues.clear();
-    this.jobs.clear();
-    for (const s of TASK_STATES) this.counts[s] = 0;
+    this.tally.clear();
   }
 }
