@@ -89,10 +89,12 @@ describe('foreman shutdown', () => {
 describe('worker shutdown', () => {
   it('on SIGTERM hands running tasks back so the foreman requeues them at once, and exits 0', async () => {
     const foreman = await startForeman();
-    const w = await spawnWorker(foreman.wsUrl, { concurrency: 2, args: ['--drain-timeout-ms', '300'] });
+    const w = await spawnWorker(foreman.wsUrl, { concurrency: 2, args: ['--drain-timeout-ms', '1500'] });
     const stuck = await submit(foreman.api, { type: 'honours-abort' });
-    const quick = await submit(foreman.api, { type: 'sleep', params: { ms: 100 } });
-    await waitForTask(foreman.api, stuck, (t) => t.state === 'running', 'running');
+    const quick = await submit(foreman.api, { type: 'sleep', params: { ms: 300 } });
+    // Both must be on the worker before the signal: a task assigned after it would be handed back too.
+    await waitForTask(foreman.api, stuck, (t) => t.state === 'running', 'stuck running');
+    await waitForTask(foreman.api, quick, (t) => t.state !== 'queued', 'quick started');
     const signalledAt = Date.now();
     w.kill('SIGTERM');
     expect(await exitWithin(w, 10_000)).toBe(0);
