@@ -3,36 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { openDatabase, type Db } from '../../foreman/store/database.js';
-import { GroupCommit } from '../../foreman/store/group-commit.js';
-import { TaskStore } from '../../foreman/store/task-store.js';
-import { TaskManager, type TaskManagerHooks } from '../../foreman/task-manager.js';
+import { closeLedgers, openLedger } from '../helpers/ledger.js';
 import type { LiveTask } from '../../foreman/task-types.js';
 
 const OPTIONS = { maxAttempts: 3, maxLosses: 3, retryBackoffMs: 1000, retryBackoffMaxMs: 60_000, hotQueueMax: 3 };
 
 let dir: string;
-let open: Array<{ tm: TaskManager; commit: GroupCommit; db: Db }> = [];
-
-function ledger() {
-  const db = openDatabase(join(dir, 'store.db'), 'normal');
-  const store = new TaskStore(db);
-  const commit = new GroupCommit(db);
-  const hooks = { onReady: vi.fn(), onCancel: vi.fn(), onSettled: vi.fn() };
-  const tm = new TaskManager(store, commit, OPTIONS, hooks as TaskManagerHooks);
-  tm.load(Date.now());
-  open.push({ tm, commit, db });
-  return { tm, store, commit, db };
-}
-
-function closeAll(): void {
-  for (const { tm, commit, db } of open) {
-    tm.close();
-    commit.close();
-    if (db.open) db.close();
-  }
-  open = [];
-}
+const ledger = () => openLedger(join(dir, 'store.db'), OPTIONS);
 
 /** Takes ready tasks of `type` one by one, as the dispatcher does, and returns their params. */
 function dispatchAll(l: ReturnType<typeof ledger>, type = 'echo'): unknown[] {
@@ -49,7 +26,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  closeAll();
+  closeLedgers();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -78,7 +55,7 @@ describe('TaskManager: spilling', () => {
   it('keeps spilled tasks spilled across a restart, and loads only the others', async () => {
     const before = ledger();
     await before.tm.submit(Array.from({ length: 8 }, (_, n) => ({ type: 'echo', params: { n } })), 'j_1', { key: null, open: false });
-    closeAll();
+    closeLedgers();
     const after = ledger();
     expect(after.tm.live.size).toBe(3);
     expect(after.tm.queues.size).toBe(8);
@@ -99,7 +76,7 @@ describe('TaskManager: spilling', () => {
     expect(l.tm.counts).toMatchObject({ queued: 0, cancelled: 6 });
     expect(l.tm.jobs.get('j_1')?.counts).toMatchObject({ queued: 0, cancelled: 6 });
     expect(l.tm.peekReady('echo')).toBeUndefined();
-    closeAll();
+    closeLedgers();
     // Nothing is left spilled or queued after a restart either.
     const again = ledger();
     expect(again.tm.queues.size).toBe(0);

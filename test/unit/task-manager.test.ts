@@ -5,48 +5,15 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { TaskResult } from '../../shared/protocol.js';
-import { openDatabase, type Db } from '../../foreman/store/database.js';
-import { GroupCommit } from '../../foreman/store/group-commit.js';
-import { TaskStore } from '../../foreman/store/task-store.js';
-import { TaskManager, type SettledTask, type TaskManagerHooks } from '../../foreman/task-manager.js';
+import { closeLedgers, openLedger, type Ledger } from '../helpers/ledger.js';
 import type { LiveTask, TaskInput } from '../../foreman/task-types.js';
 
 const OPTIONS = { maxAttempts: 3, maxLosses: 3, retryBackoffMs: 1000, retryBackoffMaxMs: 60_000 };
 
 let dir: string;
 let file: string;
-let open: Array<{ tm: TaskManager; commit: GroupCommit; db: Db }> = [];
-
-interface Ledger {
-  tm: TaskManager;
-  store: TaskStore;
-  commit: GroupCommit;
-  db: Db;
-  hooks: { onReady: ReturnType<typeof vi.fn>; onCancel: ReturnType<typeof vi.fn>; onSettled: ReturnType<typeof vi.fn> };
-  settled: SettledTask[];
-}
-
 /** Opens (or reopens) the ledger on the test's database file. */
-function ledger(options: Partial<typeof OPTIONS> = {}): Ledger {
-  const db = openDatabase(file, 'normal');
-  const store = new TaskStore(db);
-  const commit = new GroupCommit(db);
-  const settled: SettledTask[] = [];
-  const hooks = { onReady: vi.fn(), onCancel: vi.fn(), onSettled: vi.fn((t: SettledTask) => void settled.push(t)) };
-  const tm = new TaskManager(store, commit, { ...OPTIONS, ...options }, hooks as TaskManagerHooks);
-  tm.load(Date.now());
-  open.push({ tm, commit, db });
-  return { tm, store, commit, db, hooks, settled };
-}
-
-function closeAll(): void {
-  for (const { tm, commit, db } of open) {
-    tm.close();
-    commit.close();
-    if (db.open) db.close();
-  }
-  open = [];
-}
+const ledger = (options: Partial<typeof OPTIONS> = {}): Ledger => openLedger(file, { ...OPTIONS, ...options });
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'gaffer-task-manager-'));
@@ -56,7 +23,7 @@ beforeEach(() => {
 afterEach(() => {
   vi.useRealTimers();
   vi.restoreAllMocks();
-  closeAll();
+  closeLedgers();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -101,9 +68,6 @@ async function accept(l: Ledger, workerId: string, r: TaskResult, now = Date.now
 
 const row = (id: string) => committed<Record<string, any>>('SELECT * FROM tasks WHERE id = ?', id)[0];
 
-beforeEach(() => {
-  open = [];
-});
 
 describe('TaskManager: submission', () => {
   it('resolves only once the task is durable, then queues it and signals onReady', async () => {
@@ -182,7 +146,7 @@ describe('TaskManager: submission', () => {
   it('an idempotency key still names the original task after a restart', async () => {
     const before = ledger();
     const [id] = await before.tm.submit([{ type: 'echo', key: 'survives' }], null);
-    closeAll();
+    closeLedgers();
     const after = ledger();
     expect(after.tm.live.get(id)?.state).toBe('queued');
     const [again] = await after.tm.submit([{ type: 'echo', key: 'survives' }], null);
