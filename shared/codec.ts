@@ -5,7 +5,7 @@
 import { Packr } from 'msgpackr';
 import { ProtocolError } from './errors.js';
 import { MESSAGE_SPECS, type Message, type MessageKind } from './protocol.js';
-import { check, DEFAULT_CHECK_LIMITS, type CheckLimits } from './schema.js';
+import { check, compile, DEFAULT_CHECK_LIMITS, type CheckLimits, type Validator } from './schema.js';
 
 // Plain msgpack maps (no msgpackr records or extensions), so a worker in any language can read every frame.
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, int64AsType: 'number' });
@@ -13,6 +13,17 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: fal
 /** Encodes a protocol message into one binary frame. */
 export function encodeMessage(message: Message): Buffer {
   return packr.pack(message);
+}
+
+/** Compiled validators per kind, one set per limits object (a foreman's limits are fixed at start). */
+const validators = new WeakMap<CheckLimits, Map<string, Validator>>();
+
+function validatorFor(kind: MessageKind, limits: CheckLimits): Validator {
+  let byKind = validators.get(limits);
+  if (!byKind) validators.set(limits, (byKind = new Map()));
+  let valid = byKind.get(kind);
+  if (!valid) byKind.set(kind, (valid = compile(MESSAGE_SPECS[kind], limits)));
+  return valid;
 }
 
 /**
@@ -40,9 +51,10 @@ export function decodeMessage<K extends MessageKind>(
   if (typeof kind !== 'string' || !(allowed as readonly string[]).includes(kind)) {
     throw new ProtocolError('UNKNOWN_KIND', `kind ${JSON.stringify(String(kind)).slice(0, 64)}`);
   }
-  let problem: string | null;
+  let problem: string | null = null;
   try {
-    problem = check(MESSAGE_SPECS[kind as K], value, kind, limits);
+    // The compiled validator answers yes/no cheaply; the checker runs only to name what is wrong.
+    if (!validatorFor(kind as K, limits)(value)) problem = check(MESSAGE_SPECS[kind as K], value, kind, limits) ?? `${kind} is invalid`;
   } catch (err) {
     // Deeply nested input can exhaust the stack inside the checker.
     throw new ProtocolError('INVALID_MESSAGE', (err as Error).message, { cause: err });

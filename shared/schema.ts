@@ -141,3 +141,84 @@ export function check(spec: Spec, value: unknown, path = 'message', limits: Chec
   }
   return null;
 }
+
+/** A spec turned into nested closures: a yes/no answer without building paths or messages. */
+export type Validator = (value: unknown) => boolean;
+
+/**
+ * Compiles `spec` into a validator that accepts exactly what `check` accepts.
+ * `check` walks the spec and builds a path string per value; on the hot path
+ * (every item of every frame) that costs more than the decoding, so receivers
+ * validate with this and call `check` only to explain a rejection.
+ */
+export function compile(spec: Spec, limits: CheckLimits = DEFAULT_CHECK_LIMITS): Validator {
+  if (typeof spec === 'string') {
+    if (spec.endsWith('|null')) {
+      const inner = compilePrimitive(spec.slice(0, -5), limits);
+      return (v) => v === null || inner(v);
+    }
+    return compilePrimitive(spec, limits);
+  }
+  if (Array.isArray(spec)) {
+    const item = compile(spec[0], limits);
+    const max = limits.maxArrayLength;
+    return (v) => {
+      if (!Array.isArray(v) || v.length > max) return false;
+      for (let i = 0; i < v.length; i++) if (!item(v[i])) return false;
+      return true;
+    };
+  }
+  const obj = spec as Record<string, Spec | readonly string[]>;
+  if ('enum' in obj && Array.isArray(obj.enum)) {
+    const allowed = new Set<unknown>(obj.enum as readonly string[]);
+    return (v) => allowed.has(v);
+  }
+  if ('*' in obj) {
+    const value = compile(obj['*'] as Spec, limits);
+    const max = limits.maxArrayLength;
+    return (v) => {
+      if (!isPlainObject(v)) return false;
+      const keys = Object.keys(v);
+      if (keys.length > max) return false;
+      for (const k of keys) if (!value(v[k])) return false;
+      return true;
+    };
+  }
+  const fields = Object.entries(obj).map(([rawKey, sub]) => {
+    const optional = rawKey.endsWith('?');
+    return { key: optional ? rawKey.slice(0, -1) : rawKey, optional, valid: compile(sub as Spec, limits) };
+  });
+  return (v) => {
+    if (!isPlainObject(v)) return false;
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i];
+      const x = v[f.key];
+      if (x === undefined) {
+        if (f.optional) continue;
+        return false;
+      }
+      if (!f.valid(x)) return false;
+    }
+    return true;
+  };
+}
+
+function compilePrimitive(name: string, limits: CheckLimits): Validator {
+  const { maxIdLength, maxStringLength } = limits;
+  switch (name) {
+    case 'any':
+      return () => true;
+    case 'string':
+      return (v) => typeof v === 'string' && v.length <= maxStringLength;
+    case 'id':
+      return (v) => typeof v === 'string' && v.length > 0 && v.length <= maxIdLength;
+    case 'uint':
+      return (v) => Number.isSafeInteger(v) && (v as number) >= 0;
+    case 'number':
+      return (v) => typeof v === 'number' && Number.isFinite(v);
+    case 'boolean':
+      return (v) => typeof v === 'boolean';
+    default:
+      throw new Error(`unknown spec ${name}`);
+  }
+}
