@@ -79,6 +79,8 @@ export interface ForemanOptions {
   maxRequestsPerSecond: number;
   /** On close, how long in-flight HTTP requests may finish before their connections are cut, in ms (result streams are cut at once). Default 5000. */
   shutdownGraceMs: number;
+  /** Queued tasks held in memory; past it, new submissions wait only in the store and are paged in as the queue drains (see foreman/spill.ts). Default 60000. */
+  hotQueueMax: number;
 }
 
 /** The defaults; frozen so nothing can change them at run time. */
@@ -119,6 +121,8 @@ export const DEFAULTS: Readonly<ForemanOptions> = Object.freeze({
   maxNdjsonLineBytes: 8 * 1024 * 1024,
   maxRequestsPerSecond: 2000,
   shutdownGraceMs: 5000,
+  // ~1 KB of foreman memory per queued task held: 60,000 keeps a million-task backlog under 300 MB.
+  hotQueueMax: 60_000,
 });
 
 function requireInt(name: keyof ForemanOptions, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): void {
@@ -164,6 +168,7 @@ export function resolveForemanOptions(partial: Partial<ForemanOptions> = {}): Re
   requireInt('maxNdjsonLineBytes', o.maxNdjsonLineBytes, 1024);
   requireInt('maxRequestsPerSecond', o.maxRequestsPerSecond, 1);
   requireInt('shutdownGraceMs', o.shutdownGraceMs, 0);
+  requireInt('hotQueueMax', o.hotQueueMax, 1);
   for (const name of ['workerToken', 'apiToken', 'readToken'] as const) {
     const v = o[name];
     // A short token can be guessed; generated ones are 32 characters.

@@ -15,8 +15,6 @@ import type { TaskStore } from './store/task-store.js';
 import type { TaskQueues } from './task-queues.js';
 import type { LiveTask } from './task-types.js';
 
-/** Default for `hotQueueMax`. */
-export const DEFAULT_HOT_QUEUE_MAX = 60_000;
 const PAGE_IN_BATCH = 2000;
 const PAGE_IN_LOW_WATER = 500;
 

@@ -10,7 +10,7 @@ import { retryDelayMs } from './backoff.js';
 import type { ForemanOptions } from './options.js';
 import type { GroupCommit } from './store/group-commit.js';
 import type { TaskRow, TaskStore } from './store/task-store.js';
-import { DEFAULT_HOT_QUEUE_MAX, Spill } from './spill.js';
+import { Spill } from './spill.js';
 import { TaskQueues } from './task-queues.js';
 import { DelayTimer } from './delay-timer.js';
 import { TaskTally, type JobState } from './task-tally.js';
@@ -47,10 +47,7 @@ export interface TaskManagerHooks {
 /** Why a result was not accepted; sent back in `task.ack`. */
 export type RejectReason = 'unknown task' | 'stale attempt' | 'not your task' | 'already settled';
 
-type Options = Pick<ForemanOptions, 'maxAttempts' | 'maxLosses' | 'retryBackoffMs' | 'retryBackoffMaxMs'> & {
-  /** Queued tasks held in memory; past this, new submissions spill to the store alone (see Spill). Default 60,000 (about 64 MB). */
-  hotQueueMax?: number;
-};
+type Options = Pick<ForemanOptions, 'maxAttempts' | 'maxLosses' | 'retryBackoffMs' | 'retryBackoffMaxMs' | 'hotQueueMax'>;
 
 /** Largest params (encoded) kept in memory while a task waits; 10 KB params for 60,000 queued tasks would be 600 MB. */
 const RETAINED_PARAMS_MAX_BYTES = 1024;
@@ -81,7 +78,7 @@ export class TaskManager {
     private readonly options: Options,
     private readonly hooks: TaskManagerHooks,
   ) {
-    this.spill = new Spill(store, this.queues, (task, now) => this.hold(task, now), options.hotQueueMax ?? DEFAULT_HOT_QUEUE_MAX);
+    this.spill = new Spill(store, this.queues, (task, now) => this.hold(task, now), options.hotQueueMax);
   }
 
   /**

@@ -30,6 +30,8 @@ export function stats(ctx: ApiContext) {
     slots: { capacity, inUse: slotsInUse },
     queue: {
       depth: ctx.tasks.queues.size,
+      // Queued tasks past --hot-queue-max: counted in depth, held only in the store until paged in.
+      spilled: ctx.tasks.queues.coldSize,
       byType,
       byPriority: Object.fromEntries([...ctx.tasks.queues.countsByPriority()].map(([p, n]) => [String(p), n])),
       oldestQueuedAgeMs: oldest === null ? null : now - oldest,

@@ -57,6 +57,19 @@ describe('durability across foreman crashes', () => {
     expect(t.attempts[0]).toMatchObject({ workerId: a.id, outcome: 'lost' });
   });
 
+  it('holds at most --hot-queue-max queued tasks in memory, keeps the rest in the store across a restart, and runs all in order', async () => {
+    let foreman = await startForeman(['--hot-queue-max', '5']);
+    const { jobId, taskIds } = await foreman.api.request('POST', '/jobs', Array.from({ length: 20 }, (_, i) => ({ type: 'echo', params: i })));
+    expect((await foreman.api.request('GET', '/stats')).queue).toMatchObject({ depth: 20, spilled: 15 });
+    foreman = await crashAndRestart(foreman);
+    expect((await foreman.api.request('GET', '/stats')).queue).toMatchObject({ depth: 20, spilled: 15 });
+    await spawnWorker(foreman.wsUrl, { concurrency: 1 });
+    const results = [];
+    for await (const line of foreman.api.results(jobId)) results.push(line);
+    expect(results.map((r: any) => [r.id, r.state, r.result])).toEqual(taskIds.map((id: string, i: number) => [id, 'succeeded', i]));
+    expect((await foreman.api.request('GET', '/stats')).queue).toMatchObject({ depth: 0, spilled: 0 });
+  });
+
   it('returns the original task for a repeated Idempotency-Key, across a restart', async () => {
     let foreman = await startForeman();
     const first = await foreman.api.request('POST', '/tasks', { type: 'echo', params: 1 }, { 'idempotency-key': 'order-17' });

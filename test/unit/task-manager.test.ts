@@ -8,7 +8,7 @@ import type { TaskResult } from '../../shared/protocol.js';
 import { closeLedgers, openLedger, type Ledger } from '../helpers/ledger.js';
 import type { LiveTask, TaskInput } from '../../foreman/task-types.js';
 
-const OPTIONS = { maxAttempts: 3, maxLosses: 3, retryBackoffMs: 1000, retryBackoffMaxMs: 60_000 };
+const OPTIONS = { maxAttempts: 3, maxLosses: 3, retryBackoffMs: 1000, retryBackoffMaxMs: 60_000, hotQueueMax: 60_000 };
 
 let dir: string;
 let file: string;
