@@ -7,19 +7,35 @@
 import { encodeValue } from '../shared/codec.js';
 
 /**
- * Whether `value` nests arrays or objects more than `maxDepth` levels deep.
- * Iterative, so it is safe on any input; byte arrays count as leaves.
+ * One walk over `value`: whether it nests arrays or objects more than `maxDepth` levels deep
+ * (`depthExceeded`), and else an upper bound of its msgpack size (`maxBytes`; Infinity for
+ * objects the bound does not know, such as dates). Iterative, so it is safe on any input;
+ * byte arrays count as leaves.
  */
-export function nestingExceeds(value: unknown, maxDepth: number): boolean {
+export function measureValue(value: unknown, maxDepth: number): { depthExceeded: boolean; maxBytes: number } {
+  let bytes = 0;
   const stack: Array<[unknown, number]> = [[value, 0]];
   while (stack.length > 0) {
     const [v, depth] = stack.pop() as [unknown, number];
-    if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) continue;
-    if (depth >= maxDepth) return true;
-    if (Array.isArray(v)) for (const item of v) stack.push([item, depth + 1]);
-    else for (const key of Object.keys(v)) stack.push([(v as Record<string, unknown>)[key], depth + 1]);
+    // msgpack: a string or byte array costs at most a 5-byte header plus 3 bytes per UTF-16 unit or 1 per byte; scalars at most 9.
+    if (typeof v === 'string') bytes += 5 + 3 * v.length;
+    else if (v === null || typeof v !== 'object') bytes += 9;
+    else if (ArrayBuffer.isView(v)) bytes += 5 + v.byteLength;
+    else if (depth >= maxDepth) return { depthExceeded: true, maxBytes: Infinity };
+    else if (Array.isArray(v)) {
+      bytes += 5;
+      for (const item of v) stack.push([item, depth + 1]);
+    } else {
+      const proto = Object.getPrototypeOf(v);
+      if (proto !== Object.prototype && proto !== null) bytes = Infinity;
+      bytes += 5;
+      for (const key of Object.keys(v)) {
+        bytes += 5 + 3 * key.length;
+        stack.push([(v as Record<string, unknown>)[key], depth + 1]);
+      }
+    }
   }
-  return false;
+  return { depthExceeded: false, maxBytes: bytes };
 }
 
 /** Why a value was refused: nested too deep, or too big; `message` names the value and the limit. */
@@ -36,7 +52,10 @@ export function valueProblem(what: string, value: unknown, limits: { maxBytes: n
   if (value === undefined || value === null || typeof value === 'number' || typeof value === 'boolean') return null;
   // A string of n UTF-16 units encodes to at most 3n + 5 bytes: short strings need no encoding to be judged.
   if (typeof value === 'string' && value.length * 3 + 5 <= limits.maxBytes) return null;
-  if (nestingExceeds(value, limits.maxDepth)) return { kind: 'depth', message: `${what} is nested deeper than ${limits.maxDepth} levels (maxValueDepth)` };
+  const measured = measureValue(value, limits.maxDepth);
+  if (measured.depthExceeded) return { kind: 'depth', message: `${what} is nested deeper than ${limits.maxDepth} levels (maxValueDepth)` };
+  // Encoding a big value only to measure it costs as much as storing it: do it only when the bound says it might not fit.
+  if (measured.maxBytes <= limits.maxBytes) return null;
   const bytes = encodeValue(value).length;
   if (bytes <= limits.maxBytes) return null;
   return { kind: 'size', message: `${what} is ${bytes} bytes encoded; the limit is ${limits.maxBytes} (${limits.bytesOption})` };

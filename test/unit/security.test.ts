@@ -9,7 +9,8 @@ import { hashMatches, hashToken, REVOKED, tokenMatches, WorkerTokenStore } from 
 import { checkNdjsonLines } from '../../foreman/http/limits.js';
 import { resolveForemanOptions } from '../../foreman/options.js';
 import { openDatabase } from '../../foreman/store/database.js';
-import { nestingExceeds } from '../../foreman/value-limits.js';
+import { measureValue, valueProblem } from '../../foreman/value-limits.js';
+import { encodeValue } from '../../shared/codec.js';
 import { bearerMatches } from '../../worker/control-auth.js';
 
 const T = 'a-token-of-sufficient-length-123';
@@ -77,13 +78,32 @@ describe('credentials', () => {
 
 describe('input limits', () => {
   it('measure nesting without recursion, counting byte arrays as leaves', () => {
-    expect(nestingExceeds({ a: [1, { b: 2 }] }, 3)).toBe(false);
-    expect(nestingExceeds({ a: [1, { b: 2 }] }, 2)).toBe(true);
+    const tooDeep = (v: unknown, max: number) => measureValue(v, max).depthExceeded;
+    expect(tooDeep({ a: [1, { b: 2 }] }, 3)).toBe(false);
+    expect(tooDeep({ a: [1, { b: 2 }] }, 2)).toBe(true);
     let deep: unknown = 0;
     for (let i = 0; i < 200_000; i++) deep = [deep];
-    expect(nestingExceeds(deep, 64)).toBe(true);
-    expect(nestingExceeds({ bytes: Buffer.alloc(1_000_000) }, 1)).toBe(false);
-    expect(nestingExceeds('text', 0)).toBe(false);
+    expect(tooDeep(deep, 64)).toBe(true);
+    expect(tooDeep({ bytes: Buffer.alloc(1_000_000) }, 1)).toBe(false);
+    expect(tooDeep('text', 0)).toBe(false);
+  });
+
+  it('bound the encoded size from above, so values under the bound need no encoding to be judged', () => {
+    const values = [
+      { text: 'héllo €', n: [1, -2.5, 2 ** 40, null, true], nested: { a: { b: 'x'.repeat(300) } } },
+      ['€'.repeat(1000), Buffer.alloc(70_000), {}, []],
+      Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`key${i}`, i * 1.5])),
+    ];
+    for (const v of values) expect(measureValue(v, 64).maxBytes).toBeGreaterThanOrEqual(encodeValue(v).length);
+    expect(measureValue({ at: new Date(0) }, 64).maxBytes).toBe(Infinity);
+    // Just over the limit by its exact size: refused with the exact byte count, though the bound alone could not tell.
+    const big = { s: 'x'.repeat(1000) };
+    const exact = encodeValue(big).length;
+    expect(valueProblem('params', big, { maxBytes: exact, maxDepth: 64, bytesOption: 'maxParamsBytes' })).toBeNull();
+    expect(valueProblem('params', big, { maxBytes: exact - 1, maxDepth: 64, bytesOption: 'maxParamsBytes' })).toMatchObject({
+      kind: 'size',
+      message: `params is ${exact} bytes encoded; the limit is ${exact - 1} (maxParamsBytes)`,
+    });
   });
 
   it('name the first NDJSON line over the byte limit, counting UTF-8 bytes', () => {
