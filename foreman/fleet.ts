@@ -174,15 +174,8 @@ export class Fleet implements SessionHandler {
       case 'task.result': {
         for (const r of message.results) {
           this.removeRunning(entry, r.taskId);
-          const outcome = this.tasks.acceptResult(entry.id, r, now);
-          if ('reason' in outcome) {
-            session.outbox.add('task.ack', { taskId: r.taskId, attempt: r.attempt, accepted: false, reason: outcome.reason });
-          } else {
-            outcome.committed.then(
-              () => session.outbox.add('task.ack', { taskId: r.taskId, attempt: r.attempt, accepted: true }),
-              () => {},
-            );
-          }
+          const reason = this.tasks.acceptResult(entry.id, r, now, () => session.outbox.add('task.ack', { taskId: r.taskId, attempt: r.attempt, accepted: true }));
+          if (reason !== null) session.outbox.add('task.ack', { taskId: r.taskId, attempt: r.attempt, accepted: false, reason });
         }
         this.hooks.onCapacity();
         break;

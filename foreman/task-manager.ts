@@ -250,31 +250,31 @@ export class TaskManager {
   }
 
   /**
-   * Fences and records a result. Returns the commit to wait for before
-   * acknowledging, or the reason it was rejected.
+   * Fences and records a result; `onDurable` runs once it is committed (acknowledge it then).
+   * Returns the reason when the result is rejected, null when it is taken.
    */
-  acceptResult(workerId: string, r: TaskResult, now: number): { task: LiveTask; committed: Promise<void> } | { reason: RejectReason } {
+  acceptResult(workerId: string, r: TaskResult, now: number, onDurable: () => void): RejectReason | null {
     const task = this.live.get(r.taskId);
-    if (!task) return { reason: this.store.getTask(r.taskId) ? 'already settled' : 'unknown task' };
-    if (task.attempt !== r.attempt) return { reason: 'stale attempt' };
-    if (task.workerId !== workerId || (task.state !== 'running' && task.state !== 'cancelling')) return { reason: 'not your task' };
-    let committed: Promise<void>;
+    if (!task) return this.store.getTask(r.taskId) ? 'already settled' : 'unknown task';
+    if (task.attempt !== r.attempt) return 'stale attempt';
+    if (task.workerId !== workerId || (task.state !== 'running' && task.state !== 'cancelling')) return 'not your task';
     if (task.state === 'cancelling') {
-      committed = this.settle(task, 'cancelled', null, null, { code: 'CANCELLED', message: 'cancelled', retryable: false }, now, 'cancelled');
+      this.settle(task, 'cancelled', null, null, { code: 'CANCELLED', message: 'cancelled', retryable: false }, now, 'cancelled', onDurable);
     } else if (r.outcome === 'succeeded') {
-      committed = this.settle(task, 'succeeded', r.status ?? null, r.value ?? null, null, now, 'succeeded');
+      this.settle(task, 'succeeded', r.status ?? null, r.value ?? null, null, now, 'succeeded', onDurable);
     } else if (r.outcome === 'failed') {
       const error = r.error ?? { code: 'HANDLER_ERROR', message: 'failed without an error', retryable: true };
       task.failures++;
-      committed =
-        error.retryable && task.failures < task.maxAttempts
-          ? this.requeue(task, 'failed', error, now + retryDelayMs(task.failures, this.options.retryBackoffMs, this.options.retryBackoffMaxMs), now)
-          : this.settle(task, 'failed', null, null, error, now, 'failed');
+      if (error.retryable && task.failures < task.maxAttempts) {
+        this.requeue(task, 'failed', error, now + retryDelayMs(task.failures, this.options.retryBackoffMs, this.options.retryBackoffMaxMs), now, onDurable);
+      } else {
+        this.settle(task, 'failed', null, null, error, now, 'failed', onDurable);
+      }
     } else {
       // The worker gave the task up on its own (shutdown): not the task's fault.
-      committed = this.requeue(task, 'released', null, now, now);
+      this.requeue(task, 'released', null, now, now, onDurable);
     }
-    return { task, committed };
+    return null;
   }
 
   /** Records progress of the current attempt; false when the attempt is not current. */
@@ -291,8 +291,8 @@ export class TaskManager {
     for (const ref of refs) {
       if (!this.owns(workerId, ref)) continue;
       const task = this.live.get(ref.taskId) as LiveTask;
-      if (task.state === 'cancelling') void this.settle(task, 'cancelled', null, null, { code: 'CANCELLED', message: 'cancelled', retryable: false }, now, 'cancelled');
-      else void this.requeue(task, 'released', null, now, now);
+      if (task.state === 'cancelling') this.settle(task, 'cancelled', null, null, { code: 'CANCELLED', message: 'cancelled', retryable: false }, now, 'cancelled');
+      else this.requeue(task, 'released', null, now, now);
       released.push(task);
     }
     return released;
@@ -304,12 +304,12 @@ export class TaskManager {
     for (const task of tasks) {
       if (task.state !== 'running' && task.state !== 'cancelling') continue;
       if (task.state === 'cancelling') {
-        void this.settle(task, 'cancelled', null, null, { code: 'CANCELLED', message: 'cancelled', retryable: false }, now, 'lost');
+        this.settle(task, 'cancelled', null, null, { code: 'CANCELLED', message: 'cancelled', retryable: false }, now, 'lost');
         continue;
       }
       task.losses++;
       if (task.losses >= this.options.maxLosses) {
-        void this.settle(
+        this.settle(
           task,
           'failed',
           null,
@@ -319,7 +319,7 @@ export class TaskManager {
           'lost',
         );
       } else {
-        void this.requeue(task, 'lost', error, now, now);
+        this.requeue(task, 'lost', error, now, now);
       }
     }
   }
@@ -338,7 +338,8 @@ export class TaskManager {
     for (const task of tasks) {
       if (task.state === 'queued') {
         this.queues.remove(task);
-        commits.push(this.settle(task, 'cancelled', null, null, { code: 'CANCELLED', message: 'cancelled before it ran', retryable: false }, now, null));
+        const error = { code: 'CANCELLED', message: 'cancelled before it ran', retryable: false };
+        commits.push(new Promise((resolve, reject) => this.settle(task, 'cancelled', null, null, error, now, null, resolve, reject)));
       } else if (task.state === 'running') {
         task.state = 'cancelling';
         this.tally.move(task.jobId, 'running', 'cancelling');
@@ -451,7 +452,9 @@ export class TaskManager {
     error: TaskError | null,
     now: number,
     attemptOutcome: string | null,
-  ): Promise<void> {
+    onDurable: (() => void) | null = null,
+    onFailed: ((err: unknown) => void) | null = null,
+  ): void {
     const from = task.state as TaskState;
     this.live.delete(task.id);
     task.state = 'settled';
@@ -463,7 +466,7 @@ export class TaskManager {
     const { seq, failures, losses } = task;
     // A successful attempt is read back from the task row; any other ending gets its own attempts row.
     const attemptRow = attemptOutcome !== null && attemptOutcome !== 'succeeded' && settled.attempt > 0 && settled.workerId !== null;
-    return this.commit.write(
+    this.commit.enqueue(
       () => {
         if (attemptRow) {
           this.store.recordAttempt(seq, settled.attempt, settled.workerId as string, settled.startedAt ?? now, now, attemptOutcome as string, error);
@@ -473,12 +476,14 @@ export class TaskManager {
       () => {
         this.tally.durable(settled.jobId, 1);
         this.hooks.onSettled(settled);
+        onDurable?.();
       },
+      onFailed,
     );
   }
 
   /** Puts a task back in the queue for a new attempt at `runAt`. */
-  private requeue(task: LiveTask, attemptOutcome: string, error: TaskError | null, runAt: number, now: number): Promise<void> {
+  private requeue(task: LiveTask, attemptOutcome: string, error: TaskError | null, runAt: number, now: number, onDurable: (() => void) | null = null): void {
     const from = task.state as TaskState;
     const { seq, attempt, workerId, startedAt, failures, losses } = task;
     task.state = 'queued';
@@ -486,14 +491,13 @@ export class TaskManager {
     task.runAt = runAt;
     task.progress = null;
     this.tally.move(task.jobId, from, 'queued');
-    const committed = this.commit.write(() => {
+    this.commit.enqueue(() => {
       if (workerId !== null) this.store.recordAttempt(seq, attempt, workerId, startedAt ?? now, now, attemptOutcome, error);
       this.store.markQueued(seq, runAt, failures, losses, error);
-    });
+    }, onDurable);
     this.queues.add(task, now);
     if (runAt > now) this.delays.arm();
     else this.hooks.onReady();
-    return committed;
   }
 
   /** Stops the delay timer. Idempotent. */

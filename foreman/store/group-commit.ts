@@ -12,8 +12,9 @@ interface Pending {
   write: Write;
   /** Runs synchronously right after the commit (before any promise resolves); null when not wanted. */
   onCommitted: (() => void) | null;
-  /** Settle the promise `write()` returned; null for `enqueue()`, which reports failures through `onError`. */
+  /** Settles the promise `write()` returned; null for `enqueue()`. */
   resolve: (() => void) | null;
+  /** Told of a failed write instead of `onError`: `write()`'s promise, or `enqueue()`'s `onFailed`. */
   reject: ((err: unknown) => void) | null;
 }
 
@@ -53,14 +54,16 @@ export class GroupCommit {
   /**
    * Queues `write` without a promise: the hot path's way (a promise and its
    * catch handler per task cost more than the write's bookkeeping). `onCommitted`
-   * runs right after the commit; a failure goes to `onError` and skips it.
+   * runs right after the commit; a failure skips it and goes to `onFailed`, or else to `onError`.
    */
-  enqueue(write: Write, onCommitted: (() => void) | null = null): void {
+  enqueue(write: Write, onCommitted: (() => void) | null = null, onFailed: ((err: unknown) => void) | null = null): void {
     if (this.closed) {
-      this.onError?.(new Error('store is closed'));
+      const err = new Error('store is closed');
+      if (onFailed) onFailed(err);
+      else this.onError?.(err);
       return;
     }
-    this.push({ write, onCommitted, resolve: null, reject: null });
+    this.push({ write, onCommitted, resolve: null, reject: onFailed });
   }
 
   private push(p: Pending): void {

@@ -59,12 +59,16 @@ const failure = (task: LiveTask, attempt: number, retryable: boolean, code = ret
   durationMs: 1,
 });
 
-/** Accepts a result that must be accepted, and waits for its commit. */
-async function accept(l: Ledger, workerId: string, r: TaskResult, now = Date.now()): Promise<void> {
-  const outcome = l.tm.acceptResult(workerId, r, now);
-  if ('reason' in outcome) throw new Error(`result rejected: ${outcome.reason}`);
-  await outcome.committed;
+/** Offers a result; resolves when it is durable, and rejects if it is refused. */
+function accept(l: Ledger, workerId: string, r: TaskResult, now = Date.now()): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const reason = l.tm.acceptResult(workerId, r, now, resolve);
+    if (reason !== null) reject(new Error(`result rejected: ${reason}`));
+  });
 }
+
+/** Offers a result that must be refused, and returns why. */
+const refusal = (l: Ledger, workerId: string, r: TaskResult) => l.tm.acceptResult(workerId, r, Date.now(), () => expect.unreachable('refused results are never durable'));
 
 const row = (id: string) => committed<Record<string, any>>('SELECT * FROM tasks WHERE id = ?', id)[0];
 
@@ -182,9 +186,9 @@ describe('TaskManager: assignment and fencing', () => {
     expect(a2.params).toEqual({ x: 1 });
 
     // w1 wakes up and reports its old attempt: fenced off, never recorded.
-    expect(l.tm.acceptResult('w1', success(task, 1, 'late'), Date.now())).toEqual({ reason: 'stale attempt' });
+    expect(refusal(l, 'w1', success(task, 1, 'late'))).toBe('stale attempt');
     // Claiming the current attempt number does not help a worker that does not hold it.
-    expect(l.tm.acceptResult('w1', success(task, 2, 'forged'), Date.now())).toEqual({ reason: 'not your task' });
+    expect(refusal(l, 'w1', success(task, 2, 'forged'))).toBe('not your task');
     l.commit.flush();
     expect(row(task.id)).toMatchObject({ state: 'running', attempt: 2, worker_id: 'w2', result: null });
 
@@ -193,7 +197,7 @@ describe('TaskManager: assignment and fencing', () => {
     expect(l.store.getTask(task.id)?.result).toEqual({ answer: 42 });
 
     // A duplicate of the accepted result (resent after a reconnect) is rejected and changes nothing.
-    expect(l.tm.acceptResult('w2', failure(task, 2, false), Date.now())).toEqual({ reason: 'already settled' });
+    expect(refusal(l, 'w2', failure(task, 2, false))).toBe('already settled');
     expect(l.store.getTask(task.id)).toMatchObject({ state: 'succeeded', result: { answer: 42 }, error: null });
     expect(l.settled.map((s) => [s.id, s.state, s.attempt, s.workerId])).toEqual([[task.id, 'succeeded', 2, 'w2']]);
 
@@ -207,11 +211,9 @@ describe('TaskManager: assignment and fencing', () => {
     const l = ledger();
     const task = await submitOne(l);
     assign(l, task, 'w1');
-    const first = l.tm.acceptResult('w1', success(task, 1, 'first'), Date.now());
-    const second = l.tm.acceptResult('w1', success(task, 1, 'second'), Date.now());
-    expect('committed' in first).toBe(true);
-    expect('reason' in second).toBe(true);
-    await (first as { committed: Promise<void> }).committed;
+    const first = accept(l, 'w1', success(task, 1, 'first'));
+    expect(refusal(l, 'w1', success(task, 1, 'second'))).toBe('already settled');
+    await first;
     expect(l.store.getTask(task.id)?.result).toBe('first');
     expect(l.settled).toHaveLength(1);
   });
@@ -221,17 +223,17 @@ describe('TaskManager: assignment and fencing', () => {
     const task = await submitOne(l);
     assign(l, task, 'w1');
     await accept(l, 'w1', success(task, 1));
-    expect(l.tm.acceptResult('w1', success(task, 1), Date.now())).toEqual({ reason: 'already settled' });
-    expect(l.tm.acceptResult('w1', { ...success(task, 1), taskId: 't_nope' }, Date.now())).toEqual({ reason: 'unknown task' });
+    expect(refusal(l, 'w1', success(task, 1))).toBe('already settled');
+    expect(refusal(l, 'w1', { ...success(task, 1), taskId: 't_nope' })).toBe('unknown task');
   });
 
   it('signals onSettled only after the outcome is durable', async () => {
     const l = ledger();
     const task = await submitOne(l);
     assign(l, task, 'w1');
-    const outcome = l.tm.acceptResult('w1', success(task, 1), Date.now());
+    const durable = accept(l, 'w1', success(task, 1));
     expect(l.settled).toEqual([]);
-    await (outcome as { committed: Promise<void> }).committed;
+    await durable;
     expect(l.settled).toHaveLength(1);
     expect(row(task.id).state).toBe('succeeded');
   });
