@@ -89,6 +89,11 @@ export const MIGRATIONS: readonly string[] = [
     params BLOB NOT NULL
   );
   `,
+  // 4: retention finds old settled tasks by seq (numbered in creation order) rather than by an index on
+  // finished_at, which cost every task one more B-tree insert at settlement (see TaskStore.purgeFinished).
+  `
+  DROP INDEX tasks_finished_at;
+  `,
 ];
 
 /** The schema version this foreman writes. */

@@ -38,6 +38,7 @@ export class TaskStore {
   private readonly s;
   /** The spill: queued tasks held only in the store (see foreman/spill.ts). */
   readonly spill: SpillStore;
+  private bound = { cutoff: Number.NaN, seq: 0 };
 
   constructor(private readonly db: Db) {
     this.spill = new SpillStore(db);
@@ -103,10 +104,13 @@ export class TaskStore {
       allJobs: db.prepare(`SELECT * FROM jobs ORDER BY created_at`),
       closeJob: db.prepare(`UPDATE jobs SET closed_at = ? WHERE id = ? AND closed_at IS NULL`),
       cancelJob: db.prepare(`UPDATE jobs SET cancelled_at = ? WHERE id = ? AND cancelled_at IS NULL`),
+      // NOT INDEXED: walk the rowid range, oldest first, rather than every settled task in a partial index.
       purgeTasks: db.prepare(
-        `DELETE FROM tasks WHERE seq IN (SELECT seq FROM tasks WHERE finished_at IS NOT NULL AND finished_at < ? LIMIT ?)
+        `DELETE FROM tasks WHERE seq IN (
+           SELECT seq FROM tasks NOT INDEXED WHERE seq < ? AND finished_at IS NOT NULL AND finished_at < ? ORDER BY seq LIMIT ?)
          RETURNING seq, job_id, state`,
       ),
+      firstCreatedSince: db.prepare(`SELECT seq FROM tasks NOT INDEXED WHERE created_at >= ? ORDER BY seq LIMIT 1`).pluck(),
       purgeAttempts: db.prepare(`DELETE FROM attempts WHERE task_seq = ?`),
       purgeParams: db.prepare(`DELETE FROM task_params WHERE seq = ?`),
       purgeEmptyJobs: db.prepare(
@@ -277,12 +281,26 @@ export class TaskStore {
 
   /** Deletes up to `limit` tasks finished before `cutoff`, with their attempts; returns what was deleted. */
   purgeFinished(cutoff: number, limit: number): Array<{ seq: number; job_id: string | null; state: TaskState }> {
-    const gone = this.s.purgeTasks.all(cutoff, limit) as Array<{ seq: number; job_id: string | null; state: TaskState }>;
+    const gone = this.s.purgeTasks.all(this.purgeBound(cutoff), cutoff, limit) as Array<{ seq: number; job_id: string | null; state: TaskState }>;
     for (const g of gone) {
       this.s.purgeAttempts.run(g.seq);
       this.s.purgeParams.run(g.seq);
     }
     return gone;
+  }
+
+  /**
+   * The first seq of a task created at or after `cutoff`: no task from there on can have finished
+   * before it, so a purge walks only the rows below. Seqs are handed out in creation order, and the
+   * rows below are mostly the ones being purged, so the walk is short. For a given cutoff the bound
+   * never changes (later tasks are created later), so the batches of one purge share one lookup.
+   */
+  private purgeBound(cutoff: number): number {
+    if (this.bound.cutoff !== cutoff) {
+      const seq = this.s.firstCreatedSince.get(cutoff) as number | undefined;
+      this.bound = { cutoff, seq: seq ?? Number.MAX_SAFE_INTEGER };
+    }
+    return this.bound.seq;
   }
 
   /** Deletes closed jobs with no tasks left that closed before `cutoff`; returns their ids. */

@@ -52,6 +52,23 @@ describe('TaskStore', () => {
     expect(db.prepare('SELECT count(*) AS n FROM task_params').get()).toEqual({ n: 0 });
   });
 
+  it('purges only tasks settled before the cutoff, in batches, whatever their age', () => {
+    // seq: [created at, finished at or null while live]
+    const rows: Array<[number, number | null]> = [[10, 20], [10, null], [10, 150], [30, 40], [50, 60], [120, 130], [130, null]];
+    rows.forEach(([createdAt, finishedAt], i) => {
+      store.insertTask({ ...task(i + 1, null), createdAt });
+      if (finishedAt !== null) store.markSettled(i + 1, 'succeeded', null, null, null, 0, 0, finishedAt);
+    });
+    const seqs = () => (db.prepare('SELECT seq FROM tasks ORDER BY seq').pluck().all() as number[]);
+    expect(store.purgeFinished(100, 2).map((g) => g.seq)).toEqual([1, 4]);
+    expect(store.purgeFinished(100, 2).map((g) => g.seq)).toEqual([5]);
+    expect(store.purgeFinished(100, 2)).toEqual([]);
+    // Live (2), finished after the cutoff though created before (3), created after the cutoff (6, 7): kept.
+    expect(seqs()).toEqual([2, 3, 6, 7]);
+    expect(store.purgeFinished(200, 10).map((g) => g.seq)).toEqual([3, 6]);
+    expect(seqs()).toEqual([2, 7]);
+  });
+
   it('shows the running attempt and a successful final attempt from the task row', () => {
     store.insertTask(task(1, null));
     store.markRunning(1, 1, 'w1', 100);
