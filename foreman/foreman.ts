@@ -155,7 +155,7 @@ export class Foreman {
         maxProtocolErrors: options.maxProtocolErrors,
         helloTimeoutMs: options.helloTimeoutMs,
         maxMessagesPerSecond: options.maxMessagesPerSecond,
-      });
+      }, req.socket);
     });
     taskRoutes(app, this.api);
     jobRoutes(app, this.api);

@@ -6,7 +6,7 @@ import type { WebSocket } from 'ws';
 import { decodeMessage, encodeMessage } from '../shared/codec.js';
 import { ProtocolError, type ProtocolErrorCode } from '../shared/errors.js';
 import { newTimeOrderedId } from '../shared/ids.js';
-import { Outbox } from '../shared/outbox.js';
+import { Outbox, type Corkable } from '../shared/outbox.js';
 import { CLOSE_CODES, WORKER_KINDS, type ForemanMessage, type WorkerMessage } from '../shared/protocol.js';
 
 /**
@@ -46,14 +46,18 @@ export class Session {
   private tokensAt = Date.now();
   readonly outbox: Outbox;
 
+  /**
+   * @param stream the TCP (or TLS) stream under `socket`, corked while the outbox sends several frames.
+   */
   constructor(
     private readonly socket: WebSocket,
     readonly address: string,
     private readonly handler: SessionHandler,
     private readonly limits: SessionLimits,
+    stream: Corkable | null = null,
   ) {
     this.tokens = limits.maxMessagesPerSecond;
-    this.outbox = new Outbox((m) => this.send(m as ForemanMessage));
+    this.outbox = new Outbox((m) => this.send(m as ForemanMessage), undefined, stream);
     socket.binaryType = 'nodebuffer';
     socket.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     socket.on('pong', () => (this.lastActiveAt = Date.now()));

@@ -35,16 +35,24 @@ function flushDirty(): void {
   for (const box of boxes) box.flush();
 }
 
+/** The stream under a socket, when the owner can reach it: frames of one flush then leave in one write. */
+export interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
+
 export class Outbox {
   private readonly pending = new Map<BatchKind, unknown[]>();
 
   /**
    * @param send writes one message to the socket.
    * @param maxItems most items in one frame, so a frame stays under the peer's payload limit.
+   * @param stream corked while a flush sends several frames, so they share one syscall.
    */
   constructor(
     private readonly send: (message: BatchMessage) => void,
     private readonly maxItems = 1000,
+    private readonly stream: Corkable | null = null,
   ) {}
 
   /** Queues one item for the next frame of its kind. */
@@ -67,13 +75,20 @@ export class Outbox {
   flush(): void {
     dirty.delete(this);
     if (this.pending.size === 0) return;
-    for (const [kind, items] of this.pending) {
-      for (let i = 0; i < items.length; i += this.maxItems) {
-        const chunk = items.length <= this.maxItems ? items : items.slice(i, i + this.maxItems);
-        this.send({ kind, [BATCH_FIELDS[kind]]: chunk } as unknown as BatchMessage);
+    // An assignment and an acknowledgement for the same worker often leave in one turn: one write, not two.
+    const cork = this.stream !== null && (this.pending.size > 1 || this.size > this.maxItems);
+    if (cork) this.stream?.cork();
+    try {
+      for (const [kind, items] of this.pending) {
+        for (let i = 0; i < items.length; i += this.maxItems) {
+          const chunk = items.length <= this.maxItems ? items : items.slice(i, i + this.maxItems);
+          this.send({ kind, [BATCH_FIELDS[kind]]: chunk } as unknown as BatchMessage);
+        }
       }
+    } finally {
+      this.pending.clear();
+      if (cork) this.stream?.uncork();
     }
-    this.pending.clear();
   }
 
   /** Drops everything queued (the socket is gone). */

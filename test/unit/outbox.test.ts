@@ -1,5 +1,7 @@
 /** The per-socket outbox: items queued in one turn leave as one frame per kind, split at maxItems. */
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { encodeMessage } from '../../shared/codec.js';
 import { BATCH_FIELDS, Outbox } from '../../shared/outbox.js';
 import type { Message } from '../../shared/protocol.js';
 
@@ -107,5 +109,22 @@ describe('Outbox', () => {
       const field = BATCH_FIELDS[m.kind as keyof typeof BATCH_FIELDS];
       expect((m as unknown as Record<string, unknown[]>)[field], m.kind).toHaveLength(1);
     }
+  });
+
+  it('corks the stream while a flush writes several frames, so they reach it in one write', () => {
+    const writes: number[] = [];
+    const stream = new Writable({
+      write: (_chunk, _enc, done) => (writes.push(1), done()),
+      writev: (chunks, done) => (writes.push(chunks.length), done()),
+    });
+    const box = new Outbox((m) => void stream.write(encodeMessage(m)), 2, stream);
+    box.add('task.ack', ack(1));
+    box.flush();
+    expect(writes).toEqual([1]);
+    for (let n = 2; n <= 4; n++) box.add('task.ack', ack(n));
+    box.add('task.progress', progress(1));
+    box.flush();
+    // Three frames (two acks, split at maxItems, and one progress) in one write.
+    expect(writes).toEqual([1, 3]);
   });
 });
