@@ -46,6 +46,17 @@ export class Dispatcher {
     setImmediate(this.onImmediate);
   }
 
+  /**
+   * New tasks were submitted and their submission is about to be acknowledged. At idle they are
+   * dispatched now: the acknowledgement's write to the client would otherwise go first and delay
+   * the assignment by a syscall. Under load (writes already pending) they join this turn's pass.
+   */
+  submitted(): void {
+    if (this.paused) return;
+    if (this.scheduled || this.commit.stats.queued > 0) this.schedule();
+    else this.pass();
+  }
+
   /** Stops assigning work (drain). Running tasks continue. */
   pause(): void {
     this.paused = true;

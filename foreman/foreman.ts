@@ -71,7 +71,7 @@ export class Foreman {
       (err) => app.log.error({ err }, 'store write failed'),
     );
     this.tasks = new TaskManager(this.store, this.commit, options, {
-      onReady: () => this.dispatcher.schedule(),
+      onReady: (submitted) => (submitted ? this.dispatcher.submitted() : this.dispatcher.schedule()),
       onCancel: (workerId, refs) => this.fleet.sendCancel(workerId, refs, 'cancelled'),
       onSettled: (t) => this.events.emit('settled', t),
     });

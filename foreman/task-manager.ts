@@ -36,8 +36,8 @@ export interface SettledTask {
 
 
 export interface TaskManagerHooks {
-  /** Queued tasks may now be dispatchable. */
-  onReady(): void;
+  /** Queued tasks may now be dispatchable; `submitted` when they are new tasks whose submission is about to be acknowledged. */
+  onReady(submitted?: boolean): void;
   /** Push a cancel for these attempts to the worker that runs them. */
   onCancel(workerId: string, refs: TaskRef[]): void;
   /** A task settled and is durable. */
@@ -191,7 +191,7 @@ export class TaskManager {
       this.tally.move(t.jobId, null, 'queued');
     }
     await Promise.all(waits);
-    if (fresh.length > 0) this.hooks.onReady();
+    if (fresh.length > 0) this.hooks.onReady(true);
     return ids;
   }
 
