@@ -74,7 +74,7 @@ class LiveUpdates {
   }
 
   private push(): void {
-    // One snapshot for all viewers: stats() also measures CPU since its last call, so once per push.
+    // One snapshot and one serialisation for all viewers.
     const text = JSON.stringify(this.message());
     for (const s of this.sockets) if (s.readyState === s.OPEN) s.send(text);
   }

@@ -12,14 +12,32 @@ interface TypeCounts {
 
 const WINDOW_S = 60;
 
+/**
+ * This process's CPU use over the last one to two seconds, whoever asks and however often:
+ * a window that restarted at every read would make a /stats right after a dashboard push
+ * (or a /metrics scrape) measure a few microseconds.
+ */
+class CpuWindow {
+  private older = { at: Date.now(), usage: process.cpuUsage() };
+  private newer = this.older;
+
+  percent(now: number): number {
+    if (now - this.newer.at >= 1000) {
+      this.older = this.newer;
+      this.newer = { at: now, usage: process.cpuUsage() };
+    }
+    const used = process.cpuUsage(this.older.usage);
+    return ((used.user + used.system) / 1000 / Math.max(1, now - this.older.at)) * 100;
+  }
+}
+
 export class WorkerStats {
   readonly startedAt = Date.now();
   reconnects = 0;
   private readonly byType = new Map<string, TypeCounts>();
   private readonly perSecond = new Array<number>(WINDOW_S).fill(0);
   private second = Math.floor(Date.now() / 1000);
-  private cpuAt = process.cpuUsage();
-  private cpuTimeAt = Date.now();
+  private readonly cpu = new CpuWindow();
   readonly recentErrors: Array<{ at: number; taskId: string; type: string; code: string; message: string }> = [];
 
   record(type: string, outcome: Outcome, durationMs: number): void {
@@ -58,10 +76,7 @@ export class WorkerStats {
     const finished = totals.succeeded + totals.failed + totals.cancelled;
     const series = this.throughputSeries();
     const now = Date.now();
-    const cpu = process.cpuUsage(this.cpuAt);
-    const cpuPercent = ((cpu.user + cpu.system) / 1000 / Math.max(1, now - this.cpuTimeAt)) * 100;
-    this.cpuAt = process.cpuUsage();
-    this.cpuTimeAt = now;
+    const cpuPercent = this.cpu.percent(now);
     const mem = process.memoryUsage();
     return {
       completed: totals.succeeded,
