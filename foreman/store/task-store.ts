@@ -110,7 +110,7 @@ export class TaskStore {
            SELECT seq FROM tasks NOT INDEXED WHERE seq < ? AND finished_at IS NOT NULL AND finished_at < ? ORDER BY seq LIMIT ?)
          RETURNING seq, job_id, state`,
       ),
-      firstCreatedSince: db.prepare(`SELECT seq FROM tasks NOT INDEXED WHERE created_at >= ? ORDER BY seq LIMIT 1`).pluck(),
+      firstFrom: db.prepare(`SELECT seq, created_at AS createdAt FROM tasks WHERE seq >= ? ORDER BY seq LIMIT 1`),
       purgeAttempts: db.prepare(`DELETE FROM attempts WHERE task_seq = ?`),
       purgeParams: db.prepare(`DELETE FROM task_params WHERE seq = ?`),
       purgeEmptyJobs: db.prepare(
@@ -291,14 +291,22 @@ export class TaskStore {
 
   /**
    * The first seq of a task created at or after `cutoff`: no task from there on can have finished
-   * before it, so a purge walks only the rows below. Seqs are handed out in creation order, and the
-   * rows below are mostly the ones being purged, so the walk is short. For a given cutoff the bound
-   * never changes (later tasks are created later), so the batches of one purge share one lookup.
+   * before it, so a purge walks only the rows below, which are mostly the ones it deletes. Seqs are
+   * handed out in creation order, so a binary search over rowid seeks finds it in ~30 steps, however
+   * many old rows wait. For a given cutoff it never changes (later tasks are created later), so the
+   * batches of one purge share one search.
    */
   private purgeBound(cutoff: number): number {
     if (this.bound.cutoff !== cutoff) {
-      const seq = this.s.firstCreatedSince.get(cutoff) as number | undefined;
-      this.bound = { cutoff, seq: seq ?? Number.MAX_SAFE_INTEGER };
+      let lo = 0;
+      let hi = (this.s.maxSeq.get() as number) + 1;
+      while (lo < hi) {
+        const mid = Math.floor((lo + hi) / 2);
+        const row = this.s.firstFrom.get(mid) as { seq: number; createdAt: number } | undefined;
+        if (!row || row.createdAt >= cutoff) hi = mid;
+        else lo = row.seq + 1;
+      }
+      this.bound = { cutoff, seq: lo };
     }
     return this.bound.seq;
   }
