@@ -17,7 +17,7 @@ const WINDOW_S = 60;
  * a window that restarted at every read would make a /stats right after a dashboard push
  * (or a /metrics scrape) measure a few microseconds.
  */
-class CpuWindow {
+export class CpuWindow {
   private older = { at: Date.now(), usage: process.cpuUsage() };
   private newer = this.older;
 
