@@ -5,7 +5,7 @@
 import { Packr } from 'msgpackr';
 import { ProtocolError } from './errors.js';
 import { MESSAGE_SPECS, type Message, type MessageKind } from './protocol.js';
-import { check, compile, DEFAULT_CHECK_LIMITS, type CheckLimits, type Validator } from './schema.js';
+import { compile, DEFAULT_CHECK_LIMITS, explain, type Checker, type CheckLimits } from './schema.js';
 
 // Plain msgpack maps (no msgpackr records or extensions), so a worker in any language can read every frame.
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, int64AsType: 'number' });
@@ -15,15 +15,15 @@ export function encodeMessage(message: Message): Buffer {
   return packr.pack(message);
 }
 
-/** Compiled validators per kind, one set per limits object (a foreman's limits are fixed at start). */
-const validators = new WeakMap<CheckLimits, Map<string, Validator>>();
+/** Compiled checkers per kind, one set per limits object (a foreman's limits are fixed at start). */
+const checkers = new WeakMap<CheckLimits, Map<string, Checker>>();
 
-function validatorFor(kind: MessageKind, limits: CheckLimits): Validator {
-  let byKind = validators.get(limits);
-  if (!byKind) validators.set(limits, (byKind = new Map()));
-  let valid = byKind.get(kind);
-  if (!valid) byKind.set(kind, (valid = compile(MESSAGE_SPECS[kind], limits)));
-  return valid;
+function checkerFor(kind: MessageKind, limits: CheckLimits): Checker {
+  let byKind = checkers.get(limits);
+  if (!byKind) checkers.set(limits, (byKind = new Map()));
+  let checker = byKind.get(kind);
+  if (!checker) byKind.set(kind, (checker = compile(MESSAGE_SPECS[kind], limits)));
+  return checker;
 }
 
 /**
@@ -51,10 +51,9 @@ export function decodeMessage<K extends MessageKind>(
   if (typeof kind !== 'string' || !(allowed as readonly string[]).includes(kind)) {
     throw new ProtocolError('UNKNOWN_KIND', `kind ${JSON.stringify(String(kind)).slice(0, 64)}`);
   }
-  let problem: string | null = null;
+  let problem: string | null;
   try {
-    // The compiled validator answers yes/no cheaply; the checker runs only to name what is wrong.
-    if (!validatorFor(kind as K, limits)(value)) problem = check(MESSAGE_SPECS[kind as K], value, kind, limits) ?? `${kind} is invalid`;
+    problem = explain(checkerFor(kind as K, limits), value, kind);
   } catch (err) {
     // Deeply nested input can exhaust the stack inside the checker.
     throw new ProtocolError('INVALID_MESSAGE', (err as Error).message, { cause: err });

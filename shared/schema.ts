@@ -1,7 +1,7 @@
 /**
  * A tiny declarative schema language for wire messages: one spec gives both
- * the TypeScript type (via `Infer`) and the runtime check (via `check`), so a
- * message is typed once.
+ * the TypeScript type (via `Infer`) and the runtime check (`compile` it once,
+ * or `check` a single value), so a message is typed once.
  *
  * Spec grammar:
  * - a primitive name: `'string' | 'id' | 'uint' | 'number' | 'boolean' | 'any'`,
@@ -74,88 +74,27 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-function checkPrimitive(name: string, value: unknown, path: string, limits: CheckLimits): string | null {
-  switch (name) {
-    case 'any':
-      return null;
-    case 'string':
-      if (typeof value !== 'string') return `${path} must be a string`;
-      return value.length > limits.maxStringLength ? `${path} is longer than ${limits.maxStringLength} characters` : null;
-    case 'id':
-      if (typeof value !== 'string' || value.length === 0) return `${path} must be a non-empty string`;
-      return value.length > limits.maxIdLength ? `${path} is longer than ${limits.maxIdLength} characters` : null;
-    case 'uint':
-      return Number.isSafeInteger(value) && (value as number) >= 0 ? null : `${path} must be a non-negative integer`;
-    case 'number':
-      return typeof value === 'number' && Number.isFinite(value) ? null : `${path} must be a finite number`;
-    case 'boolean':
-      return typeof value === 'boolean' ? null : `${path} must be a boolean`;
-    default:
-      return `${path} has an unknown spec ${name}`;
-  }
+/** What is wrong, and where below the value checked (`.tasks[1].attempt`; empty for the value itself). */
+interface Problem {
+  at: string;
+  what: string;
 }
-
-/** Returns a message naming the first field that does not match `spec`, or null when `value` matches. */
-export function check(spec: Spec, value: unknown, path = 'message', limits: CheckLimits = DEFAULT_CHECK_LIMITS): string | null {
-  if (typeof spec === 'string') {
-    if (spec.endsWith('|null')) {
-      return value === null ? null : checkPrimitive(spec.slice(0, -5), value, path, limits);
-    }
-    return checkPrimitive(spec, value, path, limits);
-  }
-  if (Array.isArray(spec)) {
-    if (!Array.isArray(value)) return `${path} must be an array`;
-    if (value.length > limits.maxArrayLength) return `${path} has more than ${limits.maxArrayLength} items`;
-    for (let i = 0; i < value.length; i++) {
-      const err = check(spec[0], value[i], `${path}[${i}]`, limits);
-      if (err) return err;
-    }
-    return null;
-  }
-  const obj = spec as Record<string, Spec | readonly string[]>;
-  if ('enum' in obj && Array.isArray(obj.enum)) {
-    return (obj.enum as readonly string[]).includes(value as string)
-      ? null
-      : `${path} must be one of ${(obj.enum as readonly string[]).join(', ')}`;
-  }
-  if (!isPlainObject(value)) return `${path} must be an object`;
-  if ('*' in obj) {
-    const keys = Object.keys(value);
-    if (keys.length > limits.maxArrayLength) return `${path} has more than ${limits.maxArrayLength} keys`;
-    for (const k of keys) {
-      const err = check(obj['*'] as Spec, value[k], `${path}.${k}`, limits);
-      if (err) return err;
-    }
-    return null;
-  }
-  for (const [rawKey, sub] of Object.entries(obj)) {
-    const optional = rawKey.endsWith('?');
-    const key = optional ? rawKey.slice(0, -1) : rawKey;
-    const v = value[key];
-    if (v === undefined) {
-      if (optional) continue;
-      return `${path}.${key} is required`;
-    }
-    const err = check(sub as Spec, v, `${path}.${key}`, limits);
-    if (err) return err;
-  }
-  return null;
-}
-
-/** A spec turned into nested closures: a yes/no answer without building paths or messages. */
-export type Validator = (value: unknown) => boolean;
 
 /**
- * Compiles `spec` into a validator that accepts exactly what `check` accepts.
- * `check` walks the spec and builds a path string per value; on the hot path
- * (every item of every frame) that costs more than the decoding, so receivers
- * validate with this and call `check` only to explain a rejection.
+ * A spec compiled into nested closures. It returns null for a valid value without allocating
+ * anything, which matters on the hot path (every item of every frame); only a failure builds
+ * its path, on the way back up.
  */
-export function compile(spec: Spec, limits: CheckLimits = DEFAULT_CHECK_LIMITS): Validator {
+export type Checker = (value: unknown) => Problem | null;
+
+const problem = (what: string): Problem => ({ at: '', what });
+
+/** Compiles `spec` once; run the result on many values (see `check` for the message). */
+export function compile(spec: Spec, limits: CheckLimits = DEFAULT_CHECK_LIMITS): Checker {
   if (typeof spec === 'string') {
     if (spec.endsWith('|null')) {
       const inner = compilePrimitive(spec.slice(0, -5), limits);
-      return (v) => v === null || inner(v);
+      return (v) => (v === null ? null : inner(v));
     }
     return compilePrimitive(spec, limits);
   }
@@ -163,62 +102,88 @@ export function compile(spec: Spec, limits: CheckLimits = DEFAULT_CHECK_LIMITS):
     const item = compile(spec[0], limits);
     const max = limits.maxArrayLength;
     return (v) => {
-      if (!Array.isArray(v) || v.length > max) return false;
-      for (let i = 0; i < v.length; i++) if (!item(v[i])) return false;
-      return true;
+      if (!Array.isArray(v)) return problem('must be an array');
+      if (v.length > max) return problem(`has more than ${max} items`);
+      for (let i = 0; i < v.length; i++) {
+        const p = item(v[i]);
+        if (p) return { at: `[${i}]${p.at}`, what: p.what };
+      }
+      return null;
     };
   }
   const obj = spec as Record<string, Spec | readonly string[]>;
   if ('enum' in obj && Array.isArray(obj.enum)) {
-    const allowed = new Set<unknown>(obj.enum as readonly string[]);
-    return (v) => allowed.has(v);
+    const listed = obj.enum as readonly string[];
+    const allowed = new Set<unknown>(listed);
+    return (v) => (allowed.has(v) ? null : problem(`must be one of ${listed.join(', ')}`));
   }
   if ('*' in obj) {
     const value = compile(obj['*'] as Spec, limits);
     const max = limits.maxArrayLength;
     return (v) => {
-      if (!isPlainObject(v)) return false;
+      if (!isPlainObject(v)) return problem('must be an object');
       const keys = Object.keys(v);
-      if (keys.length > max) return false;
-      for (const k of keys) if (!value(v[k])) return false;
-      return true;
+      if (keys.length > max) return problem(`has more than ${max} keys`);
+      for (const k of keys) {
+        const p = value(v[k]);
+        if (p) return { at: `.${k}${p.at}`, what: p.what };
+      }
+      return null;
     };
   }
   const fields = Object.entries(obj).map(([rawKey, sub]) => {
     const optional = rawKey.endsWith('?');
-    return { key: optional ? rawKey.slice(0, -1) : rawKey, optional, valid: compile(sub as Spec, limits) };
+    return { key: optional ? rawKey.slice(0, -1) : rawKey, optional, check: compile(sub as Spec, limits) };
   });
   return (v) => {
-    if (!isPlainObject(v)) return false;
+    if (!isPlainObject(v)) return problem('must be an object');
     for (let i = 0; i < fields.length; i++) {
       const f = fields[i];
       const x = v[f.key];
       if (x === undefined) {
         if (f.optional) continue;
-        return false;
+        return { at: `.${f.key}`, what: 'is required' };
       }
-      if (!f.valid(x)) return false;
+      const p = f.check(x);
+      if (p) return { at: `.${f.key}${p.at}`, what: p.what };
     }
-    return true;
+    return null;
   };
 }
 
-function compilePrimitive(name: string, limits: CheckLimits): Validator {
+function compilePrimitive(name: string, limits: CheckLimits): Checker {
   const { maxIdLength, maxStringLength } = limits;
   switch (name) {
     case 'any':
-      return () => true;
+      return () => null;
     case 'string':
-      return (v) => typeof v === 'string' && v.length <= maxStringLength;
+      return (v) => {
+        if (typeof v !== 'string') return problem('must be a string');
+        return v.length > maxStringLength ? problem(`is longer than ${maxStringLength} characters`) : null;
+      };
     case 'id':
-      return (v) => typeof v === 'string' && v.length > 0 && v.length <= maxIdLength;
+      return (v) => {
+        if (typeof v !== 'string' || v.length === 0) return problem('must be a non-empty string');
+        return v.length > maxIdLength ? problem(`is longer than ${maxIdLength} characters`) : null;
+      };
     case 'uint':
-      return (v) => Number.isSafeInteger(v) && (v as number) >= 0;
+      return (v) => (Number.isSafeInteger(v) && (v as number) >= 0 ? null : problem('must be a non-negative integer'));
     case 'number':
-      return (v) => typeof v === 'number' && Number.isFinite(v);
+      return (v) => (typeof v === 'number' && Number.isFinite(v) ? null : problem('must be a finite number'));
     case 'boolean':
-      return (v) => typeof v === 'boolean';
+      return (v) => (typeof v === 'boolean' ? null : problem('must be a boolean'));
     default:
-      throw new Error(`unknown spec ${name}`);
+      return () => problem(`has an unknown spec ${name}`);
   }
+}
+
+/** Runs a compiled checker; returns a message naming the first field that does not match, or null. */
+export function explain(checker: Checker, value: unknown, path = 'message'): string | null {
+  const p = checker(value);
+  return p ? `${path}${p.at} ${p.what}` : null;
+}
+
+/** Returns a message naming the first field that does not match `spec`, or null when `value` matches. */
+export function check(spec: Spec, value: unknown, path = 'message', limits: CheckLimits = DEFAULT_CHECK_LIMITS): string | null {
+  return explain(compile(spec, limits), value, path);
 }
