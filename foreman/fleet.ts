@@ -54,7 +54,7 @@ export interface FleetHooks {
 
 type Options = Pick<
   ForemanOptions,
-  'heartbeatIntervalMs' | 'staleAfterMs' | 'leaseMs' | 'graceMs' | 'restartGraceMs' | 'offlineRetentionMs'
+  'heartbeatIntervalMs' | 'staleAfterMs' | 'leaseMs' | 'graceMs' | 'restartGraceMs' | 'offlineRetentionMs' | 'sweepIntervalMs'
 >;
 
 export class Fleet implements SessionHandler {
@@ -252,7 +252,9 @@ export class Fleet implements SessionHandler {
           entry.session.close(CLOSE_CODES.leaseExpired, 'LEASE_EXPIRED');
           continue;
         }
-        if (pingSockets && !entry.session.ping(now, this.options.staleAfterMs)) continue;
+        // Quiet for a heartbeat and one sweep more: its heartbeat is late, so ask the socket.
+        const quietMs = this.options.heartbeatIntervalMs + this.options.sweepIntervalMs;
+        if (pingSockets && !entry.session.ping(now, this.options.staleAfterMs, quietMs)) continue;
         const before = entry.state;
         this.refreshState(entry, now);
         if (before !== 'stale' && entry.state === 'stale') entry.missedHeartbeats++;

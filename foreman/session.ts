@@ -111,16 +111,18 @@ export class Session {
   }
 
   /**
-   * Socket-level liveness: pings the peer, and terminates the socket (returning
-   * false) when nothing, not even a pong, has arrived for `silenceMs`. This
-   * catches half-open TCP connections and frozen peers, which never send a close.
+   * Socket-level liveness: terminates the socket (returning false) when nothing, not even a
+   * pong, has arrived for `silenceMs`; this catches half-open TCP connections and frozen peers,
+   * which never send a close. Pings only a peer quiet for `quietMs`: one whose heartbeats arrive
+   * is plainly alive, and pinging it anyway cost a frame each way per session and interval.
    */
-  ping(now: number, silenceMs: number): boolean {
-    if (now - this.lastActiveAt > silenceMs) {
+  ping(now: number, silenceMs: number, quietMs: number): boolean {
+    const quiet = now - this.lastActiveAt;
+    if (quiet > silenceMs) {
       this.socket.terminate();
       return false;
     }
-    if (this.socket.readyState === this.socket.OPEN) this.socket.ping();
+    if (quiet >= quietMs && this.socket.readyState === this.socket.OPEN) this.socket.ping();
     return true;
   }
 

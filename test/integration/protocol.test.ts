@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeValue } from '../../shared/codec.js';
 import { CLOSE_CODES } from '../../shared/protocol.js';
+import { FAST_LIVENESS } from '../helpers/fast-liveness.js';
 import { spawnWorker, startForeman } from '../helpers/processes.js';
 import { RawPeer } from '../helpers/raw-peer.js';
 import { settled, submit, waitForTask } from '../helpers/tasks.js';
@@ -60,6 +61,16 @@ describe('the worker protocol', () => {
     const p = await peer(foreman.wsUrl);
     expect(await p.closed).toBe(CLOSE_CODES.helloTimeout);
     expect(p.received.find((m) => m.kind === 'error')?.code).toBe('HELLO_TIMEOUT');
+  });
+
+  it('pings a peer whose heartbeats stop, so its socket lives on pongs until the lease ends it', async () => {
+    const foreman = await startForeman(FAST_LIVENESS);
+    const quiet = await peer(foreman.wsUrl);
+    quiet.hello('quiet');
+    await quiet.next((m) => m.kind === 'welcome');
+    // No heartbeat ever: only pongs (answered by the peer's WebSocket library) keep the socket
+    // from being dropped as dead after --stale-after-ms; the lease then closes it on purpose.
+    expect(await quiet.closed).toBe(CLOSE_CODES.leaseExpired);
   });
 
   it('rejects a result for an attempt the worker does not hold', async () => {
