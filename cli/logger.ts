@@ -10,7 +10,6 @@ export const REDACTED_PATHS = [
   'settings.workerToken',
   'settings.apiToken',
   'settings.readToken',
-  'settings.token',
   'settings.controlToken',
   'hello.authToken',
   'req.headers.authorization',

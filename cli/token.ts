@@ -44,7 +44,7 @@ export function tokenCommand(): Command {
         }
         const token = tokens.create(flags.worker);
         process.stdout.write(`${token}\n`);
-        process.stderr.write(`start the worker with: npx gaffer worker --id ${flags.worker} --token <the token above> (or GAFFER_TOKEN)\n`);
+        process.stderr.write(`start the worker with: npx gaffer worker --id ${flags.worker} --worker-token <the token above> (or GAFFER_WORKER_TOKEN)\n`);
       }),
     );
 

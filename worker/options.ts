@@ -10,8 +10,8 @@ export interface WorkerOptions {
   concurrency: number;
   /** Per-concurrency-group limits, e.g. `{ gpu: 1 }`. A task's group defaults to its type. Default none. */
   limits: Record<string, number>;
-  /** Worker token sent in hello (fleet token or this worker's own). Default none. */
-  token: string | null;
+  /** Worker token sent in hello (the foreman's fleet token or this worker's own). Default none. */
+  workerToken: string | null;
   /** First reconnect delay, in ms; doubles per failed try, with full jitter. Default 200. */
   reconnectMinMs: number;
   /** Longest reconnect delay, in ms. Default 10000. */
@@ -41,7 +41,7 @@ export const WORKER_DEFAULTS: Readonly<WorkerOptions> = Object.freeze({
   id: `${hostname()}-${process.pid}`,
   concurrency: availableParallelism(),
   limits: {},
-  token: null,
+  workerToken: null,
   reconnectMinMs: 200,
   reconnectMaxMs: 10_000,
   drainTimeoutMs: 30_000,

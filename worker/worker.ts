@@ -212,7 +212,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       protocolVersion: PROTOCOL_VERSION,
       workerId: this.options.id,
       ...(this.sessionToken ? { sessionToken: this.sessionToken } : {}),
-      ...(this.options.token ? { authToken: this.options.token } : {}),
+      ...(this.options.workerToken ? { authToken: this.options.workerToken } : {}),
       skills: [...this.handlers].map(([type, h]) => (h.group === type ? { type } : { type, group: h.group })),
       capacity: this.options.concurrency,
       groupLimits: this.options.limits,

@@ -34,7 +34,7 @@ export function accessNotice(creds: Credentials, httpUrl: string, wsUrl: string)
   const lines = [
     '',
     'Gaffer generated access tokens for this foreman' + (creds.file ? ` and saved them in ${creds.file} (mode 0600):` : ' (kept in memory only):'),
-    `  start a worker with:   ${join} --token ${shown('workerToken', 'your worker token')}`,
+    `  start a worker with:   ${join} --worker-token ${shown('workerToken', 'your worker token')}`,
     `  dashboard:             ${httpUrl}/#token=${shown('apiToken', 'your API token')}`,
     `  read-only dashboard:   ${httpUrl}/#token=${shown('readToken', 'your read token')}`,
     `  API:                   curl -H 'Authorization: Bearer ${shown('apiToken', 'your API token')}' ${httpUrl}/stats`,

@@ -42,8 +42,8 @@ describe('worker authentication', () => {
     await refused(await hello(foreman.wsUrl, 'api-token', TOKENS.api));
     await welcomed(await hello(foreman.wsUrl, 'fleet', TOKENS.worker));
 
-    // A real worker process with --token registers and runs a task.
-    const w = await spawnWorker(foreman.wsUrl, { args: ['--token', TOKENS.worker] });
+    // A real worker process with --worker-token registers and runs a task.
+    const w = await spawnWorker(foreman.wsUrl, { args: ['--worker-token', TOKENS.worker] });
     const api = client(foreman.url);
     const { id } = await api.request('POST', '/tasks', { type: 'echo', params: 'authenticated' });
     expect(await waitForTask(api, id, settled, 'settled')).toMatchObject({ state: 'succeeded', workerId: w.id });
@@ -122,7 +122,7 @@ describe('API authentication', () => {
 
   it('never shows a token in logs, /workers or /stats', async () => {
     const foreman = await startForeman(LOCKED);
-    const w = await spawnWorker(foreman.wsUrl, { env: { GAFFER_TOKEN: TOKENS.worker }, args: ['--control-token', 'control-token-0123456789abcdef'] });
+    const w = await spawnWorker(foreman.wsUrl, { env: { GAFFER_WORKER_TOKEN: TOKENS.worker }, args: ['--control-token', 'control-token-0123456789abcdef'] });
     const api = client(foreman.url);
     await api.request('GET', '/stats');
     const shown = JSON.stringify([await api.request('GET', '/workers'), await api.request('GET', '/stats')]);
@@ -148,7 +148,7 @@ describe('safe default', () => {
     await waitFor(() => foreman.stderr.includes('start a worker with'), 'join command on the terminal');
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const tokens = JSON.parse(readFileSync(file, 'utf8'));
-    expect(foreman.stderr).toContain(`--token ${tokens.workerToken}`);
+    expect(foreman.stderr).toContain(`--worker-token ${tokens.workerToken}`);
     expect(foreman.stderr).toContain(`#token=${tokens.apiToken}`);
     expect(JSON.stringify(foreman.lines)).not.toContain(tokens.workerToken);
     expect((await fetch(`${foreman.url}/stats`)).status).toBe(401);

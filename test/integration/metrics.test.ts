@@ -27,7 +27,7 @@ async function scrape(url: string, token?: string): Promise<Map<string, number>>
 describe('observability', () => {
   it('exposes task, queue, worker, protocol and store metrics at GET /metrics (read token is enough)', async () => {
     const foreman = await startForeman(LOCKED);
-    const w = await spawnWorker(foreman.wsUrl, { args: ['--token', TOKENS.worker] });
+    const w = await spawnWorker(foreman.wsUrl, { args: ['--worker-token', TOKENS.worker] });
     const api = client(foreman.url);
     const ok = await Promise.all([1, 2, 3].map((n) => api.request('POST', '/tasks', { type: 'echo', params: n })));
     const bad = await api.request('POST', '/tasks', { type: 'fail', params: { kind: 'permanent' }, maxAttempts: 1 });

@@ -33,7 +33,7 @@ describe('TLS', () => {
     await expect(fetch(`http://127.0.0.1:${foreman.port}/health`)).rejects.toThrow();
     expect(await dialOutcome(`ws://127.0.0.1:${foreman.port}/ws/worker`)).toBe('failed');
 
-    const w = await spawnWorker(`wss://127.0.0.1:${foreman.port}`, { args: ['--token', TOKENS.worker, '--ca-file', cert] });
+    const w = await spawnWorker(`wss://127.0.0.1:${foreman.port}`, { args: ['--worker-token', TOKENS.worker, '--ca-file', cert] });
     const submitted = await httpsJson(`${base}/tasks`, ca, { method: 'POST', token: TOKENS.api, body: { type: 'reverse', params: { text: 'tls' } } });
     expect(submitted.status).toBe(202);
     const done = await waitFor(async () => {

@@ -118,8 +118,8 @@ describe('resolveWorkerOptions', () => {
   });
 
   it('merges given values, ignores undefined ones, and freezes the result', () => {
-    const o = resolveWorkerOptions({ id: 'w-1', concurrency: 3, limits: { gpu: 1 }, token: undefined });
-    expect(o).toMatchObject({ id: 'w-1', concurrency: 3, limits: { gpu: 1 }, token: WORKER_DEFAULTS.token });
+    const o = resolveWorkerOptions({ id: 'w-1', concurrency: 3, limits: { gpu: 1 }, workerToken: undefined });
+    expect(o).toMatchObject({ id: 'w-1', concurrency: 3, limits: { gpu: 1 }, workerToken: WORKER_DEFAULTS.workerToken });
     expect(Object.isFrozen(o)).toBe(true);
     expect(Object.isFrozen(WORKER_DEFAULTS)).toBe(true);
   });
