@@ -55,7 +55,7 @@ export function decodeMessage<K extends MessageKind>(
   try {
     problem = explain(checkerFor(kind as K, limits), value, kind);
   } catch (err) {
-    // Deeply nested input can exhaust the stack inside the checker.
+    // A checker that throws costs this frame, never the process.
     throw new ProtocolError('INVALID_MESSAGE', (err as Error).message, { cause: err });
   }
   if (problem) throw new ProtocolError('INVALID_MESSAGE', problem);
