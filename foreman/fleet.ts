@@ -166,7 +166,7 @@ export class Fleet implements SessionHandler {
     switch (message.kind) {
       case 'heartbeat': {
         entry.lastHeartbeatAt = now;
-        if (message.draining !== undefined) entry.draining = message.draining;
+        if (message.draining !== undefined && message.draining !== entry.draining) this.setDraining(entry, message.draining, now);
         const foreign = message.running.filter((ref) => !this.tasks.owns(entry.id, ref));
         if (foreign.length > 0) session.send({ kind: 'task.cancel', tasks: foreign, reason: 'revoked' });
         break;
@@ -191,9 +191,7 @@ export class Fleet implements SessionHandler {
         break;
       }
       case 'worker.state': {
-        entry.draining = message.state === 'draining';
-        this.refreshState(entry, now);
-        if (!entry.draining) this.hooks.onCapacity();
+        this.setDraining(entry, message.state === 'draining', now);
         break;
       }
       default: {
@@ -334,6 +332,13 @@ export class Fleet implements SessionHandler {
     entry.running.clear();
     entry.groupUsage.clear();
     this.tasks.lose(tasks, now);
+  }
+
+  /** `worker.state` and `heartbeat.draining` both land here, so leaving drain either way dispatches at once. */
+  private setDraining(entry: WorkerEntry, draining: boolean, now: number): void {
+    entry.draining = draining;
+    this.refreshState(entry, now);
+    if (!draining) this.hooks.onCapacity();
   }
 
   private refreshState(entry: WorkerEntry, now: number): void {
