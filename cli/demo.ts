@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { Foreman } from '../foreman/foreman.js';
-import { ApiClient } from './api-client.js';
+import { ApiClient } from '../client/api-client.js';
 import { submitAndFollow } from './submit.js';
 
 const BIN = fileURLToPath(new URL('../bin/gaffer.js', import.meta.url));

@@ -1,7 +1,7 @@
 /** The `gaffer` command line: foreman, worker, submit, status, demo. */
 import { Command } from 'commander';
-import { foremanCommand } from '../foreman/main.js';
-import { workerCommand } from '../worker/main.js';
+import { foremanCommand } from './foreman.js';
+import { workerCommand } from './worker.js';
 import { submitCommand } from './submit.js';
 import { statusCommand } from './status.js';
 import { demoCommand } from './demo.js';

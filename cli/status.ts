@@ -1,6 +1,6 @@
 /** `gaffer status`: workers and queue depth at a glance. */
 import { Command, Option } from 'commander';
-import { ApiClient } from './api-client.js';
+import { ApiClient } from '../client/api-client.js';
 
 export function statusCommand(): Command {
   return new Command('status')

@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
-import { ApiClient } from './api-client.js';
+import { ApiClient } from '../client/api-client.js';
 
 export interface SubmitSummary {
   jobId: string;

@@ -2,7 +2,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { ApiClient } from '../../cli/api-client.js';
+import { ApiClient } from '../../client/api-client.js';
 import { BIN, tempDir } from './processes.js';
 
 /** Tokens for tests; each is long enough for the foreman's minimum (16 characters). */

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
-import { ApiClient } from '../../cli/api-client.js';
+import { ApiClient } from '../../client/api-client.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/gaffer.js', import.meta.url));
 export const FIXTURE_HANDLERS = fileURLToPath(new URL('../fixtures/handlers.ts', import.meta.url));

@@ -1,5 +1,5 @@
 /** Small helpers over the foreman API for tests. */
-import type { ApiClient } from '../../cli/api-client.js';
+import type { ApiClient } from '../../client/api-client.js';
 import { waitFor } from './wait-for.js';
 
 export async function submit(api: ApiClient, task: Record<string, unknown>): Promise<string> {

@@ -2,12 +2,12 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, Option } from 'commander';
-import { createLogger } from '../cli/logger.js';
-import { addOptionFlags, readOptionFlags } from '../cli/option-flags.js';
-import { BUILTIN_HANDLERS } from './handlers/builtin.js';
-import { WORKER_DEFAULTS, type WorkerOptions } from './options.js';
-import { Worker } from './worker.js';
-import { startStatusServer } from './status-server.js';
+import { createLogger } from './logger.js';
+import { addOptionFlags, readOptionFlags } from './option-flags.js';
+import { BUILTIN_HANDLERS } from '../worker/handlers/builtin.js';
+import { WORKER_DEFAULTS, type WorkerOptions } from '../worker/options.js';
+import { Worker } from '../worker/worker.js';
+import { startStatusServer } from '../worker/status-server.js';
 
 /** Parses `--limit GROUP=N` occurrences into `{ GROUP: N }`. */
 function collectLimit(value: string, previous: Record<string, number> = {}): Record<string, number> {

@@ -1,12 +1,12 @@
 /** `gaffer foreman`: reads flags and GAFFER_* variables, starts the foreman, handles signals. */
 import { networkInterfaces } from 'node:os';
 import { Command } from 'commander';
-import { createLogger } from '../cli/logger.js';
-import { addOptionFlags, readOptionFlags } from '../cli/option-flags.js';
-import { accessNotice } from './auth/access-notice.js';
-import { Foreman } from './foreman.js';
-import { DEFAULTS, type ForemanOptions } from './options.js';
-import { schemes } from './tls.js';
+import { createLogger } from './logger.js';
+import { addOptionFlags, readOptionFlags } from './option-flags.js';
+import { accessNotice } from '../foreman/auth/access-notice.js';
+import { Foreman } from '../foreman/foreman.js';
+import { DEFAULTS, type ForemanOptions } from '../foreman/options.js';
+import { schemes } from '../foreman/tls.js';
 
 /** An address other machines can probably reach us on, for the printed worker command. */
 function reachableHost(bound: string): string {
