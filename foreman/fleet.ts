@@ -173,9 +173,11 @@ export class Fleet implements SessionHandler {
       }
       case 'task.result': {
         for (const r of message.results) {
-          this.removeRunning(entry, r.taskId);
           const reason = this.tasks.acceptResult(entry.id, r, now, () => session.outbox.add('task.ack', { taskId: r.taskId, attempt: r.attempt, accepted: true }));
-          if (reason !== null) session.outbox.add('task.ack', { taskId: r.taskId, attempt: r.attempt, accepted: false, reason });
+          // Only the accepted result ends the attempt that holds the slot: a late, duplicated or
+          // forged one for another attempt of the same task must leave the live attempt counted.
+          if (reason === null) this.removeRunning(entry, r.taskId);
+          else session.outbox.add('task.ack', { taskId: r.taskId, attempt: r.attempt, accepted: false, reason });
         }
         this.hooks.onCapacity();
         break;
