@@ -22,7 +22,11 @@ const children = new Set<ChildProcess>();
 
 /** Spawns `node [nodeArgs] args` with the open-file soft limit raised to the hard limit (10,000 sockets need it). */
 export function spawnNode(args: string[], opts: { nodeArgs?: string[]; ipc?: boolean } = {}): ChildProcess {
-  const argv = [process.execPath, ...(opts.nodeArgs ?? []), ...args];
+  return spawnTracked([process.execPath, ...(opts.nodeArgs ?? []), ...args], opts);
+}
+
+/** Spawns any program (argv[0]) as a tracked child: killed by `killAll`, its stderr tail kept for error messages. */
+export function spawnTracked(argv: string[], opts: { ipc?: boolean } = {}): ChildProcess {
   const proc = spawn('/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'sh', ...argv], {
     stdio: ['ignore', 'ignore', 'pipe', ...(opts.ipc ? (['ipc'] as const) : [])],
     cwd: ROOT,
