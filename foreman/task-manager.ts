@@ -6,7 +6,7 @@
 import type { Assignment, TaskRef, TaskResult } from '../shared/protocol.js';
 import { encodeValue } from '../shared/codec.js';
 import { newTimeOrderedId } from '../shared/ids.js';
-import { retryDelayMs } from './backoff.js';
+import { CANCELLED_QUEUED, decideLoss, decideRelease, decideResult, type Decision } from './task-outcome.js';
 import type { ForemanOptions } from './options.js';
 import type { GroupCommit } from './store/group-commit.js';
 import type { TaskRow, TaskStore } from './store/task-store.js';
@@ -52,6 +52,8 @@ type Options = Pick<ForemanOptions, 'maxAttempts' | 'maxLosses' | 'retryBackoffM
 /** Largest params (encoded) kept in memory while a task waits; 10 KB params for 60,000 queued tasks would be 600 MB. */
 const RETAINED_PARAMS_MAX_BYTES = 1024;
 
+
+const cancellingOf = (t: LiveTask) => ({ cancelling: t.state === 'cancelling', failures: t.failures, losses: t.losses, maxAttempts: t.maxAttempts });
 
 export class TaskManager {
   readonly live = new Map<string, LiveTask>();
@@ -258,22 +260,7 @@ export class TaskManager {
     if (!task) return this.store.getTask(r.taskId) ? 'already settled' : 'unknown task';
     if (task.attempt !== r.attempt) return 'stale attempt';
     if (task.workerId !== workerId || (task.state !== 'running' && task.state !== 'cancelling')) return 'not your task';
-    if (task.state === 'cancelling') {
-      this.settle(task, 'cancelled', null, null, { code: 'CANCELLED', message: 'cancelled', retryable: false }, now, 'cancelled', onDurable);
-    } else if (r.outcome === 'succeeded') {
-      this.settle(task, 'succeeded', r.status ?? null, r.value ?? null, null, now, 'succeeded', onDurable);
-    } else if (r.outcome === 'failed') {
-      const error = r.error ?? { code: 'HANDLER_ERROR', message: 'failed without an error', retryable: true };
-      task.failures++;
-      if (error.retryable && task.failures < task.maxAttempts) {
-        this.requeue(task, 'failed', error, now + retryDelayMs(task.failures, this.options.retryBackoffMs, this.options.retryBackoffMaxMs), now, onDurable);
-      } else {
-        this.settle(task, 'failed', null, null, error, now, 'failed', onDurable);
-      }
-    } else {
-      // The worker gave the task up on its own (shutdown): not the task's fault.
-      this.requeue(task, 'released', null, now, now, onDurable);
-    }
+    this.apply(task, decideResult(cancellingOf(task), r, this.options), now, onDurable);
     return null;
   }
 
@@ -291,8 +278,7 @@ export class TaskManager {
     for (const ref of refs) {
       if (!this.owns(workerId, ref)) continue;
       const task = this.live.get(ref.taskId) as LiveTask;
-      if (task.state === 'cancelling') this.settle(task, 'cancelled', null, null, { code: 'CANCELLED', message: 'cancelled', retryable: false }, now, 'cancelled');
-      else this.requeue(task, 'released', null, now, now);
+      this.apply(task, decideRelease(cancellingOf(task)), now);
       released.push(task);
     }
     return released;
@@ -300,28 +286,19 @@ export class TaskManager {
 
   /** The worker running these tasks is gone: requeue them as lost (or fail a task lost too often). */
   lose(tasks: Iterable<LiveTask>, now: number): void {
-    const error: TaskError = { code: 'WORKER_LOST', message: 'the worker was lost while running this attempt', retryable: true };
     for (const task of tasks) {
       if (task.state !== 'running' && task.state !== 'cancelling') continue;
-      if (task.state === 'cancelling') {
-        this.settle(task, 'cancelled', null, null, { code: 'CANCELLED', message: 'cancelled', retryable: false }, now, 'lost');
-        continue;
-      }
-      task.losses++;
-      if (task.losses >= this.options.maxLosses) {
-        this.settle(
-          task,
-          'failed',
-          null,
-          null,
-          { code: 'TOO_MANY_LOSSES', message: `lost with its worker ${task.losses} times`, retryable: false },
-          now,
-          'lost',
-        );
-      } else {
-        this.requeue(task, 'lost', error, now, now);
-      }
+      this.apply(task, decideLoss(cancellingOf(task), this.options), now);
     }
+  }
+
+  /** Applies the decision on an ended attempt (see task-outcome.ts) to the task in memory and the store. */
+  private apply(task: LiveTask, d: Decision, now: number, onDurable: (() => void) | null = null): void {
+    task.failures = d.failures;
+    task.losses = d.losses;
+    const o = d.outcome;
+    if (o.kind === 'settle') this.settle(task, o.state, o.status, o.result, o.error, now, o.attempt, onDurable);
+    else this.requeue(task, o.attempt, o.error, now + o.delayMs, now, onDurable);
   }
 
   /** Cancels a task: at once when queued, by a pushed cancel when running. Returns the state after, or null if unknown. */
@@ -338,8 +315,7 @@ export class TaskManager {
     for (const task of tasks) {
       if (task.state === 'queued') {
         this.queues.remove(task);
-        const error = { code: 'CANCELLED', message: 'cancelled before it ran', retryable: false };
-        commits.push(new Promise((resolve, reject) => this.settle(task, 'cancelled', null, null, error, now, null, resolve, reject)));
+        commits.push(new Promise((resolve, reject) => this.settle(task, 'cancelled', null, null, CANCELLED_QUEUED, now, null, resolve, reject)));
       } else if (task.state === 'running') {
         task.state = 'cancelling';
         this.tally.move(task.jobId, 'running', 'cancelling');
