@@ -11,6 +11,7 @@ export const REDACTED_PATHS = [
   'settings.apiToken',
   'settings.readToken',
   'settings.controlToken',
+  'settings.llmApiKey',
   'hello.authToken',
   'req.headers.authorization',
   'headers.authorization',

@@ -5,6 +5,8 @@ import { Command, Option } from 'commander';
 import { createLogger } from './logger.js';
 import { addOptionFlags, readOptionFlags } from './option-flags.js';
 import { BUILTIN_HANDLERS } from '../worker/handlers/builtin.js';
+import { createLlmHandler } from '../worker/handlers/llm.js';
+import { LLM_DEFAULTS, resolveLlmOptions, type LlmOptions } from '../worker/handlers/llm-options.js';
 import { WORKER_DEFAULTS, type WorkerOptions } from '../worker/options.js';
 import { Worker } from '../worker/worker.js';
 import { startStatusServer } from '../worker/status-server.js';
@@ -19,6 +21,7 @@ function collectLimit(value: string, previous: Record<string, number> = {}): Rec
 export function workerCommand(): Command {
   const cmd = new Command('worker').description('Start a worker that dials the foreman and runs the tasks it pushes.');
   addOptionFlags(cmd, WORKER_DEFAULTS);
+  addOptionFlags(cmd, LLM_DEFAULTS);
   cmd.addOption(new Option('--limit <GROUP=N>', 'at most N tasks of concurrency group GROUP at once (repeatable; a task\'s group defaults to its type)').argParser(collectLimit));
   cmd.addOption(new Option('--handlers <module>', 'module whose default export registers handlers: export default (worker) => { worker.task(...) }'));
   cmd.addOption(new Option('--no-builtins', 'do not register the built-in handlers (echo, sum, reverse, sleep, sha256, fail)'));
@@ -27,10 +30,14 @@ export function workerCommand(): Command {
     if (flags.limit) options.limits = flags.limit as Record<string, number>;
     else if (process.env.GAFFER_LIMITS) options.limits = process.env.GAFFER_LIMITS.split(',').reduce((acc, s) => collectLimit(s.trim(), acc), {});
     let worker: Worker;
+    let llm: Readonly<LlmOptions>;
     try {
+      llm = resolveLlmOptions(readOptionFlags(flags, LLM_DEFAULTS, process.env) as Partial<LlmOptions>);
       // Pretty lines on a terminal, JSON otherwise; the worker and control tokens are redacted either way.
       worker = new Worker({ ...options, logger: createLogger(options.logLevel ?? WORKER_DEFAULTS.logLevel, process.stdout.isTTY === true) });
       if (flags.builtins !== false) for (const [type, handler] of Object.entries(BUILTIN_HANDLERS)) worker.task(type, handler);
+      // The llm handler needs an endpoint, so it is the one built-in registered only on request.
+      if (llm.llmBaseUrl !== null) worker.task('llm', createLlmHandler(llm));
       if (typeof flags.handlers === 'string') {
         const mod = (await import(pathToFileURL(resolve(flags.handlers as string)).href)) as { default?: (w: Worker) => unknown };
         if (typeof mod.default !== 'function') throw new TypeError(`${flags.handlers} must export a default function (worker) => { worker.task(...) }`);
@@ -41,7 +48,7 @@ export function workerCommand(): Command {
       process.exit(1);
     }
     const status = worker.options.status ? await startStatusServer(worker) : null;
-    worker.log.info({ settings: worker.options, skills: worker.skills, statusUrl: worker.statusUrl }, 'effective settings');
+    worker.log.info({ settings: { ...worker.options, ...llm }, skills: worker.skills, statusUrl: worker.statusUrl }, 'effective settings');
     await worker.start();
 
     let signals = 0;

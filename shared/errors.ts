@@ -35,6 +35,16 @@ export const TASK_ERROR_CODES = {
   CANCELLED: 'the task was cancelled',
 } as const;
 
+/** Error codes of the built-in `llm` handler (worker/handlers/llm.ts), besides INVALID_PARAMS. */
+export const LLM_ERROR_CODES = {
+  RATE_LIMITED: 'the endpoint answered 429 and its retry-after was too long or came too often to wait out in the attempt (retried)',
+  LLM_UNAVAILABLE: 'the endpoint answered 408, 409 or 5xx (retried)',
+  LLM_TIMEOUT: 'the endpoint did not answer within llmRequestTimeoutMs (retried)',
+  LLM_CONNECTION: 'the endpoint could not be reached or dropped the connection (retried)',
+  LLM_BAD_RESPONSE: 'the endpoint answered with something that is not a completion, or its stream broke off (retried)',
+  LLM_REJECTED: 'the endpoint refused the request with another 4xx: bad model, bad fields, bad key (not retried)',
+} as const;
+
 /** Base of every Gaffer error: a stable code plus an optional cause. */
 export class GafferError extends Error {
   readonly code: string;
