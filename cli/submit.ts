@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { ApiClient } from '../client/api-client.js';
+import { promptFileCommand } from './submit-prompts.js';
 
 export interface SubmitSummary {
   jobId: string;
@@ -58,8 +59,11 @@ export function submitCommand(): Command {
     .addOption(new Option('--foreman <url>', 'foreman HTTP URL').env('GAFFER_FOREMAN_URL').default('http://127.0.0.1:9000'))
     .addOption(new Option('--token <token>', 'API token').env('GAFFER_API_TOKEN'))
     .option('--out <file>', 'write results here as NDJSON (default: stdout)')
-    .action(async (file: string, flags: { foreman: string; token?: string; out?: string }) => {
+    .option('--type <type>', 'every line is the params of one task of this type (an object, or a prompt: a JSON string or plain text), keyed by file and line; needs --out')
+    .option('--no-resume', 'with --type: start --out over instead of appending the results it lacks')
+    .action(async (file: string, flags: { foreman: string; token?: string; out?: string; type?: string; resume: boolean }) => {
       const client = new ApiClient(flags.foreman.replace(/^ws/, 'http'), flags.token ?? null);
+      if (flags.type !== undefined) return promptFileCommand(client, file, { type: flags.type, out: flags.out, resume: flags.resume });
       const out = flags.out ? createWriteStream(flags.out) : process.stdout;
       try {
         const summary = await submitAndFollow(client, await readFile(file, 'utf8'), { out, progress: true });
