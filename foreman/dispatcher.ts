@@ -9,7 +9,6 @@
  * the results of this turn and the attempts they make room for share one
  * transaction (one WAL write of the pages they touch) instead of two.
  */
-import type { Assignment } from '../shared/protocol.js';
 import type { ForemanEvents } from './events.js';
 import type { Fleet, WorkerEntry } from './fleet.js';
 import type { GroupCommit } from './store/group-commit.js';
@@ -83,11 +82,12 @@ export class Dispatcher {
    * the sending for after their commit. Returns how many tasks were assigned.
    */
   private plan(): number {
-    if (this.paused || this.tasks.queues.size === 0) return 0;
+    // While the store cannot write, new attempts could not be sent anyway; the recovery schedules a pass.
+    if (this.paused || this.tasks.queues.size === 0 || this.commit.state !== 'writable') return 0;
     const workers = this.fleet.dispatchable();
     if (workers.length === 0) return 0;
     const start = this.rotation++ % workers.length;
-    const batches = new Map<WorkerEntry, Assignment[]>();
+    const touched = new Set<WorkerEntry>();
     const now = Date.now();
     const announce = this.events.listenerCount('assigned') > 0;
     let assigned = 0;
@@ -99,11 +99,17 @@ export class Dispatcher {
         const task = this.pick(worker);
         if (!task) continue;
         const group = worker.skills.get(task.type) as string;
-        const assignment = this.tasks.assign(task, worker.id, now);
+        // Each assignment leaves only once the write of its own attempt is durable: a foreman
+        // that crashed after sending would otherwise hand out the same attempt twice.
+        this.tasks.assign(
+          task,
+          worker.id,
+          now,
+          (a) => worker.session?.outbox.add('task.assign', a),
+          () => this.fleet.removeRunning(worker, task.id),
+        );
         this.fleet.addRunning(worker, task, group);
-        let batch = batches.get(worker);
-        if (!batch) batches.set(worker, (batch = []));
-        batch.push(assignment);
+        touched.add(worker);
         if (announce) {
           this.events.emit('assigned', { taskId: task.id, type: task.type, workerId: worker.id, attempt: task.attempt, waitedMs: now - task.runAt });
         }
@@ -112,9 +118,8 @@ export class Dispatcher {
       }
     }
     if (assigned === 0) return 0;
-    // Assignments leave only once their attempt numbers are durable: a foreman that
-    // crashed after sending would otherwise hand out the same attempt twice.
-    this.commit.enqueue(noWrite, () => send(batches));
+    // After the attempts' own callbacks have queued what committed: send it now, one frame per worker.
+    this.commit.enqueue(noWrite, () => flushOutboxes(touched));
     return assigned;
   }
 
@@ -144,12 +149,7 @@ export class Dispatcher {
 
 function noWrite(): void {}
 
-/** Sends each worker its assignments: one frame per worker (the outbox splits very large batches). */
-function send(batches: Map<WorkerEntry, Assignment[]>): void {
-  for (const [worker, batch] of batches) {
-    const session = worker.session;
-    if (!session) continue;
-    for (const a of batch) session.outbox.add('task.assign', a);
-    session.outbox.flush();
-  }
+/** Sends what the pass queued for each worker now rather than at the end of the turn (the outbox splits large batches). */
+function flushOutboxes(workers: Set<WorkerEntry>): void {
+  for (const worker of workers) worker.session?.outbox.flush();
 }

@@ -23,6 +23,7 @@ import { TaskStore } from './store/task-store.js';
 import { TaskManager } from './task-manager.js';
 import { installEdge, type Edge } from './edge.js';
 import { checkNdjsonLines } from './http/limits.js';
+import { installStoreGuard } from './http/store-guard.js';
 import { clientErrorReply } from './http/client-error.js';
 import { httpsOption, schemes } from './tls.js';
 
@@ -69,6 +70,14 @@ export class Foreman {
         if (this.events.listenerCount('commit') > 0) this.events.emit('commit', { writes, ms });
       },
       (err) => app.log.error({ err }, 'store write failed'),
+      (state, { err, outageMs }) => {
+        // Once per episode: the batch is retried with backoff until it commits, and nothing is acknowledged meanwhile.
+        if (state === 'unavailable') app.log.error({ err, db: options.db }, 'store cannot write; holding every change and retrying until it can');
+        else {
+          app.log.info({ db: options.db, outageMs }, 'store writable again; held changes committed');
+          this.dispatcher.schedule();
+        }
+      },
     );
     this.tasks = new TaskManager(this.store, this.commit, options, {
       onReady: (submitted) => (submitted ? this.dispatcher.submitted() : this.dispatcher.schedule()),
@@ -90,6 +99,7 @@ export class Foreman {
       events: this.events,
       options,
       startedAt: Date.now(),
+      storeHealth: () => ({ state: this.commit.state, retryInMs: this.commit.retryInMs }),
     };
   }
 
@@ -126,6 +136,7 @@ export class Foreman {
 
     // Before any route: the OpenAPI generator collects routes as they are added, and auth hooks must cover them all.
     this.edge = await installEdge(app, this);
+    installStoreGuard(app, this.api.storeHealth);
     app.setErrorHandler((err: FastifyError, _req, reply) => {
       if (err.validation) {
         const v = err.validation[0];

@@ -52,6 +52,8 @@ type Options = Pick<ForemanOptions, 'maxAttempts' | 'maxLosses' | 'retryBackoffM
 /** Largest params (encoded) kept in memory while a task waits; 10 KB params for 60,000 queued tasks would be 600 MB. */
 const RETAINED_PARAMS_MAX_BYTES = 1024;
 
+const noop = (): void => {};
+
 
 const cancellingOf = (t: LiveTask) => ({ cancelling: t.state === 'cancelling', failures: t.failures, losses: t.losses, maxAttempts: t.maxAttempts });
 
@@ -223,11 +225,12 @@ export class TaskManager {
   }
 
   /**
-   * Starts a new attempt of a ready task on `workerId` (the dispatcher has
-   * taken it from the queue). The store write is queued; the caller sends
-   * the assignment once it is committed.
+   * Starts a new attempt of a ready task on `workerId` (the dispatcher has taken it from the queue).
+   * `send` runs once the write that records this very attempt is committed, never before and never
+   * for another write's sake. If the store refuses that write, the attempt is undone (the task waits
+   * `retryBackoffMs` in the queue) and `undone` runs instead, so the caller can free the slot.
    */
-  assign(task: LiveTask, workerId: string, now: number): Assignment {
+  assign(task: LiveTask, workerId: string, now: number, send: (a: Assignment) => void = noop, undone: () => void = noop): Assignment {
     this.queues.take(task);
     task.state = 'running';
     task.attempt++;
@@ -237,12 +240,34 @@ export class TaskManager {
     this.tally.move(task.jobId, 'queued', 'running');
     // The write runs at the next flush, when the task may have moved on: it takes the values of now.
     const { seq, attempt } = task;
-    this.commit.enqueue(() => this.store.markRunning(seq, attempt, workerId, now));
     const params = task.paramsLoaded ? task.params : this.store.getParams(task.seq);
     // Running tasks do not keep their params in memory; a retry reloads them.
     task.params = undefined;
     task.paramsLoaded = false;
-    return { taskId: task.id, jobId: task.jobId, type: task.type, attempt: task.attempt, priority: task.priority, params, timeoutMs: task.timeoutMs };
+    const assignment: Assignment = { taskId: task.id, jobId: task.jobId, type: task.type, attempt, priority: task.priority, params, timeoutMs: task.timeoutMs };
+    this.commit.enqueue(
+      () => this.store.markRunning(seq, attempt, workerId, now),
+      () => send(assignment),
+      () => {
+        if (this.undoAssign(task, attempt, workerId)) undone();
+      },
+    );
+    return assignment;
+  }
+
+  /** The write of a new attempt was refused: back to queued as if it never started. */
+  private undoAssign(task: LiveTask, attempt: number, workerId: string): boolean {
+    if (task.attempt !== attempt || task.workerId !== workerId || task.state !== 'running') return false;
+    const now = Date.now();
+    task.state = 'queued';
+    task.attempt--;
+    task.workerId = null;
+    task.startedAt = null;
+    task.runAt = now + this.options.retryBackoffMs;
+    this.tally.move(task.jobId, 'running', 'queued');
+    this.queues.add(task, now);
+    this.delays.arm();
+    return true;
   }
 
   /** Whether `ref` names the current attempt of a task that `workerId` runs. */

@@ -5,6 +5,7 @@ import type { Fleet } from '../fleet.js';
 import type { ForemanOptions } from '../options.js';
 import type { TaskStore } from '../store/task-store.js';
 import type { TaskManager } from '../task-manager.js';
+import type { StoreHealth } from './store-guard.js';
 
 export interface ApiContext {
   tasks: TaskManager;
@@ -14,6 +15,8 @@ export interface ApiContext {
   events: ForemanEvents;
   options: Readonly<ForemanOptions>;
   startedAt: number;
+  /** Whether the store takes writes now. */
+  storeHealth(): StoreHealth;
 }
 
 /** An error reply body: a stable code, a message, and the field at fault when there is one. */

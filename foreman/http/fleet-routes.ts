@@ -1,6 +1,7 @@
 /** Routes for workers, health, stats and operations. */
 import type { FastifyInstance } from 'fastify';
 import { TASK_STATES } from '../task-types.js';
+import { retryAfterSeconds } from './store-guard.js';
 import { apiError, type ApiContext } from './context.js';
 import { idParams, restartQuery } from './schemas.js';
 import { workerView } from './views.js';
@@ -60,7 +61,13 @@ export function fleetRoutes(app: FastifyInstance, ctx: ApiContext): void {
     );
   }
 
-  app.get('/health', async () => ({ ok: true, dispatching: !ctx.dispatcher.isPaused, uptimeMs: Date.now() - ctx.startedAt }));
+  // 503 while the store cannot write: a load balancer or supervisor should see that, not "ok".
+  app.get('/health', async (_req, reply) => {
+    const store = ctx.storeHealth();
+    const body = { ok: store.state === 'writable', store: store.state, dispatching: !ctx.dispatcher.isPaused, uptimeMs: Date.now() - ctx.startedAt };
+    if (store.state !== 'writable') reply.code(503).header('retry-after', retryAfterSeconds(store.retryInMs));
+    return body;
+  });
 
   app.get('/stats', async () => stats(ctx));
 

@@ -3,6 +3,13 @@
  * SQLite transaction, so durability costs one commit per turn rather than
  * one per change. Callers learn their change is durable when the promise
  * resolves (or their `onCommitted` callback runs), and only then acknowledge it.
+ *
+ * Two kinds of failure, handled apart:
+ * - the store cannot write (disk full, I/O error, read-only file, locked): nothing in the batch is
+ *   lost or refused; the batch stays queued, in order, and is retried with backoff until it commits
+ *   (state `unavailable` meanwhile; the owner hears of each change of state once);
+ * - one write is refused on its own (a constraint): the batch runs again with each write in a
+ *   savepoint of one transaction, so only that write fails and its neighbours commit.
  */
 import type { Db } from './database.js';
 
@@ -18,6 +25,27 @@ interface Pending {
   reject: ((err: unknown) => void) | null;
 }
 
+/**
+ * Whether the store can take writes:
+ * - `writable`: commits succeed;
+ * - `unavailable`: the last commit failed for a reason outside any one write (disk full, I/O, read-only);
+ *   queued writes wait and are retried with backoff.
+ */
+export type StoreState = 'writable' | 'unavailable';
+
+/** First and longest wait between retries of a batch the store could not write, in ms. */
+const RETRY_MIN_MS = 20;
+const RETRY_MAX_MS = 2000;
+
+/** SQLite result codes that say the store cannot write now, whatever is written (better-sqlite3 puts them in `code`). */
+const UNAVAILABLE_CODE = /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|BUSY|LOCKED|NOMEM|PROTOCOL|NOLFS)/;
+
+/** Whether `err` means the store cannot write at all now, rather than that one write was refused. */
+export function isStoreUnavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && UNAVAILABLE_CODE.test(code);
+}
+
 export class GroupCommit {
   /**
    * Runs at the start of every flush, before the batch is taken, so its writes join this
@@ -30,13 +58,36 @@ export class GroupCommit {
   private closed = false;
   private lastCommitMs = 0;
   private commits = 0;
+  private storeState: StoreState = 'writable';
+  /** Set while waiting to retry a batch the store could not write; flushes wait for it. */
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retries = 0;
+  private outageStartedAt = 0;
   private readonly flushSoon = () => this.flush();
+  private readonly retryNow = () => {
+    this.retryTimer = null;
+    this.flush();
+  };
 
+  /**
+   * @param onStateChange told when the store becomes unavailable (with the error) and writable again (with how long it was out).
+   */
   constructor(
     private readonly db: Db,
     private readonly onCommitted?: (rows: number, elapsedMs: number) => void,
     private readonly onError?: (err: unknown) => void,
+    private readonly onStateChange?: (state: StoreState, detail: { err?: unknown; outageMs?: number }) => void,
   ) {}
+
+  /** Whether the store takes writes now (see `StoreState`). */
+  get state(): StoreState {
+    return this.storeState;
+  }
+
+  /** How long until the next retry of a store that cannot write, in ms (a hint for Retry-After); 0 when writable. */
+  get retryInMs(): number {
+    return this.storeState === 'writable' ? 0 : this.backoffMs();
+  }
 
   /**
    * Queues `write` for the next group transaction; resolves once it is committed.
@@ -74,9 +125,14 @@ export class GroupCommit {
     }
   }
 
-  /** Commits everything queued now, synchronously. Safe to call at any time. */
+  /**
+   * Commits everything queued now, synchronously. Safe to call at any time; while the store
+   * cannot write, it waits for the scheduled retry instead.
+   */
   flush(): void {
-    if (this.beforeFlush !== null && !this.inBeforeFlush && !this.closed) {
+    if (this.retryTimer !== null) return;
+    // No planning while the store cannot write: the assignments could not be sent anyway.
+    if (this.beforeFlush !== null && !this.inBeforeFlush && !this.closed && this.storeState === 'writable') {
       this.inBeforeFlush = true;
       try {
         this.beforeFlush();
@@ -95,31 +151,78 @@ export class GroupCommit {
       this.db.transaction(() => {
         for (let i = 0; i < batch.length; i++) batch[i].write();
       })();
-    } catch {
-      // One bad write must not fail its neighbours: retry each alone so only the culprit sees the error.
-      const failed = new Set<Pending>();
-      for (const p of batch) {
-        try {
-          this.db.transaction(p.write)();
-        } catch (err) {
-          failed.add(p);
-          if (p.reject) p.reject(err);
-          else this.onError?.(err);
-        }
+    } catch (err) {
+      if (isStoreUnavailable(err)) return this.holdBack(batch, err);
+      let refused: Map<Pending, unknown>;
+      try {
+        refused = this.commitIsolated(batch);
+      } catch (err2) {
+        return this.holdBack(batch, err2);
       }
-      this.finish(batch, started, failed);
+      this.finish(batch, started, refused);
       return;
     }
     this.finish(batch, started, null);
   }
 
-  private finish(batch: Pending[], started: number, failed: Set<Pending> | null): void {
+  /**
+   * One write of the batch was refused: runs them again, each in a savepoint of one transaction, and
+   * returns the refused ones with their errors. Throws (committing nothing) when the store cannot write.
+   */
+  private commitIsolated(batch: Pending[]): Map<Pending, unknown> {
+    const refused = new Map<Pending, unknown>();
+    this.db.transaction(() => {
+      for (const p of batch) {
+        try {
+          this.db.transaction(p.write)();
+        } catch (err) {
+          if (isStoreUnavailable(err)) throw err;
+          refused.set(p, err);
+        }
+      }
+    })();
+    return refused;
+  }
+
+  /** The store could not write `batch`: keep it first in line, in order, and retry after a backoff. */
+  private holdBack(batch: Pending[], err: unknown): void {
+    this.pending = batch.concat(this.pending);
+    if (this.closed) return;
+    if (this.storeState === 'writable') {
+      this.storeState = 'unavailable';
+      this.outageStartedAt = performance.now();
+      this.onStateChange?.('unavailable', { err });
+    }
+    this.retries++;
+    this.retryTimer = setTimeout(this.retryNow, this.backoffMs());
+  }
+
+  private backoffMs(): number {
+    return Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(this.retries, 16));
+  }
+
+  private finish(batch: Pending[], started: number, refused: Map<Pending, unknown> | null): void {
     this.lastCommitMs = performance.now() - started;
     this.commits++;
+    if (this.storeState === 'unavailable') {
+      this.storeState = 'writable';
+      this.retries = 0;
+      this.onStateChange?.('writable', { outageMs: Math.round(performance.now() - this.outageStartedAt) });
+    }
     this.onCommitted?.(batch.length, this.lastCommitMs);
+    // In queue order, refused writes included, so a caller's undo runs before later writes' callbacks.
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i];
-      if (failed?.has(p)) continue;
+      if (refused?.has(p)) {
+        const err = refused.get(p);
+        try {
+          if (p.reject) p.reject(err);
+          else this.onError?.(err);
+        } catch (cbErr) {
+          this.onError?.(cbErr);
+        }
+        continue;
+      }
       if (p.onCommitted) {
         try {
           p.onCommitted();
@@ -134,8 +237,18 @@ export class GroupCommit {
 
   /** Commits what is queued and refuses further writes. Idempotent. */
   close(): void {
+    if (this.retryTimer !== null) {
+      // One last try; what the store still cannot write was never acknowledged to anyone.
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+    }
     this.flush();
     this.closed = true;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    const lost = this.pending.length;
+    this.pending = [];
+    if (lost > 0) this.onError?.(new Error(`store closed with ${lost} writes it could not commit (none was acknowledged)`));
   }
 
   get stats(): { commits: number; lastCommitMs: number; queued: number } {
