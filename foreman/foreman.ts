@@ -4,15 +4,17 @@
  * `close()` ends sessions, flushes the store and stops the server.
  */
 import websocket from '@fastify/websocket';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { WORKER_WS_PATH, CLOSE_CODES } from '../shared/protocol.js';
 import { Dispatcher } from './dispatcher.js';
 import { ForemanEvents } from './events.js';
 import { Fleet } from './fleet.js';
-import { apiError, type ApiContext } from './http/context.js';
+import type { ApiContext } from './http/context.js';
 import { dashboardRoutes } from './http/dashboard-routes.js';
 import { fleetRoutes } from './http/fleet-routes.js';
-import { jobRoutes, MAX_JOB_BODY_BYTES, parseNdjson } from './http/job-routes.js';
+import { frameworkErrorReply, installErrorReplies } from './http/error-reply.js';
+import { jobRoutes } from './http/job-routes.js';
+import { installNdjsonParser } from './http/ndjson.js';
 import { taskRoutes } from './http/task-routes.js';
 import { resolveForemanOptions, type ForemanOptions } from './options.js';
 import { Retention } from './retention.js';
@@ -22,7 +24,6 @@ import { GroupCommit } from './store/group-commit.js';
 import { TaskStore } from './store/task-store.js';
 import { TaskManager } from './task-manager.js';
 import { installEdge, type Edge } from './edge.js';
-import { checkNdjsonLines } from './http/limits.js';
 import { installStoreGuard } from './http/store-guard.js';
 import { clientErrorReply } from './http/client-error.js';
 import { httpsOption, schemes } from './tls.js';
@@ -112,6 +113,11 @@ export class Foreman {
       bodyLimit: options.maxBodyBytes,
       ...httpsOption(options),
       clientErrorHandler: clientErrorReply,
+      frameworkErrors: frameworkErrorReply,
+      // Our own 503 (installErrorReplies) carries a code; Fastify's has none.
+      return503OnClosing: false,
+      // Ids are up to 200 characters, percent-encoded up to 600: longer ones get a 400 naming params/id from the schema, not a 414.
+      routerOptions: { maxParamLength: 1000 },
       // No type coercion: a number sent as a string (or the reverse) is a client bug worth a 400.
       ajv: { customOptions: { removeAdditional: false, allErrors: false, coerceTypes: false } },
       logController: new LogController({ disableRequestLogging: true }),
@@ -134,28 +140,11 @@ export class Foreman {
     const orphans = this.tasks.load(now);
     this.fleet.adoptOrphans(orphans, now);
 
+    installErrorReplies(app, () => this.state === 'closed');
     // Before any route: the OpenAPI generator collects routes as they are added, and auth hooks must cover them all.
     this.edge = await installEdge(app, this);
     installStoreGuard(app, this.api.storeHealth);
-    app.setErrorHandler((err: FastifyError, _req, reply) => {
-      if (err.validation) {
-        const v = err.validation[0];
-        const missing = (v?.params as { missingProperty?: string } | undefined)?.missingProperty;
-        const field = `${err.validationContext ?? 'body'}${v?.instancePath ?? ''}${missing ? `/${missing}` : ''}`;
-        return reply.code(400).send(apiError(400, 'INVALID_REQUEST', `${field} ${v?.message ?? 'is invalid'}`, field));
-      }
-      const status = err.statusCode ?? 500;
-      if (status >= 500) app.log.error({ err }, 'request failed');
-      const field = (err as { field?: string }).field;
-      return reply.code(status).send(apiError(status, err.code ?? 'INTERNAL', status >= 500 ? 'internal error' : err.message, field));
-    });
-    app.addContentTypeParser('application/x-ndjson', { parseAs: 'string', bodyLimit: MAX_JOB_BODY_BYTES }, (_req, body, done) => {
-      try {
-        done(null, parseNdjson(checkNdjsonLines(body as string, options.maxNdjsonLineBytes)));
-      } catch (err) {
-        done(err as Error, undefined);
-      }
-    });
+    installNdjsonParser(app, options.maxNdjsonLineBytes);
 
     await app.register(websocket, { options: { maxPayload: options.maxFrameBytes } });
     app.get(WORKER_WS_PATH, { websocket: true }, (socket, req) => {

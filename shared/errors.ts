@@ -45,6 +45,43 @@ export const LLM_ERROR_CODES = {
   LLM_REJECTED: 'the endpoint refused the request with another 4xx: bad model, bad fields, bad key (not retried)',
 } as const;
 
+
+/**
+ * HTTP API error codes, each with the status it answers with. Every error reply is
+ * `{ statusCode, code, message, field? }`; `field` names the part at fault
+ * (`body/tasks/3/type`, `body/line 7/type`, `querystring/limit`, `params/id`, `url`, `headers/content-type`).
+ * The README's error table lists them all (test/unit/api-errors-doc.test.ts checks).
+ */
+export const API_ERRORS = {
+  INVALID_REQUEST: { status: 400, message: 'a field of the body, query string or path is missing, mistyped, unknown or out of range' },
+  INVALID_JSON: { status: 400, message: 'the body is empty or not valid JSON although its content type says JSON' },
+  INVALID_NDJSON: { status: 400, message: 'a line of an NDJSON body is not valid JSON' },
+  PARAMS_TOO_DEEP: { status: 400, message: 'task params nest deeper than maxValueDepth' },
+  BAD_URL: { status: 400, message: 'the URL is not valid (bad percent-encoding)' },
+  MALFORMED_HTTP: { status: 400, message: 'the request is not valid HTTP/1.1' },
+  UNAUTHORIZED: { status: 401, message: 'missing or wrong bearer token' },
+  FORBIDDEN: { status: 403, message: 'the read token on a route that changes something' },
+  TASK_NOT_FOUND: { status: 404, message: 'no task with this id' },
+  JOB_NOT_FOUND: { status: 404, message: 'no job with this id' },
+  WORKER_NOT_CONNECTED: { status: 404, message: 'the worker is not connected' },
+  ROUTE_NOT_FOUND: { status: 404, message: 'no route for this method and path' },
+  REQUEST_TIMEOUT: { status: 408, message: 'the request (headers and body) was not received within requestTimeoutMs' },
+  JOB_CLOSED: { status: 409, message: 'the job is closed and takes no more tasks' },
+  TASK_NOT_RETRYABLE: { status: 409, message: 'only failed or cancelled tasks can be retried' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'task params exceed maxParamsBytes' },
+  BODY_TOO_LARGE: { status: 413, message: 'the request body exceeds the route\'s body limit (maxBodyBytes; 256 MiB for job bodies)' },
+  LINE_TOO_LONG: { status: 413, message: 'a line of an NDJSON body exceeds maxNdjsonLineBytes' },
+  URL_TOO_LONG: { status: 414, message: 'a path parameter is longer than 1,000 characters' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'the content type is not application/json or application/x-ndjson' },
+  RATE_LIMITED: { status: 429, message: 'more than maxRequestsPerSecond requests from one address' },
+  HEADERS_TOO_LARGE: { status: 431, message: 'the request headers exceed the maximum size' },
+  INTERNAL: { status: 500, message: 'a bug or an unexpected failure (logged)' },
+  SHUTTING_DOWN: { status: 503, message: 'the foreman is shutting down' },
+  STORE_UNAVAILABLE: { status: 503, message: 'the store cannot write now (disk full, I/O error, read-only); retry after Retry-After' },
+} as const;
+
+export type ApiErrorCode = keyof typeof API_ERRORS;
+
 /** Base of every Gaffer error: a stable code plus an optional cause. */
 export class GafferError extends Error {
   readonly code: string;

@@ -54,9 +54,9 @@ export type Infer<S> = S extends Primitive
 
 /** Limits the checker enforces on every value, so a peer cannot make us hold huge strings. */
 export interface CheckLimits {
-  /** Longest `id` string, in characters. */
+  /** Longest `id` string, in UTF-16 code units (what JavaScript's `length` counts). */
   maxIdLength: number;
-  /** Longest `string`, in characters. */
+  /** Longest `string`, in UTF-16 code units. */
   maxStringLength: number;
   /** Most items in one array. */
   maxArrayLength: number;
@@ -151,6 +151,13 @@ export function compile(spec: Spec, limits: CheckLimits = DEFAULT_CHECK_LIMITS):
   };
 }
 
+/**
+ * What an id may not contain: a lone UTF-16 surrogate (not valid Unicode, cannot be UTF-8) or
+ * U+FFFD, which is what invalid UTF-8 on the wire (e.g. a lone surrogate some encoder wrote anyway)
+ * decodes to: an id changed in transit would silently name another task or type.
+ */
+const NOT_UNICODE = /[\p{Cs}\uFFFD]/u;
+
 function compilePrimitive(name: string, limits: CheckLimits): Checker {
   const { maxIdLength, maxStringLength } = limits;
   switch (name) {
@@ -164,7 +171,8 @@ function compilePrimitive(name: string, limits: CheckLimits): Checker {
     case 'id':
       return (v) => {
         if (typeof v !== 'string' || v.length === 0) return problem('must be a non-empty string');
-        return v.length > maxIdLength ? problem(`is longer than ${maxIdLength} characters`) : null;
+        if (v.length > maxIdLength) return problem(`is longer than ${maxIdLength} characters`);
+        return NOT_UNICODE.test(v) ? problem('must be valid Unicode (no lone UTF-16 surrogates, no U+FFFD)') : null;
       };
     case 'uint':
       return (v) => (Number.isSafeInteger(v) && (v as number) >= 0 ? null : problem('must be a non-negative integer'));

@@ -1,4 +1,5 @@
 /** What the HTTP routes may use: the foreman's public parts, never its sockets. */
+import type { ApiErrorCode } from '../../shared/errors.js';
 import type { Dispatcher } from '../dispatcher.js';
 import type { ForemanEvents } from '../events.js';
 import type { Fleet } from '../fleet.js';
@@ -19,7 +20,15 @@ export interface ApiContext {
   storeHealth(): StoreHealth;
 }
 
+/** An error reply body: a stable code from `API_ERRORS`, a message, and the field at fault when there is one. */
+export interface ApiErrorBody {
+  statusCode: number;
+  code: ApiErrorCode;
+  message: string;
+  field?: string;
+}
+
 /** An error reply body: a stable code, a message, and the field at fault when there is one. */
-export function apiError(statusCode: number, code: string, message: string, field?: string) {
+export function apiError(statusCode: number, code: ApiErrorCode, message: string, field?: string): ApiErrorBody {
   return field === undefined ? { statusCode, code, message } : { statusCode, code, message, field };
 }

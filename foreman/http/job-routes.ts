@@ -6,12 +6,10 @@ import type { SettledTask } from '../task-manager.js';
 import type { TaskInput } from '../task-types.js';
 import { apiError, type ApiContext } from './context.js';
 import { idParams, jobBodySchema, taskInputSchema } from './schemas.js';
+import { MAX_JOB_BODY_BYTES } from './ndjson.js';
 import { jobView } from './views.js';
 
 type JobBody = TaskInput[] | { tasks: TaskInput[]; open?: boolean; key?: string };
-
-/** Largest job body, in bytes; NDJSON lets a client send this many without building one JSON array. */
-export const MAX_JOB_BODY_BYTES = 256 * 1024 * 1024;
 
 function resultLine(t: Pick<SettledTask, 'id' | 'key' | 'type' | 'state' | 'status' | 'result' | 'error' | 'attempt' | 'workerId'>): string {
   return `${JSON.stringify({ id: t.id, key: t.key, type: t.type, state: t.state, status: t.status ?? t.state, result: t.result, error: t.error, attempt: t.attempt, workerId: t.workerId })}\n`;
@@ -115,24 +113,4 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
     if (n === null) return reply.code(404).send(apiError(404, 'JOB_NOT_FOUND', `no job ${req.params.id}`, 'id'));
     return reply.code(202).send({ jobId: req.params.id, requeued: n });
   });
-}
-
-/**
- * Parses an NDJSON body: one task object per non-empty line.
- * @throws Error with statusCode 400 naming the bad line.
- */
-export function parseNdjson(body: string): unknown[] {
-  const out: unknown[] = [];
-  let line = 0;
-  for (const text of body.split('\n')) {
-    line++;
-    const trimmed = text.trim();
-    if (trimmed === '') continue;
-    try {
-      out.push(JSON.parse(trimmed));
-    } catch (err) {
-      throw Object.assign(new Error(`line ${line} is not valid JSON: ${(err as Error).message}`), { statusCode: 400, code: 'INVALID_NDJSON', field: `body/line ${line}` });
-    }
-  }
-  return out;
 }

@@ -1,7 +1,7 @@
 /**
  * Limits on HTTP input beyond what the route schemas check: requests per
- * second per address (429), task params size (413), and NDJSON line length
- * (413). Every refusal is a JSON error naming the problem.
+ * second per address (429) and task params size (413); NDJSON line length is
+ * checked where NDJSON is parsed (ndjson.ts). Every refusal is a JSON error naming the problem.
  */
 import type { FastifyInstance } from 'fastify';
 import { valueProblem } from '../value-limits.js';
@@ -61,31 +61,8 @@ export function installParamsLimit(app: FastifyInstance, maxBytes: number, maxDe
       const field = prefix === null ? 'body/params' : `${prefix}${i}/params`;
       const problem = valueProblem(field, tasks[i].params, { maxBytes, maxDepth, bytesOption: 'maxParamsBytes' });
       if (problem === null) continue;
-      const [status, code] = problem.kind === 'depth' ? [400, 'PARAMS_TOO_DEEP'] : [413, 'PAYLOAD_TOO_LARGE'];
+      const [status, code] = problem.kind === 'depth' ? ([400, 'PARAMS_TOO_DEEP'] as const) : ([413, 'PAYLOAD_TOO_LARGE'] as const);
       return reply.code(status).send(apiError(status, code, problem.message, field));
     }
   });
-}
-
-/**
- * Checks every line of an NDJSON body against `maxBytes` and returns the body.
- * @throws Error with statusCode 413, code LINE_TOO_LONG and the field `body/line N`.
- */
-export function checkNdjsonLines(body: string, maxBytes: number): string {
-  let start = 0;
-  for (let line = 1; start <= body.length; line++) {
-    let end = body.indexOf('\n', start);
-    if (end < 0) end = body.length;
-    const chars = end - start;
-    // n UTF-16 units are at most 3n UTF-8 bytes: only long lines need measuring.
-    if (chars > maxBytes || (chars * 3 > maxBytes && Buffer.byteLength(body.slice(start, end)) > maxBytes)) {
-      throw Object.assign(new Error(`line ${line} is longer than ${maxBytes} bytes (maxNdjsonLineBytes)`), {
-        statusCode: 413,
-        code: 'LINE_TOO_LONG',
-        field: `body/line ${line}`,
-      });
-    }
-    start = end + 1;
-  }
-  return body;
 }

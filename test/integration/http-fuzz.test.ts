@@ -7,6 +7,7 @@
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { API_ERRORS } from '../../shared/errors.js';
 import { LOCKED, TOKENS } from '../helpers/auth.js';
 import { startForeman, type ForemanProcess } from '../helpers/processes.js';
 
@@ -65,6 +66,8 @@ function expectClientError(r: Reply, what: string): void {
   expect(r.contentType, what).toContain('application/json');
   const body = JSON.parse(r.body);
   expect(body, what).toMatchObject({ statusCode: r.status, code: expect.any(String), message: expect.any(String) });
+  // Only catalogued codes, each with its own status: no Fastify code (FST_ERR_*) leaks.
+  expect(API_ERRORS[body.code as keyof typeof API_ERRORS]?.status, `${what}: ${body.code}`).toBe(r.status);
 }
 
 describe('HTTP fuzzing', () => {

@@ -294,6 +294,21 @@ describe('decodeMessage rejects malformed frames', () => {
     expect(err.message).toContain(`hello.workerId is longer than ${max}`);
     const inRef = protocolError(() => decodeFromWorker(hb({ running: [{ taskId: 't'.repeat(max + 1), attempt: 1 }] })));
     expect(inRef.code).toBe('INVALID_MESSAGE');
+    // Lengths are UTF-16 code units, as PROTOCOL.md says: an emoji counts 2.
+    const emoji = '\u{1F600}';
+    expect(decodeFromWorker(encodeMessage({ ...SAMPLES.hello, workerId: emoji.repeat(max / 2) })).kind).toBe('hello');
+    expect(protocolError(() => decodeFromWorker(encodeMessage({ ...SAMPLES.hello, workerId: `${emoji.repeat(max / 2)}w` }))).code).toBe('INVALID_MESSAGE');
+  });
+
+  it('refuses an id that is not valid Unicode (INVALID_MESSAGE naming it) instead of letting it change in transit', () => {
+    // A lone surrogate cannot be UTF-8; msgpackr writes it as the bytes ED A0 80, which any decoder turns into U+FFFD.
+    const lone = protocolError(() => decodeFromWorker(encodeMessage({ ...SAMPLES.hello, skills: [{ type: 'a\ud800b' }] })));
+    expect(lone.code).toBe('INVALID_MESSAGE');
+    expect(lone.message).toContain('hello.skills[0].type must be valid Unicode');
+    const replaced = protocolError(() => decodeFromWorker(hb({ running: [{ taskId: 't\ufffd', attempt: 1 }] })));
+    expect(replaced.message).toContain('heartbeat.running[0].taskId must be valid Unicode');
+    // Pairs are fine: an emoji survives unchanged.
+    expect(decodeFromWorker(encodeMessage({ ...SAMPLES.hello, workerId: 'w-\u{1F600}' }))).toMatchObject({ workerId: 'w-\u{1F600}' });
   });
 
   it('applies caller-supplied limits', () => {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { roleOf } from '../../foreman/auth/api-auth.js';
 import { isLoopback, resolveCredentials } from '../../foreman/auth/credentials.js';
 import { hashMatches, hashToken, REVOKED, tokenMatches, WorkerTokenStore } from '../../foreman/auth/tokens.js';
-import { checkNdjsonLines } from '../../foreman/http/limits.js';
+import { parseNdjson } from '../../foreman/http/ndjson.js';
 import { resolveForemanOptions } from '../../foreman/options.js';
 import { openDatabase } from '../../foreman/store/database.js';
 import { measureValue, valueProblem } from '../../foreman/value-limits.js';
@@ -106,12 +106,12 @@ describe('input limits', () => {
     });
   });
 
-  it('name the first NDJSON line over the byte limit, counting UTF-8 bytes', () => {
-    expect(checkNdjsonLines('{"a":1}\n{"b":2}\n', 10)).toBe('{"a":1}\n{"b":2}\n');
-    expect(() => checkNdjsonLines('{"a":1}\n{"b":"0123456789"}\n', 10)).toThrow(expect.objectContaining({ statusCode: 413, code: 'LINE_TOO_LONG', field: 'body/line 2' }));
+  it('name the first NDJSON line over the byte limit, counting UTF-8 bytes', async () => {
+    expect(await parseNdjson('{"a":1}\n{"b":2}\n', 10)).toEqual([{ a: 1 }, { b: 2 }]);
+    await expect(parseNdjson('{"a":1}\n{"b":"0123456789"}\n', 10)).rejects.toThrow(expect.objectContaining({ statusCode: 413, code: 'LINE_TOO_LONG', field: 'body/line 2' }));
     // Four characters, twelve bytes.
-    expect(() => checkNdjsonLines('€€€€', 10)).toThrow(/line 1/);
-    expect(checkNdjsonLines('€€€', 10)).toBe('€€€');
+    await expect(parseNdjson('"€€€€"', 10)).rejects.toThrow(/line 1/);
+    expect(await parseNdjson('"€€"', 10)).toEqual(['€€']);
   });
 
   it('validate the new options, naming the field', () => {
