@@ -45,7 +45,6 @@ export const LLM_ERROR_CODES = {
   LLM_REJECTED: 'the endpoint refused the request with another 4xx: bad model, bad fields, bad key (not retried)',
 } as const;
 
-
 /**
  * HTTP API error codes, each with the status it answers with. Every error reply is
  * `{ statusCode, code, message, field? }`; `field` names the part at fault
