@@ -57,7 +57,7 @@ function frameworkError(err: FastifyError, req: FastifyRequest): ApiErrorBody | 
       return apiError(400, 'INVALID_JSON', `the body is not valid JSON${err.cause instanceof Error ? `: ${err.cause.message}` : ''}`, 'body');
     case 'FST_ERR_CTP_BODY_TOO_LARGE': {
       const limit = req.routeOptions.bodyLimit;
-      return apiError(413, 'BODY_TOO_LARGE', `the body is larger than ${limit ?? 'the limit of'} bytes${req.routeOptions.url?.startsWith('/jobs') ? '' : ' (maxBodyBytes)'}`, 'body');
+      return apiError(413, 'BODY_TOO_LARGE', `the body is too large: over ${limit ?? 'the limit in'} bytes${req.routeOptions.url?.startsWith('/jobs') ? '' : ' (maxBodyBytes)'}`, 'body');
     }
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return apiError(415, 'UNSUPPORTED_MEDIA_TYPE', `content-type ${JSON.stringify(String(req.headers['content-type'] ?? ''))} is not accepted; send application/json (or application/x-ndjson to POST /jobs)`, 'headers/content-type');

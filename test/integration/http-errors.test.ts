@@ -4,7 +4,7 @@
  * lines), parser failures, body limits, bad URLs, unknown routes, and ids that are not valid Unicode.
  */
 import { describe, expect, it } from 'vitest';
-const API_ERRORS: Record<string, {status: number}> = {};
+import { API_ERRORS } from '../../shared/errors.js';
 import { startForeman } from '../helpers/processes.js';
 
 interface Reply {
