@@ -11,8 +11,7 @@
  */
 import type { ForemanEvents } from './events.js';
 import type { Fleet, WorkerEntry } from './fleet.js';
-import type { GroupCommit } from './store/group-commit.js';
-import type { TaskManager } from './task-manager.js';
+import type { TaskLedger, TurnCommit } from './ledger.js';
 import type { LiveTask } from './task-types.js';
 
 export class Dispatcher {
@@ -26,9 +25,9 @@ export class Dispatcher {
   };
 
   constructor(
-    private readonly tasks: TaskManager,
+    private readonly tasks: TaskLedger,
     private readonly fleet: Fleet,
-    private readonly commit: GroupCommit,
+    private readonly commit: TurnCommit,
     private readonly events: ForemanEvents,
   ) {
     commit.beforeFlush = () => {
@@ -83,7 +82,11 @@ export class Dispatcher {
    */
   private plan(): number {
     // While the store cannot write, new attempts could not be sent anyway; the recovery schedules a pass.
-    if (this.paused || this.tasks.queues.size === 0 || this.commit.state !== 'writable') return 0;
+    if (this.paused || this.commit.state !== 'writable') return 0;
+    if (this.tasks.queues.size === 0) {
+      if (this.tasks.claims) this.refill(this.fleet.dispatchable());
+      return 0;
+    }
     const workers = this.fleet.dispatchable();
     if (workers.length === 0) return 0;
     const start = this.rotation++ % workers.length;
@@ -117,10 +120,26 @@ export class Dispatcher {
         progress = true;
       }
     }
+    if (this.tasks.claims) this.refill(workers);
     if (assigned === 0) return 0;
     // After the attempts' own callbacks have queued what committed: send it now, one frame per worker.
-    this.commit.enqueue(noWrite, () => flushOutboxes(touched));
+    this.commit.afterCommit(() => flushOutboxes(touched));
     return assigned;
+  }
+
+  /** Tells a ledger that claims from a shared store how many tasks of each type its workers could start now. */
+  private refill(workers: WorkerEntry[]): void {
+    const free = new Map<string, number>();
+    for (const w of workers) {
+      const slots = w.capacity - w.running.size;
+      if (slots <= 0) continue;
+      for (const [type, group] of w.skills) {
+        const limit = w.groupLimits[group];
+        const room = limit === undefined ? slots : Math.min(slots, limit - (w.groupUsage.get(group) ?? 0));
+        if (room > 0) free.set(type, (free.get(type) ?? 0) + room);
+      }
+    }
+    this.tasks.refill(free);
   }
 
   /** The best ready task this worker can take: highest priority, then oldest, among its skills with group room. */
@@ -147,7 +166,6 @@ export class Dispatcher {
   }
 }
 
-function noWrite(): void {}
 
 /** Sends what the pass queued for each worker now rather than at the end of the turn (the outbox splits large batches). */
 function flushOutboxes(workers: Set<WorkerEntry>): void {

@@ -8,7 +8,7 @@ import { ProtocolError } from '../shared/errors.js';
 import { newSecret } from '../shared/ids.js';
 import type { ForemanOptions } from './options.js';
 import type { Session, SessionHandler } from './session.js';
-import type { TaskManager } from './task-manager.js';
+import type { TaskLedger } from './ledger.js';
 import type { LiveTask } from './task-types.js';
 
 /**
@@ -63,7 +63,7 @@ export class Fleet implements SessionHandler {
   authorize: (hello: Extract<WorkerMessage, { kind: 'hello' }>) => boolean = () => true;
 
   constructor(
-    private readonly tasks: TaskManager,
+    private readonly tasks: TaskLedger,
     private readonly options: Options,
     private readonly hooks: FleetHooks,
   ) {}
@@ -173,7 +173,13 @@ export class Fleet implements SessionHandler {
       }
       case 'task.result': {
         for (const r of message.results) {
-          const reason = this.tasks.acceptResult(entry.id, r, now, () => session.outbox.add('task.ack', { taskId: r.taskId, attempt: r.attempt, accepted: true }));
+          const reason = this.tasks.acceptResult(
+            entry.id,
+            r,
+            now,
+            () => session.outbox.add('task.ack', { taskId: r.taskId, attempt: r.attempt, accepted: true }),
+            (refused) => session.outbox.add('task.ack', { taskId: r.taskId, attempt: r.attempt, accepted: false, reason: refused }),
+          );
           // Only the accepted result ends the attempt that holds the slot: a late, duplicated or
           // forged one for another attempt of the same task must leave the live attempt counted.
           if (reason === null) this.removeRunning(entry, r.taskId);

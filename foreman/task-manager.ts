@@ -15,37 +15,11 @@ import { TaskQueues } from './task-queues.js';
 import { DelayTimer } from './delay-timer.js';
 import { TaskTally, type JobState } from './task-tally.js';
 import type { LiveTask, TaskError, TaskInput, TaskState } from './task-types.js';
+import type { RejectReason, SettledTask, TaskLedger, TaskManagerHooks } from './ledger.js';
 
 export type { JobState };
 
-/** A settled task as announced to result streams, after it is durable. */
-export interface SettledTask {
-  id: string;
-  jobId: string | null;
-  key: string | null;
-  type: string;
-  state: 'succeeded' | 'failed' | 'cancelled';
-  status: string | null;
-  result: unknown;
-  error: TaskError | null;
-  attempt: number;
-  workerId: string | null;
-  startedAt: number | null;
-  finishedAt: number;
-}
-
-
-export interface TaskManagerHooks {
-  /** Queued tasks may now be dispatchable; `submitted` when they are new tasks whose submission is about to be acknowledged. */
-  onReady(submitted?: boolean): void;
-  /** Push a cancel for these attempts to the worker that runs them. */
-  onCancel(workerId: string, refs: TaskRef[]): void;
-  /** A task settled and is durable. */
-  onSettled(task: SettledTask): void;
-}
-
-/** Why a result was not accepted; sent back in `task.ack`. */
-export type RejectReason = 'unknown task' | 'stale attempt' | 'not your task' | 'already settled';
+export type { RejectReason, SettledTask, TaskManagerHooks };
 
 type Options = Pick<ForemanOptions, 'maxAttempts' | 'maxLosses' | 'retryBackoffMs' | 'retryBackoffMaxMs' | 'hotQueueMax'>;
 
@@ -57,7 +31,9 @@ const noop = (): void => {};
 
 const cancellingOf = (t: LiveTask) => ({ cancelling: t.state === 'cancelling', failures: t.failures, losses: t.losses, maxAttempts: t.maxAttempts });
 
-export class TaskManager {
+export class TaskManager implements TaskLedger {
+  /** Everything is in memory: the dispatcher need not report free slots. */
+  readonly claims = false;
   readonly live = new Map<string, LiveTask>();
   readonly queues = new TaskQueues();
   private readonly tally = new TaskTally();
@@ -437,6 +413,21 @@ export class TaskManager {
   private hold(task: LiveTask, now: number): void {
     this.queues.warm(task, now);
     this.live.set(task.id, task);
+  }
+
+  /** Nothing to fetch: every queued task is in memory or in the spill, which `peekReady` pages in. */
+  refill(): void {}
+
+  get jobCount(): number {
+    return this.jobs.size;
+  }
+
+  getJob(id: string): JobState | null {
+    return this.jobs.get(id) ?? null;
+  }
+
+  recentJobs(limit: number): JobState[] {
+    return [...this.jobs.values()].slice(-limit).reverse();
   }
 
   /** Whether the job takes no more tasks and every task's outcome is durable. */

@@ -4,15 +4,14 @@ import type { Dispatcher } from '../dispatcher.js';
 import type { ForemanEvents } from '../events.js';
 import type { Fleet } from '../fleet.js';
 import type { ForemanOptions } from '../options.js';
-import type { TaskStore } from '../store/task-store.js';
-import type { TaskManager } from '../task-manager.js';
+import type { StoreReads, TaskLedger } from '../ledger.js';
 import type { StoreHealth } from './store-guard.js';
 
 export interface ApiContext {
-  tasks: TaskManager;
+  tasks: TaskLedger;
   fleet: Fleet;
   dispatcher: Dispatcher;
-  store: TaskStore;
+  store: StoreReads;
   events: ForemanEvents;
   options: Readonly<ForemanOptions>;
   startedAt: number;

@@ -10,6 +10,7 @@ import { JobRates, LiveMetrics } from '../live-metrics.js';
 import type { ApiContext } from './context.js';
 import { stats } from './fleet-routes.js';
 import { jobView, workerView } from './views.js';
+import type { JobState } from '../task-tally.js';
 
 /** How often open dashboards get a snapshot, in ms. */
 export const DASHBOARD_TICK_MS = 500;
@@ -25,6 +26,7 @@ class SnapshotBuilder {
   private readonly rates = new JobRates();
   private queueStats: ReturnType<typeof stats> | null = null;
   private queueStatsAt = 0;
+  private recentJobs: JobState[] = [];
   private queueStatsEveryMs = DASHBOARD_TICK_MS;
 
   constructor(
@@ -46,7 +48,11 @@ class SnapshotBuilder {
       const view = workerView(w, now);
       return { ...view, running: view.running.slice(0, TASKS_SHOWN_PER_WORKER) };
     });
-    const jobs = [...ctx.tasks.jobs.values()].slice(-JOBS_SHOWN).reverse().map((j) => jobView(ctx, j));
+    const recent = ctx.tasks.recentJobs(JOBS_SHOWN);
+    // A store that answers later (PostgreSQL) shows the jobs of its last answer meanwhile.
+    if (Array.isArray(recent)) this.recentJobs = recent;
+    else void recent.then((j) => (this.recentJobs = j), () => {});
+    const jobs = this.recentJobs.map((j) => jobView(ctx, j));
     const rates = this.rates.sample(jobs, now);
     return {
       at: now,

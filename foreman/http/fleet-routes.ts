@@ -37,7 +37,7 @@ export function stats(ctx: ApiContext) {
       byPriority: Object.fromEntries([...ctx.tasks.queues.countsByPriority()].map(([p, n]) => [String(p), n])),
       oldestQueuedAgeMs: oldest === null ? null : now - oldest,
     },
-    jobs: ctx.tasks.jobs.size,
+    jobs: ctx.tasks.jobCount,
     dispatching: !ctx.dispatcher.isPaused,
     uptimeMs: now - ctx.startedAt,
   };

@@ -26,8 +26,8 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const headerKey = req.headers['idempotency-key'];
       const key = (Array.isArray(body) ? undefined : body.key) ?? (typeof headerKey === 'string' && headerKey !== '' ? headerKey.slice(0, 200) : null);
       if (key) {
-        const existing = ctx.store.getJobByKey(key);
-        if (existing) return reply.code(200).send({ jobId: existing.id, count: ctx.tasks.jobs.get(existing.id)?.total ?? 0, duplicate: true });
+        const existing = await ctx.store.getJobByKey(key);
+        if (existing) return reply.code(200).send({ jobId: existing.id, count: (await ctx.tasks.getJob(existing.id))?.total ?? 0, duplicate: true });
       }
       const jobId = newTimeOrderedId('j_');
       let ids: string[];
@@ -35,9 +35,9 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
         ids = await ctx.tasks.submit(tasks, jobId, { key, open });
       } catch (err) {
         // Two requests with the same key raced: the loser's insert hit the unique index; answer as a duplicate.
-        const winner = key ? ctx.store.getJobByKey(key) : null;
+        const winner = key ? await ctx.store.getJobByKey(key) : null;
         if (!winner) throw err;
-        return reply.code(200).send({ jobId: winner.id, count: ctx.tasks.jobs.get(winner.id)?.total ?? 0, duplicate: true });
+        return reply.code(200).send({ jobId: winner.id, count: (await ctx.tasks.getJob(winner.id))?.total ?? 0, duplicate: true });
       }
       return reply.code(202).send({ jobId, count: ids.length, taskIds: ids.length <= 1000 ? ids : undefined });
     },
@@ -47,7 +47,7 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
     '/jobs/:id/tasks',
     { bodyLimit: MAX_JOB_BODY_BYTES, schema: { params: idParams, body: { type: 'array', items: taskInputSchema, minItems: 1 } } },
     async (req, reply) => {
-      const job = ctx.tasks.jobs.get(req.params.id);
+      const job = await ctx.tasks.getJob(req.params.id);
       if (!job) return reply.code(404).send(apiError(404, 'JOB_NOT_FOUND', `no job ${req.params.id}`, 'id'));
       if (job.closedAt !== null) return reply.code(409).send(apiError(409, 'JOB_CLOSED', 'job is closed and takes no more tasks', 'id'));
       const ids = await ctx.tasks.submit(req.body, job.id);
@@ -56,40 +56,80 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
   );
 
   app.get<{ Params: { id: string } }>('/jobs/:id', { schema: { params: idParams } }, async (req, reply) => {
-    const job = ctx.tasks.jobs.get(req.params.id);
+    const job = await ctx.tasks.getJob(req.params.id);
     if (!job) return reply.code(404).send(apiError(404, 'JOB_NOT_FOUND', `no job ${req.params.id}`, 'id'));
     return jobView(ctx, job);
   });
 
-  app.get('/jobs', async () => ({ jobs: [...ctx.tasks.jobs.values()].slice(-200).reverse().map((j) => jobView(ctx, j)) }));
+  app.get('/jobs', async () => ({ jobs: (await ctx.tasks.recentJobs(200)).map((j) => jobView(ctx, j)) }));
 
   app.get<{ Params: { id: string } }>('/jobs/:id/results', { schema: { params: idParams } }, async (req, reply) => {
-    const job = ctx.tasks.jobs.get(req.params.id);
+    const job = await ctx.tasks.getJob(req.params.id);
     if (!job) return reply.code(404).send(apiError(404, 'JOB_NOT_FOUND', `no job ${req.params.id}`, 'id'));
     const out = new PassThrough();
+    // Tasks already written, by id and attempt: a settled event that races the initial read (or arrives
+    // from another foreman as well as from the store) is written once.
+    const written = new Set<string>();
+    const write = (t: Parameters<typeof resultLine>[0]) => {
+      const mark = `${t.id}:${t.attempt}`;
+      if (written.has(mark)) return;
+      written.add(mark);
+      out.write(resultLine(t));
+    };
+    let reading = true;
+    const early: SettledTask[] = [];
     const onSettled = (t: SettledTask) => {
       if (t.jobId !== job.id) return;
-      out.write(resultLine(t));
+      if (reading) early.push(t);
+      else write(t);
       endIfComplete();
     };
     const onJob = (id: string) => id === job.id && endIfComplete();
+    let ended = false;
     const stop = () => {
+      ended = true;
       ctx.events.off('settled', onSettled);
       ctx.events.off('job', onJob);
     };
-    const endIfComplete = () => {
-      if (!ctx.tasks.isJobComplete(job)) return;
-      stop();
-      out.end();
+    // One completion check at a time; a check asked for meanwhile runs after it (the job is re-read:
+    // on PostgreSQL other foremen settle its tasks too).
+    let checking = false;
+    let again = false;
+    const endIfComplete = (): void => {
+      if (ended || reading) return;
+      if (checking) {
+        again = true;
+        return;
+      }
+      checking = true;
+      void (async () => {
+        try {
+          do {
+            again = false;
+            const now = await ctx.tasks.getJob(job.id);
+            if (ended) return;
+            if (!now || ctx.tasks.isJobComplete(now)) {
+              stop();
+              out.end();
+              return;
+            }
+          } while (again);
+        } catch (err) {
+          stop();
+          out.destroy(err as Error);
+        } finally {
+          checking = false;
+        }
+      })();
     };
-    // Subscribing and reading the settled rows in the same turn leaves no gap and no overlap:
-    // a task announced later committed after this read.
+    // Subscribe before reading the settled rows: nothing announced meanwhile is missed, and what both
+    // the read and an announcement carry is written once.
     ctx.events.on('settled', onSettled);
     ctx.events.on('job', onJob);
-    for (const row of ctx.store.settledOfJob(job.id)) {
-      out.write(resultLine({ ...row, state: row.state as SettledTask['state'] }));
-    }
     req.raw.on('close', stop);
+    for (const row of await ctx.store.settledOfJob(job.id)) write({ ...row, state: row.state as SettledTask['state'] });
+    reading = false;
+    for (const t of early.splice(0)) write(t);
     endIfComplete();
     return reply.type('application/x-ndjson').send(out);
   });

@@ -23,9 +23,9 @@ export function taskRoutes(app: FastifyInstance, ctx: ApiContext): void {
   );
 
   app.get<{ Params: { id: string } }>('/tasks/:id', { schema: { params: idParams } }, async (req, reply) => {
-    const row = ctx.store.getTask(req.params.id);
+    const row = await ctx.store.getTask(req.params.id);
     if (!row) return reply.code(404).send(apiError(404, 'TASK_NOT_FOUND', `no task ${req.params.id}`, 'id'));
-    return taskView(ctx, row, ctx.store.getAttempts(row.seq));
+    return taskView(ctx, row, await ctx.store.getAttempts(row.seq));
   });
 
   app.get<{ Querystring: { state?: TaskState; jobId?: string; limit?: string; after?: string } }>(
@@ -34,7 +34,7 @@ export function taskRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req) => {
       const { state, jobId, after } = req.query;
       const limit = req.query.limit ? Number(req.query.limit) : 100;
-      const rows = ctx.store.listTasks({ state, jobId }, after ? Number(after) : 0, limit);
+      const rows = await ctx.store.listTasks({ state, jobId }, after ? Number(after) : 0, limit);
       const next = rows.length === limit ? String(rows[rows.length - 1].seq) : null;
       return { tasks: rows.map((r) => taskView(ctx, r)), next };
     },

@@ -11,6 +11,7 @@
  * - one write is refused on its own (a constraint): the batch runs again with each write in a
  *   savepoint of one transaction, so only that write fails and its neighbours commit.
  */
+import type { TurnCommit } from '../ledger.js';
 import type { Db } from './database.js';
 
 type Write = () => void;
@@ -46,7 +47,9 @@ export function isStoreUnavailable(err: unknown): boolean {
   return typeof code === 'string' && UNAVAILABLE_CODE.test(code);
 }
 
-export class GroupCommit {
+function noWrite(): void {}
+
+export class GroupCommit implements TurnCommit {
   /**
    * Runs at the start of every flush, before the batch is taken, so its writes join this
    * transaction (the dispatcher plans its pass here). It must not call `flush()` itself.
@@ -115,6 +118,11 @@ export class GroupCommit {
       return;
     }
     this.push({ write, onCommitted, resolve: null, reject: onFailed });
+  }
+
+  /** Runs `callback` right after everything queued so far commits (the dispatcher sends assignments then). */
+  afterCommit(callback: () => void): void {
+    this.enqueue(noWrite, callback);
   }
 
   private push(p: Pending): void {
