@@ -4,10 +4,12 @@
  * (POST /jobs/:id/tasks) and times the arrival of its result line on the
  * stream. The stream line is written only after the outcome commits, so
  * submit → result is "submitted → result durably accepted", seen by the client.
- * The client's own cost is one keep-alive HTTP request and one chunk read.
+ * The client's own cost is one request on a kept-alive socket (a minimal
+ * HTTP/1.1 writer, see raw-http.ts) and one chunk read.
  */
 import { wallClockMs } from './handlers.js';
 import type { BenchClient } from './http.js';
+import { RawHttpConnection } from './raw-http.js';
 
 export interface ProbeSamples {
   /** Client send → result line received, in ms. */
@@ -53,13 +55,19 @@ export async function probeLatency(
     });
   const out: ProbeSamples = { submitToResult: [], submitToAck: [], submitToStart: [] };
   const body = JSON.stringify([{ type: opts.type }]);
+  const conn = await RawHttpConnection.open(client.baseUrl);
+  const submit = async () => {
+    const res = await conn.request('POST', `/jobs/${jobId}/tasks`, body);
+    if (res.status !== 202) throw new Error(`POST /jobs/${jobId}/tasks: HTTP ${res.status} ${res.body.slice(0, 300)}`);
+    return wallClockMs();
+  };
   try {
     // The first task (posted with the job) proves the stream is subscribed before timing starts.
     await nextLine();
     for (let i = 0; i < opts.warmup + opts.samples; i++) {
       const sentAt = wallClockMs();
       const result = nextLine();
-      const ack = client.request('POST', `/jobs/${jobId}/tasks`, body).then(() => wallClockMs());
+      const ack = submit();
       const [[line, resultAt], ackAt] = await Promise.all([result, ack]);
       if (i < opts.warmup) continue;
       out.submitToResult.push(resultAt - sentAt);
@@ -68,6 +76,7 @@ export async function probeLatency(
       if (typeof startedAt === 'number') out.submitToStart.push(startedAt - sentAt);
     }
   } finally {
+    conn.close();
     abort.abort();
     await client.request('POST', `/jobs/${jobId}/close`).catch(() => {});
   }

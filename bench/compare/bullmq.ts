@@ -80,7 +80,11 @@ export async function runBullmq(redisServer: string, workload: Workload): Promis
     const self = process.cpuUsage(before.self);
     const cpuMs = pids.reduce((sum, pid, i) => sum + procStats(pid).cpuMs - before.procs[i].cpuMs, 0) + (self.user + self.system) / 1000;
 
-    events = new QueueEvents(queueName, { connection });
+    // Read events from the stream's current end: with '$' (the default), an event written before
+    // QueueEvents' first blocking read would be missed, and a loaded machine makes that window real.
+    const reader = new Redis({ host: '127.0.0.1', port });
+    const last = await reader.xrevrange(`bull:${queueName}:events`, '+', '-', 'COUNT', 1).finally(() => reader.disconnect());
+    events = new QueueEvents(queueName, { connection, lastEventId: last[0]?.[0] ?? '0-0' });
     await events.waitUntilReady();
     const lat = await sequential(queue, events, workload);
     return {

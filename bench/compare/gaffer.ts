@@ -6,7 +6,7 @@
  * from the job's results stream (written only once the outcome is durable).
  */
 import { buildBodies, submitJobs, waitJobsComplete } from '../bulk.js';
-import { killAll, procStats, removeDir, startForeman, startWorkers } from '../harness.js';
+import { killAll, procStats, removeDir, startForeman, startWorkers, stop } from '../harness.js';
 import { probeLatency } from '../probe.js';
 import { distribution } from '../stats.js';
 import type { SideResult, Workload } from './workload.js';
@@ -24,6 +24,11 @@ export async function runGaffer(workload: Workload, profileDir: string | null): 
     const cpuMs = pids.reduce((sum, pid, i) => sum + procStats(pid).cpuMs - before.procs[i].cpuMs, 0) + (self.user + self.system) / 1000;
     const lat = await probeLatency(foreman.client, { type: 'echo', samples: workload.samples, warmup: workload.warmup });
     const result = distribution(lat.submitToResult);
+    if (profileDir) {
+      // SIGTERM, so that --cpu-prof writes the profiles.
+      await stop(worker);
+      await stop(foreman.proc);
+    }
     return {
       tasksPerSec: workload.total / ((doneAt - sub.startedAt) / 1000),
       cpuUsPerTask: (cpuMs * 1000) / workload.total,
