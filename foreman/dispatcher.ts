@@ -9,12 +9,15 @@
  * the results of this turn and the attempts they make room for share one
  * transaction (one WAL write of the pages they touch) instead of two.
  */
+import type { Assignment } from '../shared/protocol.js';
 import type { ForemanEvents } from './events.js';
 import type { Fleet, WorkerEntry } from './fleet.js';
 import type { TaskLedger, TurnCommit } from './ledger.js';
 import type { LiveTask } from './task-types.js';
 
 export class Dispatcher {
+  /** Called with every new assignment before it is sent, to add what other rooms carry (a checkpoint). */
+  onAssign: ((task: LiveTask, assignment: Assignment) => void) | null = null;
   private scheduled = false;
   private paused = false;
   private rotation = 0;
@@ -104,13 +107,14 @@ export class Dispatcher {
         const group = worker.skills.get(task.type) as string;
         // Each assignment leaves only once the write of its own attempt is durable: a foreman
         // that crashed after sending would otherwise hand out the same attempt twice.
-        this.tasks.assign(
+        const assignment = this.tasks.assign(
           task,
           worker.id,
           now,
           (a) => worker.session?.outbox.add('task.assign', a),
           () => this.fleet.removeRunning(worker, task.id),
         );
+        this.onAssign?.(task, assignment);
         this.fleet.addRunning(worker, task, group);
         touched.add(worker);
         if (announce) {

@@ -3,7 +3,7 @@
  * its liveness. A worker entry outlives its socket for the grace period, so
  * a worker that reconnects resumes its tasks under the same attempts.
  */
-import { PROTOCOL_VERSION, CLOSE_CODES, type TaskRef, type WorkerMessage } from '../shared/protocol.js';
+import { PROTOCOL_VERSION, CLOSE_CODES, type Checkpoint, type TaskRef, type WorkerMessage } from '../shared/protocol.js';
 import { ProtocolError } from '../shared/errors.js';
 import { newSecret } from '../shared/ids.js';
 import type { ForemanOptions } from './options.js';
@@ -49,6 +49,8 @@ export interface FleetHooks {
   /** Some worker may have free slots now. */
   onCapacity(): void;
   onProtocolError(code: string, workerId: string | null, address: string): void;
+  /** A worker sent checkpoints for its attempts (foreman/checkpoints/ fences, stores and acknowledges them). */
+  onCheckpoints(workerId: string, session: Session, checkpoints: Checkpoint[]): void;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
 
@@ -200,6 +202,10 @@ export class Fleet implements SessionHandler {
       }
       case 'worker.state': {
         this.setDraining(entry, message.state === 'draining', now);
+        break;
+      }
+      case 'task.checkpoint': {
+        this.hooks.onCheckpoints(entry.id, session, message.checkpoints);
         break;
       }
       default: {

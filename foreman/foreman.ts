@@ -6,6 +6,7 @@
 import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { WORKER_WS_PATH, CLOSE_CODES } from '../shared/protocol.js';
+import { Checkpoints } from './checkpoints/checkpoints.js';
 import { Dispatcher } from './dispatcher.js';
 import { ForemanEvents } from './events.js';
 import { Fleet } from './fleet.js';
@@ -52,6 +53,7 @@ export class Foreman {
   readonly store: TaskStore;
   readonly commit: GroupCommit;
   readonly api: ApiContext;
+  readonly checkpoints: Checkpoints;
   /** Authentication, limits, metrics and docs (set in setup). */
   edge!: Edge;
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -83,14 +85,20 @@ export class Foreman {
     this.tasks = new TaskManager(this.store, this.commit, options, {
       onReady: (submitted) => (submitted ? this.dispatcher.submitted() : this.dispatcher.schedule()),
       onCancel: (workerId, refs) => this.fleet.sendCancel(workerId, refs, 'cancelled'),
-      onSettled: (t) => this.events.emit('settled', t),
+      onSettled: (t) => {
+        this.checkpoints.settled(t.id, t.state);
+        this.events.emit('settled', t);
+      },
     });
     this.fleet = new Fleet(this.tasks, options, {
       onCapacity: () => this.dispatcher.schedule(),
       onProtocolError: (code, workerId, address) => this.events.emit('protocolError', { code, workerId, address }),
+      onCheckpoints: (workerId, session, checkpoints) => this.checkpoints.receive(workerId, session, checkpoints),
       log: app.log,
     });
     this.dispatcher = new Dispatcher(this.tasks, this.fleet, this.commit, this.events);
+    this.checkpoints = new Checkpoints(db, this.commit, this.tasks, options);
+    this.dispatcher.onAssign = (task, assignment) => this.checkpoints.attach(task, assignment);
     this.retention = new Retention(this.tasks, options.retentionMs, Math.min(60_000, Math.max(1000, options.retentionMs)));
     this.api = {
       tasks: this.tasks,
@@ -98,6 +106,7 @@ export class Foreman {
       dispatcher: this.dispatcher,
       store: this.store,
       events: this.events,
+      checkpoints: this.checkpoints,
       options,
       startedAt: Date.now(),
       storeHealth: () => ({ state: this.commit.state, retryInMs: this.commit.retryInMs }),
@@ -139,6 +148,7 @@ export class Foreman {
     const now = Date.now();
     const orphans = this.tasks.load(now);
     this.fleet.adoptOrphans(orphans, now);
+    this.checkpoints.start();
 
     installErrorReplies(app, () => this.state === 'closed');
     // Before any route: the OpenAPI generator collects routes as they are added, and auth hooks must cover them all.
@@ -202,6 +212,7 @@ export class Foreman {
       this.dispatcher.pause();
       if (this.sweepTimer) clearInterval(this.sweepTimer);
       this.retention.stop();
+      this.checkpoints.stop();
       this.tasks.close();
       const errors: unknown[] = [];
       try {

@@ -69,6 +69,8 @@ export interface ForemanOptions {
   maxParamsBytes: number;
   /** Largest task result, msgpack-encoded, in bytes; a bigger result fails the task with PAYLOAD_TOO_LARGE. Default 4 MiB. */
   maxResultBytes: number;
+  /** Largest checkpoint state (`ctx.checkpoint`), msgpack-encoded, in bytes; a bigger one is refused. Default 64 KiB. */
+  maxCheckpointBytes: number;
   /** Deepest nesting of arrays and objects in params, results and worker meta; deeper input is refused. Default 64. */
   maxValueDepth: number;
   /** Largest JSON request body, in bytes (bulk NDJSON job bodies have their own limit). Default 8 MiB. */
@@ -116,6 +118,7 @@ export const DEFAULTS: Readonly<ForemanOptions> = Object.freeze({
   maxSessionsPerAddress: 1000,
   maxParamsBytes: 4 * 1024 * 1024,
   maxResultBytes: 4 * 1024 * 1024,
+  maxCheckpointBytes: 64 * 1024,
   maxValueDepth: 64,
   maxBodyBytes: 8 * 1024 * 1024,
   maxNdjsonLineBytes: 8 * 1024 * 1024,
@@ -162,6 +165,7 @@ export function resolveForemanOptions(partial: Partial<ForemanOptions> = {}): Re
   // Params and results travel inside one frame, so neither may exceed the frame limit.
   requireInt('maxParamsBytes', o.maxParamsBytes, 1, o.maxFrameBytes);
   requireInt('maxResultBytes', o.maxResultBytes, 1, o.maxFrameBytes);
+  requireInt('maxCheckpointBytes', o.maxCheckpointBytes, 1, o.maxFrameBytes);
   // Deeply nested values overflow the stack of recursive encoders (msgpack, JSON); 1000 is far below where that happens.
   requireInt('maxValueDepth', o.maxValueDepth, 1, 1000);
   requireInt('maxBodyBytes', o.maxBodyBytes, 1024);

@@ -46,6 +46,7 @@ export const MESSAGE_SPECS = {
   },
   'task.progress': { updates: [{ taskId: 'id', attempt: 'uint', fraction: 'number', 'message?': 'string' }] },
   'task.release': { tasks: [taskRef], reason: 'string' },
+  'task.checkpoint': { checkpoints: [{ taskId: 'id', attempt: 'uint', seq: 'uint', state: 'any' }] },
   'worker.state': { state: { enum: ['ready', 'draining'] } },
   // foreman → worker
   welcome: {
@@ -65,11 +66,13 @@ export const MESSAGE_SPECS = {
         priority: 'number',
         params: 'any',
         timeoutMs: 'uint|null',
+        'checkpoint?': { state: 'any', savedAt: 'number', attempt: 'uint' },
       },
     ],
   },
   'task.cancel': { tasks: [taskRef], reason: { enum: ['cancelled', 'revoked'] } },
   'task.ack': { results: [{ taskId: 'id', attempt: 'uint', accepted: 'boolean', 'reason?': 'string' }] },
+  'checkpoint.ack': { checkpoints: [{ taskId: 'id', attempt: 'uint', seq: 'uint', accepted: 'boolean', 'reason?': 'string' }] },
   'worker.command': { command: { enum: ['restart', 'drain'] }, 'mode?': { enum: ['graceful', 'hard'] } },
   error: { code: 'string', message: 'string', retryable: 'boolean' },
 } as const satisfies Record<string, Spec>;
@@ -87,9 +90,9 @@ export type MessageOf<K extends MessageKind> = { kind: K } & Payloads[K];
 export type Message = { [K in MessageKind]: MessageOf<K> }[MessageKind];
 
 /** Kinds a worker sends; the foreman rejects any other kind from a worker. */
-export const WORKER_KINDS = ['hello', 'heartbeat', 'task.result', 'task.progress', 'task.release', 'worker.state'] as const;
+export const WORKER_KINDS = ['hello', 'heartbeat', 'task.result', 'task.progress', 'task.release', 'task.checkpoint', 'worker.state'] as const;
 /** Kinds the foreman sends. */
-export const FOREMAN_KINDS = ['welcome', 'task.assign', 'task.cancel', 'task.ack', 'worker.command', 'error'] as const;
+export const FOREMAN_KINDS = ['welcome', 'task.assign', 'task.cancel', 'task.ack', 'checkpoint.ack', 'worker.command', 'error'] as const;
 
 export type WorkerMessage = Extract<Message, { kind: (typeof WORKER_KINDS)[number] }>;
 export type ForemanMessage = Extract<Message, { kind: (typeof FOREMAN_KINDS)[number] }>;
@@ -100,6 +103,8 @@ export type Assignment = Payloads['task.assign']['tasks'][number];
 export type TaskResult = Payloads['task.result']['results'][number];
 export type ProgressUpdate = Payloads['task.progress']['updates'][number];
 export type ResultAck = Payloads['task.ack']['results'][number];
+export type Checkpoint = Payloads['task.checkpoint']['checkpoints'][number];
+export type CheckpointAck = Payloads['checkpoint.ack']['checkpoints'][number];
 export type Skill = Payloads['hello']['skills'][number];
 
 /** WebSocket close codes the foreman uses; PROTOCOL.md lists them. */

@@ -13,6 +13,14 @@ export interface TaskContext {
   progress(fraction: number, message?: string): void;
   /** Logs a line tagged with the task id and attempt. */
   log(message: string, fields?: Record<string, unknown>): void;
+  /**
+   * Saves a small state (at most the foreman's `maxCheckpointBytes`, 64 KiB by default) from which a later
+   * attempt can continue; resolves once the foreman has stored it durably. Rejects with a GafferError
+   * CHECKPOINT_REFUSED when this attempt is no longer current or the state is too big.
+   */
+  checkpoint(state: unknown): Promise<void>;
+  /** The state of the latest checkpoint a previous attempt saved, or null (the first attempt, or none saved). */
+  lastCheckpoint: unknown;
 }
 
 /** A task handler: return a value to succeed, throw to fail (PermanentError: no retry). */

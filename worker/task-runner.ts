@@ -25,6 +25,7 @@ export type RunOutcome =
 export interface RunHooks {
   onProgress(run: TaskRun): void;
   log(run: TaskRun, message: string, fields?: Record<string, unknown>): void;
+  checkpoint(run: TaskRun, state: unknown): Promise<void>;
   /** The attempt ended; called once. A handler that returns without awaiting ends inside `start()`. */
   onDone(run: TaskRun, outcome: RunOutcome): void;
 }
@@ -43,6 +44,10 @@ function progressOf(run: TaskRun, hooks: RunHooks): TaskContext['progress'] {
 
 function logOf(run: TaskRun, hooks: RunHooks): TaskContext['log'] {
   return (message, fields) => hooks.log(run, message, fields);
+}
+
+function checkpointOf(run: TaskRun, hooks: RunHooks): TaskContext['checkpoint'] {
+  return (state) => hooks.checkpoint(run, state);
 }
 
 const isThenable = (v: unknown): v is PromiseLike<unknown> =>
@@ -93,6 +98,8 @@ export class TaskRun {
       },
       progress: progressOf(this, this.hooks),
       log: logOf(this, this.hooks),
+      checkpoint: checkpointOf(this, this.hooks),
+      lastCheckpoint: a.checkpoint === undefined ? null : a.checkpoint.state,
     };
     let value: unknown;
     try {

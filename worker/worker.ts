@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import { Outbox } from '../shared/outbox.js';
 import { CLOSE_CODES, PROTOCOL_VERSION, type Assignment, type ForemanMessage, type TaskRef, type TaskResult } from '../shared/protocol.js';
+import { CheckpointSender } from './checkpoint-sender.js';
 import { Connection } from './connection.js';
 import { resolveWorkerOptions, type WorkerOptions } from './options.js';
 import type { TaskHandler, TaskRegistration } from './task-context.js';
@@ -56,6 +57,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Set by the foreman's welcome: the foreman owns the liveness timing. */
   private heartbeatIntervalMs = 0;
   private readonly idleWaiters = new Set<() => void>();
+  private readonly checkpoints = new CheckpointSender((c) => {
+    if (this.registered && this.connection.isOpen) this.connection.send({ kind: 'task.checkpoint', checkpoints: [c] });
+  });
   private closing: Promise<void> | null = null;
 
   constructor(options: WorkerConstructorOptions = {}) {
@@ -234,6 +238,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
           this.unacked.delete(refKey(ref));
         }
         for (const r of this.unacked.values()) this.outbox.add('task.result', r);
+        this.checkpoints.resend();
         this.startHeartbeat();
         if (this.draining) this.connection.send({ kind: 'worker.state', state: 'draining' });
         this.setState(this.draining ? 'draining' : 'ready');
@@ -257,6 +262,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
           if (!a.accepted) this.log.warn({ taskId: a.taskId, attempt: a.attempt, reason: a.reason }, 'foreman rejected a result');
         }
         this.checkIdle();
+        break;
+      case 'checkpoint.ack':
+        for (const a of m.checkpoints) this.checkpoints.onAck(a);
         break;
       case 'worker.command':
         if (m.command === 'drain') void this.drain();
@@ -301,6 +309,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.emit('update');
     },
     log: (r, message, fields) => this.log.info({ ...fields, taskId: r.assignment.taskId, attempt: r.assignment.attempt }, message),
+    checkpoint: (r, state) => this.checkpoints.save(r.ref, state),
     onDone: (run, outcome) => this.finished(run, outcome),
   };
 
@@ -309,6 +318,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     // A run handed back (released) or replaced no longer speaks for the task.
     if (this.runs.get(a.taskId) !== run) return;
     this.runs.delete(a.taskId);
+    this.checkpoints.forget(run.ref);
     const durationMs = Date.now() - run.startedAt;
     if (outcome.kind === 'succeeded') {
       this.stats.record(a.type, 'succeeded', durationMs);

@@ -1,5 +1,6 @@
 /** What the HTTP routes may use: the foreman's public parts, never its sockets. */
 import type { ApiErrorCode } from '../../shared/errors.js';
+import type { Checkpoints } from '../checkpoints/checkpoints.js';
 import type { Dispatcher } from '../dispatcher.js';
 import type { ForemanEvents } from '../events.js';
 import type { Fleet } from '../fleet.js';
@@ -13,6 +14,7 @@ export interface ApiContext {
   dispatcher: Dispatcher;
   store: StoreReads;
   events: ForemanEvents;
+  checkpoints: Pick<Checkpoints, 'info'>;
   options: Readonly<ForemanOptions>;
   startedAt: number;
   /** Whether the store takes writes now. */

@@ -25,7 +25,7 @@ export function taskRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Params: { id: string } }>('/tasks/:id', { schema: { params: idParams } }, async (req, reply) => {
     const row = await ctx.store.getTask(req.params.id);
     if (!row) return reply.code(404).send(apiError(404, 'TASK_NOT_FOUND', `no task ${req.params.id}`, 'id'));
-    return taskView(ctx, row, await ctx.store.getAttempts(row.seq));
+    return { ...taskView(ctx, row, await ctx.store.getAttempts(row.seq)), checkpoint: ctx.checkpoints.info(row.id) };
   });
 
   app.get<{ Querystring: { state?: TaskState; jobId?: string; limit?: string; after?: string } }>(

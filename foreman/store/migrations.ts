@@ -94,6 +94,17 @@ export const MIGRATIONS: readonly string[] = [
   `
   DROP INDEX tasks_finished_at;
   `,
+  // 5: the latest checkpoint of each task that saved one (foreman/checkpoints/): the next attempt starts from it.
+  `
+  CREATE TABLE checkpoints (
+    task_id TEXT PRIMARY KEY,
+    attempt INTEGER NOT NULL,
+    state BLOB NOT NULL,
+    bytes INTEGER NOT NULL,
+    saved_at INTEGER NOT NULL,
+    saves INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** The schema version this foreman writes. */

@@ -41,6 +41,11 @@ const SAMPLES: { [K in MessageKind]: MessageOf<K> } = {
   'task.progress': { kind: 'task.progress', updates: [{ taskId: 't_1', attempt: 1, fraction: 0.5, message: 'half' }, { taskId: 't_2', attempt: 1, fraction: 1 }] },
   'task.release': { kind: 'task.release', tasks: [{ taskId: 't_1', attempt: 1 }], reason: 'draining' },
   'worker.state': { kind: 'worker.state', state: 'draining' },
+  'task.checkpoint': { kind: 'task.checkpoint', checkpoints: [{ taskId: 't_1', attempt: 2, seq: 7, state: { n: 50, rows: [1, 2] } }] },
+  'checkpoint.ack': {
+    kind: 'checkpoint.ack',
+    checkpoints: [{ taskId: 't_1', attempt: 2, seq: 7, accepted: true }, { taskId: 't_2', attempt: 1, seq: 8, accepted: false, reason: 'stale attempt' }],
+  },
   welcome: {
     kind: 'welcome',
     sessionId: 's_1',
@@ -52,7 +57,7 @@ const SAMPLES: { [K in MessageKind]: MessageOf<K> } = {
   'task.assign': {
     kind: 'task.assign',
     tasks: [
-      { taskId: 't_1', jobId: 'j_1', type: 'echo', attempt: 1, priority: 5, params: { text: 'hé', bytes: [0, 255] }, timeoutMs: 1000 },
+      { taskId: 't_1', jobId: 'j_1', type: 'echo', attempt: 1, priority: 5, params: { text: 'hé', bytes: [0, 255] }, timeoutMs: 1000, checkpoint: { state: { n: 50 }, savedAt: 1764567890123, attempt: 1 } },
       { taskId: 't_2', jobId: null, type: 'sum', attempt: 2, priority: -1.5, params: null, timeoutMs: null },
     ],
   },
