@@ -67,6 +67,8 @@ export class GroupCommit implements TurnCommit {
   private retries = 0;
   private outageStartedAt = 0;
   private readonly flushSoon = () => this.flush();
+  /** One transaction over a batch, made once: better-sqlite3 builds four wrapper functions per `transaction()` call. */
+  private readonly commitBatch: (batch: Pending[]) => void;
   private readonly retryNow = () => {
     this.retryTimer = null;
     this.flush();
@@ -80,7 +82,11 @@ export class GroupCommit implements TurnCommit {
     private readonly onCommitted?: (rows: number, elapsedMs: number) => void,
     private readonly onError?: (err: unknown) => void,
     private readonly onStateChange?: (state: StoreState, detail: { err?: unknown; outageMs?: number }) => void,
-  ) {}
+  ) {
+    this.commitBatch = db.transaction((batch: Pending[]) => {
+      for (let i = 0; i < batch.length; i++) batch[i].write();
+    });
+  }
 
   /** Whether the store takes writes now (see `StoreState`). */
   get state(): StoreState {
@@ -156,9 +162,7 @@ export class GroupCommit implements TurnCommit {
     this.pending = [];
     const started = performance.now();
     try {
-      this.db.transaction(() => {
-        for (let i = 0; i < batch.length; i++) batch[i].write();
-      })();
+      this.commitBatch(batch);
     } catch (err) {
       if (isStoreUnavailable(err)) return this.holdBack(batch, err);
       let refused: Map<Pending, unknown>;
