@@ -11,6 +11,10 @@ export interface ForemanEventMap {
   assigned: [{ taskId: string; type: string; workerId: string; attempt: number; waitedMs: number }];
   /** One group commit finished: how many writes it held and how long it took, in ms. */
   commit: [{ writes: number; ms: number }];
+  /** A running task reported progress (emitted only while someone listens). */
+  progress: [string];
+  /** An attempt ended: `outcome` is succeeded, failed, lost, released or cancelled; `code` is its error's code, if any. */
+  attemptEnded: [{ type: string; outcome: string; code: string | null }];
   /** A worker session broke the protocol; `code` is from PROTOCOL_ERRORS. */
   protocolError: [{ code: string; workerId: string | null; address: string }];
 }

@@ -89,6 +89,8 @@ export class Foreman {
         this.checkpoints.settled(t.id, t.state);
         this.events.emit('settled', t);
       },
+      onProgress: (id) => this.events.listenerCount('progress') > 0 && this.events.emit('progress', id),
+      onAttemptEnded: (type, outcome, error) => this.events.emit('attemptEnded', { type, outcome, code: error?.code ?? null }),
     });
     this.fleet = new Fleet(this.tasks, options, {
       onCapacity: () => this.dispatcher.schedule(),

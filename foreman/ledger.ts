@@ -41,6 +41,10 @@ export interface TaskManagerHooks {
   onCancel(workerId: string, refs: TaskRef[]): void;
   /** A task settled and is durable. */
   onSettled(task: SettledTask): void;
+  /** A running task's progress changed. */
+  onProgress?(taskId: string): void;
+  /** An attempt ended (`outcome` as in the attempts table), for metrics. */
+  onAttemptEnded?(type: string, outcome: string, error: TaskError | null): void;
 }
 
 type Maybe<T> = T | Promise<T>;

@@ -14,6 +14,9 @@ import { TASK_STATES } from './task-types.js';
 /** Distinct task types given their own label; later ones are counted as "other", so clients cannot grow the registry without bound. */
 const MAX_TYPE_LABELS = 500;
 
+/** Distinct error codes given their own label; handlers choose codes, so they are bounded the same way. */
+const MAX_CODE_LABELS = 200;
+
 const SECONDS_FAST = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 const SECONDS_SLOW = [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600];
 
@@ -28,8 +31,11 @@ export interface MetricsSources {
 export class ForemanMetrics {
   readonly registry = new Registry();
   private readonly types = new Set<string>();
+  private readonly codes = new Set<string>();
   private readonly submitted: Counter<'type'>;
   private readonly settledByState: Counter<'type' | 'state'>;
+  private readonly attempts: Counter<'type' | 'outcome'>;
+  private readonly failures: Counter<'type' | 'code'>;
   private readonly protocolErrors: Counter<'code'>;
   readonly refused: Counter<'reason'>;
   readonly httpDenied: Counter<'status'>;
@@ -46,6 +52,18 @@ export class ForemanMetrics {
       name: 'gaffer_tasks_settled_total',
       help: 'Tasks settled, by type and final state (succeeded = completed, failed, cancelled)',
       labelNames: ['type', 'state'],
+      registers,
+    });
+    this.attempts = new Counter({
+      name: 'gaffer_task_attempts_total',
+      help: 'Task attempts ended, by type and outcome (succeeded, failed, lost, released, cancelled); retries show as more attempts than tasks',
+      labelNames: ['type', 'outcome'],
+      registers,
+    });
+    this.failures = new Counter({
+      name: 'gaffer_task_failures_total',
+      help: 'Attempts that ended in an error (handler failure, timeout, lost worker), by type and error code',
+      labelNames: ['type', 'code'],
       registers,
     });
     this.protocolErrors = new Counter({ name: 'gaffer_protocol_errors_total', help: 'Protocol errors answered to worker sockets, by code', labelNames: ['code'], registers });
@@ -89,6 +107,12 @@ export class ForemanMetrics {
       const type = this.typeLabel(t.type);
       this.settledByState.inc({ type, state: t.state });
       if (t.startedAt !== null) this.runTime.observe({ type, state: t.state }, Math.max(0, t.finishedAt - t.startedAt) / 1000);
+    };
+    l.attemptEnded = (a) => {
+      const type = this.typeLabel(a.type);
+      this.attempts.inc({ type, outcome: a.outcome });
+      // A cancellation is the user's decision, not a failure of the task.
+      if (a.code !== null && a.code !== 'CANCELLED') this.failures.inc({ type, code: this.codeLabel(a.code) });
     };
     l.commit = (c) => this.commitLatency.observe(c.ms / 1000);
     l.protocolError = (e) => this.protocolErrors.inc({ code: e.code });
@@ -147,6 +171,14 @@ export class ForemanMetrics {
         this.set(openSessions());
       },
     });
+  }
+
+  /** Handler-defined error codes are client data too: bounded like types. */
+  private codeLabel(code: string): string {
+    if (this.codes.has(code)) return code;
+    if (this.codes.size >= MAX_CODE_LABELS) return 'other';
+    this.codes.add(code);
+    return code;
   }
 
   private typeLabel(type: string): string {

@@ -270,6 +270,7 @@ export class TaskManager implements TaskLedger {
     if (!this.owns(workerId, ref)) return false;
     const task = this.live.get(ref.taskId) as LiveTask;
     task.progress = message === undefined ? { fraction } : { fraction, message };
+    this.hooks.onProgress?.(task.id);
     return true;
   }
 
@@ -456,6 +457,7 @@ export class TaskManager implements TaskLedger {
       attempt: task.attempt, workerId: task.workerId, startedAt: task.startedAt, finishedAt: now,
     };
     const { seq, failures, losses } = task;
+    if (attemptOutcome !== null && settled.attempt > 0) this.hooks.onAttemptEnded?.(task.type, attemptOutcome, error);
     // A successful attempt is read back from the task row; any other ending gets its own attempts row.
     const attemptRow = attemptOutcome !== null && attemptOutcome !== 'succeeded' && settled.attempt > 0 && settled.workerId !== null;
     this.commit.enqueue(
@@ -478,6 +480,7 @@ export class TaskManager implements TaskLedger {
   private requeue(task: LiveTask, attemptOutcome: string, error: TaskError | null, runAt: number, now: number, onDurable: (() => void) | null = null): void {
     const from = task.state as TaskState;
     const { seq, attempt, workerId, startedAt, failures, losses } = task;
+    if (workerId !== null) this.hooks.onAttemptEnded?.(task.type, attemptOutcome, error);
     task.state = 'queued';
     task.workerId = null;
     task.runAt = runAt;
