@@ -11,6 +11,7 @@
  */
 import type { Assignment, TaskRef, TaskResult } from '../shared/protocol.js';
 import type { AttemptRow, JobRow, TaskRow } from './store/task-rows.js';
+import type { SearchOrder, TaskFilter } from './store/task-search.js';
 import type { JobState } from './task-tally.js';
 import type { TaskQueues } from './task-queues.js';
 import type { LiveTask, TaskError, TaskInput, TaskState } from './task-types.js';
@@ -53,7 +54,8 @@ type Maybe<T> = T | Promise<T>;
 export interface StoreReads {
   getTask(id: string): Maybe<TaskRow | null>;
   getAttempts(seq: number): Maybe<AttemptRow[]>;
-  listTasks(filter: { state?: TaskState; jobId?: string }, afterSeq: number, limit: number): Maybe<TaskRow[]>;
+  /** One page of tasks matching `filter`, in submission order (`desc`: newest first), after the cursor `afterSeq` (a seq). */
+  searchTasks(filter: TaskFilter, afterSeq: number, limit: number, order?: SearchOrder): Maybe<TaskRow[]>;
   getJobByKey(key: string): Maybe<JobRow | null>;
   settledOfJob(jobId: string): Maybe<Iterable<TaskRow>>;
   /** Submission time of the oldest queued task, or null (PostgreSQL: as of its last refresh, at most a second old). */
@@ -119,6 +121,8 @@ export interface TaskLedger {
   closeJob(jobId: string): Promise<JobState | null>;
   retry(id: string): Promise<TaskState | null>;
   retryFailed(jobId: string): Promise<number | null>;
+  /** Requeues every settled task matching `filter` (its `state` is failed or cancelled) with a fresh budget; resolves with how many. */
+  retryWhere(filter: TaskFilter & { state: 'failed' | 'cancelled' }): Promise<number>;
   /** A job with its counters as of now, or null. */
   getJob(id: string): Maybe<JobState | null>;
   /** The most recent jobs, newest first. */

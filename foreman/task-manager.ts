@@ -9,7 +9,7 @@ import { newTimeOrderedId } from '../shared/ids.js';
 import { CANCELLED_QUEUED, decideLoss, decideRelease, decideResult, type Decision } from './task-outcome.js';
 import type { ForemanOptions } from './options.js';
 import type { GroupCommit } from './store/group-commit.js';
-import type { TaskRow, TaskStore } from './store/task-store.js';
+import type { TaskFilter, TaskRow, TaskStore } from './store/task-store.js';
 import { Spill } from './spill.js';
 import { TaskQueues } from './task-queues.js';
 import { DelayTimer } from './delay-timer.js';
@@ -18,6 +18,9 @@ import type { LiveTask, TaskError, TaskInput, TaskState } from './task-types.js'
 import type { RejectReason, SettledTask, TaskLedger, TaskManagerHooks } from './ledger.js';
 
 export type { JobState };
+
+/** Tasks read and requeued per commit by `retryWhere`. */
+const RETRY_BATCH = 1000;
 
 export type { RejectReason, SettledTask, TaskManagerHooks };
 
@@ -378,6 +381,22 @@ export class TaskManager implements TaskLedger {
     const rows = this.store.failedOfJob(jobId).filter((r) => !this.live.has(r.id));
     await this.retryRows(rows);
     return rows.length;
+  }
+
+  async retryWhere(filter: TaskFilter & { state: 'failed' | 'cancelled' }): Promise<number> {
+    let requeued = 0;
+    // A page at a time, so a large dead-letter list is never held at once; a requeued task leaves the
+    // filter's state, and the seq cursor moves past it anyway.
+    for (let after = 0; ; ) {
+      const rows = this.store.searchTasks(filter, after, RETRY_BATCH);
+      if (rows.length === 0) break;
+      after = rows[rows.length - 1].seq;
+      const settled = rows.filter((r) => !this.live.has(r.id));
+      await this.retryRows(settled);
+      requeued += settled.length;
+      if (rows.length < RETRY_BATCH) break;
+    }
+    return requeued;
   }
 
   private async retryRows(rows: TaskRow[]): Promise<void> {

@@ -44,14 +44,53 @@ export const idParams = {
   properties: { id: { type: 'string', minLength: 1, maxLength: 200, pattern: UNICODE_PATTERN } },
 } as const;
 
+const taskStateSchema = { type: 'string', enum: ['queued', 'running', 'cancelling', 'succeeded', 'failed', 'cancelled'] } as const;
+const epochMs = { type: 'string', pattern: '^[0-9]{1,15}$' } as const;
+
+/** Filters shared by `GET /tasks` (query string) and `POST /tasks/retry` (body): every one given must match. */
+const taskFilterProperties = {
+  type: { type: 'string', minLength: 1, maxLength: 200, pattern: UNICODE_PATTERN, description: 'task type' },
+  state: taskStateSchema,
+  status: { type: 'string', minLength: 1, maxLength: 200, pattern: UNICODE_PATTERN, description: 'the status a handler returned (e.g. needs_review)' },
+  workerId: { type: 'string', minLength: 1, maxLength: 200, pattern: UNICODE_PATTERN, description: 'a worker that ran any attempt of the task' },
+  key: { type: 'string', minLength: 1, maxLength: 200, pattern: UNICODE_PATTERN, description: 'idempotency key' },
+  jobId: { type: 'string', minLength: 1, maxLength: 200, pattern: UNICODE_PATTERN },
+  code: { type: 'string', minLength: 1, maxLength: 200, pattern: UNICODE_PATTERN, description: 'error code of the last failure (e.g. TIMEOUT)' },
+  createdAfter: { ...epochMs, description: 'created at or after this time, epoch ms' },
+  createdBefore: { ...epochMs, description: 'created before this time, epoch ms' },
+} as const;
+
 export const listQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    state: { type: 'string', enum: ['queued', 'running', 'cancelling', 'succeeded', 'failed', 'cancelled'] },
-    jobId: { type: 'string', maxLength: 200, pattern: UNICODE_PATTERN },
+    ...taskFilterProperties,
+    order: { type: 'string', enum: ['asc', 'desc'], default: 'asc', description: 'submission order; desc is newest first' },
     limit: { type: 'string', pattern: '^([1-9][0-9]{0,2}|1000)$', description: 'page size, 1 to 1000; default 100' },
-    after: { type: 'string', pattern: '^[0-9]{1,16}$', description: 'cursor from the previous page' },
+    after: { type: 'string', pattern: '^[0-9]{1,16}$', description: 'cursor: `next` from the previous page (same order)' },
+  },
+} as const;
+
+/** Body of `POST /tasks/retry`: which settled tasks to requeue. */
+export const retryFilterBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ...taskFilterProperties,
+    state: { type: 'string', enum: ['failed', 'cancelled'], default: 'failed', description: 'failed (the dead-letter list, default) or cancelled' },
+  },
+} as const;
+
+export const waitQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    timeoutMs: { type: 'string', pattern: '^[0-9]{1,6}$', description: 'longest wait, in ms, 0 to 120000; default 30000' },
+    progressSeen: {
+      type: 'string',
+      pattern: '^-?[0-9][0-9.eE+-]{0,30}$',
+      description: 'also answer when the progress fraction differs from this one (-1: none seen yet)',
+    },
   },
 } as const;
 

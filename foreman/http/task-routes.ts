@@ -1,11 +1,39 @@
-/** Routes for single tasks: submit, read, list, cancel, retry. */
+/** Routes for single tasks: submit, read, wait, list, cancel, retry (one, or every match of a filter). */
 import type { FastifyInstance } from 'fastify';
+import type { SearchOrder, TaskFilter } from '../store/task-search.js';
 import type { TaskInput, TaskState } from '../task-types.js';
+import { isSettled } from '../task-types.js';
 import { apiError, type ApiContext } from './context.js';
-import { idParams, listQuery, taskInputSchema } from './schemas.js';
+import { idParams, listQuery, retryFilterBody, taskInputSchema, waitQuery } from './schemas.js';
+import { TaskWaiters } from './task-waiters.js';
 import { taskView } from './views.js';
 
+/** Longest and default long poll of `GET /tasks/:id/wait`, in ms: below common proxy idle timeouts. */
+export const WAIT_MAX_MS = 120_000;
+export const WAIT_DEFAULT_MS = 30_000;
+
+type FilterStrings = { [K in keyof TaskFilter]?: string };
+
+/** The filter of a query string or retry body (times arrive as strings of epoch ms). */
+function toFilter(q: FilterStrings): TaskFilter {
+  return {
+    type: q.type,
+    state: q.state as TaskState | undefined,
+    status: q.status,
+    workerId: q.workerId,
+    key: q.key,
+    jobId: q.jobId,
+    code: q.code,
+    createdAfter: q.createdAfter === undefined ? undefined : Number(q.createdAfter),
+    createdBefore: q.createdBefore === undefined ? undefined : Number(q.createdBefore),
+  };
+}
+
 export function taskRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const waiters = new TaskWaiters(ctx.events);
+  // Before close waits for in-flight requests: a long poll answers with the state it has.
+  app.addHook('preClose', async () => waiters.close());
+
   app.post<{ Body: TaskInput }>(
     '/tasks',
     { schema: { body: taskInputSchema } },
@@ -28,15 +56,56 @@ export function taskRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return { ...taskView(ctx, row, await ctx.store.getAttempts(row.seq)), checkpoint: ctx.checkpoints.info(row.id) };
   });
 
-  app.get<{ Querystring: { state?: TaskState; jobId?: string; limit?: string; after?: string } }>(
+  app.get<{ Params: { id: string }; Querystring: { timeoutMs?: string; progressSeen?: string } }>(
+    '/tasks/:id/wait',
+    { schema: { params: idParams, querystring: waitQuery } },
+    async (req, reply) => {
+      const { id } = req.params;
+      const timeoutMs = req.query.timeoutMs === undefined ? WAIT_DEFAULT_MS : Number(req.query.timeoutMs);
+      if (timeoutMs > WAIT_MAX_MS) {
+        return reply.code(400).send(apiError(400, 'INVALID_REQUEST', `querystring/timeoutMs must be at most ${WAIT_MAX_MS}`, 'querystring/timeoutMs'));
+      }
+      const seen = req.query.progressSeen === undefined ? null : Number(req.query.progressSeen);
+      // Subscribe before reading: a settlement after the read wakes the waiter, one before it shows in the read.
+      const done = new AbortController();
+      reply.raw.once('close', () => done.abort());
+      const waiting = timeoutMs > 0 ? waiters.wait(id, timeoutMs, { progress: seen !== null, signal: done.signal }) : null;
+      const live = ctx.tasks.live.get(id);
+      const row = await ctx.store.getTask(id);
+      if (!live && !row) {
+        done.abort();
+        return reply.code(404).send(apiError(404, 'TASK_NOT_FOUND', `no task ${id}`, 'id'));
+      }
+      // Memory leads the store: a task not live is settled, or its settlement is about to be announced.
+      const settledNow = !live && row !== null && isSettled(row.state);
+      const progressMoved = seen !== null && live !== undefined && (live.progress?.fraction ?? -1) !== seen;
+      if (settledNow || progressMoved) done.abort();
+      await waiting;
+      const after = settledNow ? row : await ctx.store.getTask(id);
+      if (!after) return reply.code(404).send(apiError(404, 'TASK_NOT_FOUND', `no task ${id}`, 'id'));
+      const settled = !ctx.tasks.live.has(id) && isSettled(after.state);
+      return taskView(ctx, after, settled ? await ctx.store.getAttempts(after.seq) : undefined);
+    },
+  );
+
+  app.get<{ Querystring: FilterStrings & { order?: SearchOrder; limit?: string; after?: string } }>(
     '/tasks',
     { schema: { querystring: listQuery } },
     async (req) => {
-      const { state, jobId, after } = req.query;
+      const { order = 'asc', after } = req.query;
       const limit = req.query.limit ? Number(req.query.limit) : 100;
-      const rows = await ctx.store.listTasks({ state, jobId }, after ? Number(after) : 0, limit);
+      const rows = await ctx.store.searchTasks(toFilter(req.query), after ? Number(after) : 0, limit, order);
       const next = rows.length === limit ? String(rows[rows.length - 1].seq) : null;
       return { tasks: rows.map((r) => taskView(ctx, r)), next };
+    },
+  );
+
+  app.post<{ Body: FilterStrings & { state?: 'failed' | 'cancelled' } }>(
+    '/tasks/retry',
+    { schema: { body: retryFilterBody } },
+    async (req, reply) => {
+      const requeued = await ctx.tasks.retryWhere({ ...toFilter(req.body), state: req.body.state ?? 'failed' });
+      return reply.code(202).send({ requeued });
     },
   );
 

@@ -12,14 +12,14 @@
 import type { LiveTask, TaskError, TaskState } from '../task-types.js';
 import type { Db } from './database.js';
 import { SpillStore } from './spill-store.js';
+import { TaskSearch, type SearchOrder, type TaskFilter } from './task-search.js';
 import {
   blob, errorText, LIVE_COLUMNS, toAttempt, toJob, toLiveTask, toRow, unblob, type AttemptRow, type JobRow, type LiveColumns, type RawTask,
   type TaskRow,
 } from './task-rows.js';
 
 export type { AttemptRow, JobRow, TaskRow } from './task-rows.js';
-
-const LIVE_STATES = new Set<TaskState>(['queued', 'running', 'cancelling']);
+export type { SearchOrder, TaskFilter } from './task-search.js';
 
 /**
  * Params bigger than this (encoded) live in `task_params`, out of the task row. Starting and settling an
@@ -39,9 +39,11 @@ export class TaskStore {
   /** The spill: queued tasks held only in the store (see foreman/spill.ts). */
   readonly spill: SpillStore;
   private bound = { cutoff: Number.NaN, seq: 0 };
+  private readonly search: TaskSearch;
 
   constructor(private readonly db: Db) {
     this.spill = new SpillStore(db);
+    this.search = new TaskSearch(db, TASK_COLUMNS, TASKS);
     // Queries name the partial indexes' conditions (finished_at IS NULL, state IN (...)) so SQLite can use them.
     this.s = {
       insertTask: db.prepare(
@@ -70,15 +72,6 @@ export class TaskStore {
       paramsBySeq: db.prepare(`SELECT coalesce(t.params, p.params) FROM ${TASKS} WHERE t.seq = ?`).pluck(),
       attempts: db.prepare(`SELECT * FROM attempts WHERE task_seq = ? ORDER BY attempt`),
       currentAttempt: db.prepare(`SELECT state, attempt, worker_id, started_at, finished_at FROM tasks WHERE seq = ?`),
-      listLive: db.prepare(
-        `SELECT ${TASK_COLUMNS} FROM ${TASKS} WHERE t.finished_at IS NULL AND t.state = ? AND t.seq > ? ORDER BY t.seq LIMIT ?`,
-      ),
-      listFailed: db.prepare(
-        `SELECT ${TASK_COLUMNS} FROM ${TASKS} WHERE t.state IN ('failed', 'cancelled') AND t.state = ? AND t.seq > ? ORDER BY t.seq LIMIT ?`,
-      ),
-      listByState: db.prepare(`SELECT ${TASK_COLUMNS} FROM ${TASKS} WHERE t.state = ? AND t.seq > ? ORDER BY t.seq LIMIT ?`),
-      listAll: db.prepare(`SELECT ${TASK_COLUMNS} FROM ${TASKS} WHERE t.seq > ? ORDER BY t.seq LIMIT ?`),
-      listJob: db.prepare(`SELECT ${TASK_COLUMNS} FROM ${TASKS} WHERE t.job_id = ? AND t.seq > ? ORDER BY t.seq LIMIT ?`),
       // Raw rows (arrays): loading 100,000 live tasks at start-up is ~40% faster without the row objects.
       live: db
         .prepare(
@@ -212,19 +205,9 @@ export class TaskStore {
     return rows;
   }
 
-  /** One page of tasks, in submission order, after the cursor `afterSeq`. */
-  listTasks(filter: { state?: TaskState; jobId?: string }, afterSeq: number, limit: number): TaskRow[] {
-    const { state, jobId } = filter;
-    const rows = jobId
-      ? this.s.listJob.all(jobId, afterSeq, limit)
-      : state === undefined
-        ? this.s.listAll.all(afterSeq, limit)
-        : LIVE_STATES.has(state)
-          ? this.s.listLive.all(state, afterSeq, limit)
-          : state === 'failed' || state === 'cancelled'
-            ? this.s.listFailed.all(state, afterSeq, limit)
-            : this.s.listByState.all(state, afterSeq, limit);
-    return (rows as RawTask[]).map(toRow).filter((r) => !state || r.state === state);
+  /** One page of tasks matching `filter`, in submission order (`desc`: newest first), after the cursor `afterSeq` (a seq). */
+  searchTasks(filter: TaskFilter, afterSeq: number, limit: number, order: SearchOrder = 'asc'): TaskRow[] {
+    return (this.search.page(filter, order, afterSeq, limit) as RawTask[]).map(toRow);
   }
 
   /** Every unsettled task that is not spilled, oldest first, without params (loaded lazily at dispatch). */

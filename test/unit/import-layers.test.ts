@@ -68,6 +68,8 @@ describe('import layers', () => {
     for (const room of ROOMS.filter((r) => r !== 'cli')) {
       for (const file of sourceFiles(room)) {
         const text = readFileSync(join(ROOT, file), 'utf8');
+        // The client library's entry point is the user's program: it takes the CLI's GAFFER_* defaults in this one file.
+        if (file === join('client', 'environment.ts')) continue;
         if (/process\.(env|exit)\b/.test(text)) offences.push(file);
       }
     }

@@ -41,7 +41,7 @@ describe('TaskStore', () => {
     ]);
     expect(store.getTask('t_1')?.params).toEqual(big);
     expect(store.getParams(1)).toEqual(big);
-    expect(store.listTasks({ jobId: 'j_1' }, 0, 10).map((r) => r.params)).toEqual([big, { small: true }]);
+    expect(store.searchTasks({ jobId: 'j_1' }, 0, 10).map((r) => r.params)).toEqual([big, { small: true }]);
     // Starting and settling the attempt leaves the params where they are.
     store.markRunning(1, 1, 'w1', 5);
     store.markSettled(1, 'succeeded', null, 'done', null, 0, 0, 9);

@@ -1,0 +1,167 @@
+/**
+ * The Gaffer client: submit tasks and jobs to a foreman and await their
+ * results from code, in Node (ESM or CommonJS) or a browser (fetch only).
+ *
+ *   const client = new Client<{ resize: { params: { url: string }; result: { bytes: number } } }>();
+ *   const { bytes } = await client.run('resize', { url });
+ */
+import { optionsFromEnvironment } from './environment.js';
+import { Http } from './http.js';
+import { JobHandle } from './job-handle.js';
+import { mapTasks, type MapOptions } from './map.js';
+import { canStreamRequestBody } from './ndjson.js';
+import { resolveClientOptions, type ClientOptions } from './options.js';
+import { LongPoll, TaskHandle, type SettleSource } from './task-handle.js';
+import type { AnyTasks, JobView, SubmitOptions, TaskFilter, TaskInput, TaskMap, TaskView } from './types.js';
+
+/** A task for `submitJob`, checked against the client's task map. */
+export type JobTask<M extends TaskMap> = { [T in keyof M & string]: TaskInput<T, M[T]['params']> }[keyof M & string];
+
+export interface SubmitJobOptions {
+  /** Idempotency key of the job: submitting it again returns the first job. */
+  key?: string;
+  /** Keep the job open for `JobHandle.add()` until `JobHandle.close()`. Default false. */
+  open?: boolean;
+}
+
+export interface ListOptions extends TaskFilter {
+  /** Submission order; `desc` is newest first. Default asc. */
+  order?: 'asc' | 'desc';
+  /** Page size, 1 to 1000. Default 100. */
+  limit?: number;
+  /** Cursor: `next` of the previous page. */
+  after?: string;
+}
+
+const epoch = (d: number | Date | undefined) => (d === undefined ? undefined : d instanceof Date ? d.getTime() : d);
+
+export class Client<M extends TaskMap = AnyTasks> {
+  readonly options: Readonly<ClientOptions>;
+  private readonly http: Http;
+  private readonly settles: SettleSource;
+
+  /** @throws TypeError naming a bad option. */
+  constructor(options: Partial<ClientOptions> = {}) {
+    this.options = resolveClientOptions(options, optionsFromEnvironment());
+    this.http = new Http(this.options);
+    this.settles = new LongPoll(this.http, this.options.waitChunkMs);
+  }
+
+  /** Submits one task; resolves once it is durable, with a handle to await its result. */
+  async submit<T extends keyof M & string>(type: T, params: M[T]['params'], opts: SubmitOptions = {}): Promise<TaskHandle<M[T]['result'], M[T]['params']>> {
+    const { id } = await this.http.json<{ id: string }>('POST', '/tasks', { body: { ...opts, type, params } });
+    return new TaskHandle(id, this.http, this.settles);
+  }
+
+  /**
+   * Submits a task and resolves with its result: `submit()` then `result()`.
+   * @throws TaskFailedError, TaskCancelledError, ApiError.
+   */
+  async run<T extends keyof M & string>(type: T, params: M[T]['params'], opts: SubmitOptions & { signal?: AbortSignal } = {}): Promise<M[T]['result']> {
+    const { signal, ...submitOpts } = opts;
+    return (await this.submit(type, params, submitOpts)).result({ signal });
+  }
+
+  /** A handle on a task submitted earlier (by this process or any other). */
+  task<Result = unknown>(id: string): TaskHandle<Result> {
+    return new TaskHandle<Result>(id, this.http, this.settles);
+  }
+
+  /** A handle on a job submitted earlier. */
+  async job<Result = unknown>(id: string): Promise<JobHandle<Result>> {
+    const view = await this.http.json<JobView>('GET', `/jobs/${encodeURIComponent(id)}`);
+    return new JobHandle<Result>(id, view.total, this.http);
+  }
+
+  /**
+   * Submits many tasks as one job. An (async) iterable is streamed as an NDJSON body as it is
+   * read, so a million tasks take one chunk of memory; where fetch cannot stream a request body
+   * (browsers), or for an open job, it is sent `chunkSize` tasks per request instead.
+   */
+  async submitJob(tasks: Iterable<JobTask<M>> | AsyncIterable<JobTask<M>>, opts: SubmitJobOptions = {}): Promise<JobHandle> {
+    const headers: Record<string, string> = opts.key ? { 'idempotency-key': opts.key } : {};
+    if (!opts.open && canStreamRequestBody()) {
+      const counter = { count: 0 };
+      const { jobId, count } = await this.http.postNdjson<{ jobId: string; count: number }>('/jobs', tasks, counter, headers);
+      return new JobHandle(jobId, count, this.http);
+    }
+    return this.submitJobInChunks(tasks, opts);
+  }
+
+  private async submitJobInChunks(tasks: Iterable<JobTask<M>> | AsyncIterable<JobTask<M>>, opts: SubmitJobOptions): Promise<JobHandle> {
+    let job: JobHandle | null = null;
+    let count = 0;
+    let chunk: unknown[] = [];
+    const flush = async () => {
+      if (job === null) {
+        const r = await this.http.json<{ jobId: string; count: number }>('POST', '/jobs', { body: { tasks: chunk, open: true, key: opts.key } });
+        job = new JobHandle(r.jobId, 0, this.http);
+      } else {
+        await job.add(chunk as Array<{ type: string }>);
+      }
+      count += chunk.length;
+      chunk = [];
+    };
+    for await (const t of tasks) {
+      chunk.push(t);
+      if (chunk.length >= this.options.chunkSize) await flush();
+    }
+    if (chunk.length > 0 || job === null) await flush();
+    const id = (job as unknown as JobHandle).id;
+    if (!opts.open) await (job as unknown as JobHandle).close();
+    return new JobHandle(id, count, this.http);
+  }
+
+  /**
+   * Runs `type` once per input and resolves with the results in input order (like `Pool.map`),
+   * backed by one job. At most `concurrency` tasks are unsettled at once.
+   * @throws TaskFailedError or TaskCancelledError for the first task that did not succeed (the rest are cancelled).
+   */
+  map<T extends keyof M & string>(type: T, inputs: Iterable<M[T]['params']> | AsyncIterable<M[T]['params']>, opts: MapOptions = {}): Promise<Array<M[T]['result']>> {
+    return mapTasks<M[T]['result']>(this.http, type, inputs, this.options.chunkSize, opts);
+  }
+
+  /** One page of tasks matching `filter`; pass `next` back as `after` for the following page. */
+  listTasks(filter: ListOptions = {}): Promise<{ tasks: TaskView[]; next: string | null }> {
+    return this.http.json('GET', '/tasks', {
+      query: { ...filter, createdAfter: epoch(filter.createdAfter), createdBefore: epoch(filter.createdBefore) },
+    });
+  }
+
+  /** Every task matching `filter`, page after page. */
+  async *findTasks(filter: Omit<ListOptions, 'after'> = {}): AsyncGenerator<TaskView> {
+    let after: string | undefined;
+    do {
+      const page = await this.listTasks({ ...filter, after });
+      yield* page.tasks;
+      after = page.next ?? undefined;
+    } while (after !== undefined);
+  }
+
+  /**
+   * Requeues every settled task matching `filter` (state `failed` unless given: the dead-letter list)
+   * with a fresh attempt budget; resolves with how many.
+   */
+  async retryTasks(filter: Omit<TaskFilter, 'state'> & { state?: 'failed' | 'cancelled' } = {}): Promise<number> {
+    const body = { ...filter, createdAfter: epoch(filter.createdAfter)?.toString(), createdBefore: epoch(filter.createdBefore)?.toString() };
+    return (await this.http.json<{ requeued: number }>('POST', '/tasks/retry', { body })).requeued;
+  }
+
+  /** Counts of tasks, workers, slots and queues (`GET /stats`). */
+  stats(): Promise<any> {
+    return this.http.json('GET', '/stats');
+  }
+
+  /** The workers the foreman knows (`GET /workers`). */
+  async workers(): Promise<any[]> {
+    return (await this.http.json<{ workers: any[] }>('GET', '/workers')).workers;
+  }
+
+  /** Whether the foreman answers (`GET /health`, no token needed). */
+  health(): Promise<{ ok: boolean; dispatching: boolean; uptimeMs: number }> {
+    return this.http.json('GET', '/health');
+  }
+
+  /** Releases what the client holds open. Idempotent. */
+  async close(): Promise<void> {}
+}

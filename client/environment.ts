@@ -1,0 +1,17 @@
+/**
+ * The client's defaults from the environment: GAFFER_FOREMAN_URL and
+ * GAFFER_API_TOKEN, the variables the CLI reads. The client is a library whose
+ * entry point is the user's own program, so this is the one file outside cli/
+ * that reads process.env (test/unit/import-layers.test.ts names it); in a
+ * browser there is no `process` and it returns nothing.
+ */
+import type { ClientOptions } from './options.js';
+
+export function optionsFromEnvironment(): Partial<ClientOptions> {
+  const env = typeof process === 'undefined' ? undefined : process.env;
+  if (!env) return {};
+  const out: Partial<ClientOptions> = {};
+  if (env.GAFFER_FOREMAN_URL) out.foreman = env.GAFFER_FOREMAN_URL;
+  if (env.GAFFER_API_TOKEN) out.token = env.GAFFER_API_TOKEN;
+  return out;
+}

@@ -1,0 +1,50 @@
+/**
+ * Client options: every default in one place. `new Client()` with no options
+ * reads the foreman URL and token from the same GAFFER_* variables as the CLI
+ * (see environment.ts); explicit options win.
+ */
+
+export interface ClientOptions {
+  /** Foreman HTTP URL (`ws://` and `wss://` are taken as `http://`/`https://`). Default GAFFER_FOREMAN_URL, else http://127.0.0.1:9000. */
+  foreman: string;
+  /** API token (or the read token, for reading only). Default GAFFER_API_TOKEN, else none. */
+  token: string | null;
+  /** Longest single long poll of `GET /tasks/:id/wait`, in ms; `result()` polls again until the task settles. Default 30000. */
+  waitChunkMs: number;
+  /** Tasks per request when a job is uploaded in pieces (`map`, and `submitJob` where fetch cannot stream a body). Default 1000. */
+  chunkSize: number;
+  /**
+   * How submissions and results travel: `http` (a request per task, a long poll per awaited result) or
+   * `push` (one WebSocket session; results pushed). Default `http`; see README "Client library".
+   */
+  transport: 'http' | 'push';
+  /** The fetch to use (tests, proxies). Default globalThis.fetch. */
+  fetch: typeof fetch;
+}
+
+export const DEFAULTS: Readonly<Omit<ClientOptions, 'fetch'>> = Object.freeze({
+  foreman: 'http://127.0.0.1:9000',
+  token: null,
+  waitChunkMs: 30_000,
+  chunkSize: 1000,
+  transport: 'http',
+});
+
+/**
+ * Merges `partial` over `env` over DEFAULTS and checks ranges.
+ * @throws TypeError naming the bad field.
+ */
+export function resolveClientOptions(partial: Partial<ClientOptions>, env: Partial<ClientOptions> = {}): ClientOptions {
+  const o = { ...DEFAULTS, fetch: globalThis.fetch, ...env, ...stripUndefined(partial) } as ClientOptions;
+  if (typeof o.foreman !== 'string' || !/^(http|https|ws|wss):\/\//.test(o.foreman)) throw new TypeError(`foreman must be an http(s) URL, got ${JSON.stringify(o.foreman)}`);
+  o.foreman = o.foreman.replace(/^ws/, 'http').replace(/\/+$/, '');
+  if (!Number.isInteger(o.waitChunkMs) || o.waitChunkMs < 1 || o.waitChunkMs > 120_000) throw new TypeError('waitChunkMs must be an integer from 1 to 120000');
+  if (!Number.isInteger(o.chunkSize) || o.chunkSize < 1 || o.chunkSize > 100_000) throw new TypeError('chunkSize must be an integer from 1 to 100000');
+  if (o.transport !== 'http' && o.transport !== 'push') throw new TypeError(`transport must be http or push, got ${JSON.stringify(o.transport)}`);
+  if (typeof o.fetch !== 'function') throw new TypeError('fetch is not available: pass options.fetch');
+  return o;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
