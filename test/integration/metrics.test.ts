@@ -26,11 +26,13 @@ async function scrape(url: string, token?: string): Promise<Map<string, number>>
 
 describe('observability', () => {
   it('exposes task, queue, worker, protocol and store metrics at GET /metrics (read token is enough)', async () => {
-    const foreman = await startForeman(LOCKED);
+    const foreman = await startForeman([...LOCKED, '--retry-backoff-ms', '10']);
     const w = await spawnWorker(foreman.wsUrl, { args: ['--worker-token', TOKENS.worker] });
     const api = client(foreman.url);
     const ok = await Promise.all([1, 2, 3].map((n) => api.request('POST', '/tasks', { type: 'echo', params: n })));
     const bad = await api.request('POST', '/tasks', { type: 'fail', params: { kind: 'permanent' }, maxAttempts: 1 });
+    const retried = await api.request('POST', '/tasks', { type: 'fail', params: { kind: 'transient', succeedOnAttempt: 3 }, maxAttempts: 3 });
+    await waitForTask(api, retried.id, (t) => t.state === 'succeeded', 'the retried task to succeed');
     const waiting = await api.request('POST', '/tasks', { type: 'nobody-runs-this' });
     for (const { id } of [...ok, bad]) await waitForTask(api, id, settled, 'settled');
     const peer = await RawPeer.connect(foreman.wsUrl);
@@ -42,7 +44,13 @@ describe('observability', () => {
     expect(m.get('gaffer_tasks_submitted_total{type="echo"}')).toBe(3);
     expect(m.get('gaffer_tasks_settled_total{type="echo",state="succeeded"}')).toBe(3);
     expect(m.get('gaffer_tasks_settled_total{type="fail",state="failed"}')).toBe(1);
-    expect(m.get('gaffer_tasks{state="succeeded"}')).toBe(3);
+    expect(m.get('gaffer_task_attempts_total{type="echo",outcome="succeeded"}')).toBe(3);
+    // Retries show as attempts: the transient task failed twice before its third attempt succeeded.
+    expect(m.get('gaffer_task_attempts_total{type="fail",outcome="failed"}')).toBe(3);
+    expect(m.get('gaffer_task_attempts_total{type="fail",outcome="succeeded"}')).toBe(1);
+    expect(m.get('gaffer_task_failures_total{type="fail",code="PERMANENT"}')).toBe(1);
+    expect(m.get('gaffer_task_failures_total{type="fail",code="HANDLER_ERROR"}')).toBe(2);
+    expect(m.get('gaffer_tasks{state="succeeded"}')).toBe(4);
     expect(m.get('gaffer_tasks{state="queued"}')).toBe(1);
     expect(m.get('gaffer_queue_depth{type="nobody-runs-this"}')).toBe(1);
     expect(m.get('gaffer_dispatch_latency_seconds_count{type="echo"}')).toBe(3);
@@ -62,7 +70,7 @@ describe('observability', () => {
     // The worker's status server has its own metrics.
     const wm = await scrape(w.statusUrl as string);
     expect(wm.get('gaffer_worker_tasks_total{type="echo",outcome="succeeded"}')).toBe(3);
-    expect(wm.get('gaffer_worker_tasks_total{type="fail",outcome="failed"}')).toBe(1);
+    expect(wm.get('gaffer_worker_tasks_total{type="fail",outcome="failed"}')).toBe(3);
     expect(wm.get('gaffer_worker_ready')).toBe(1);
     expect(wm.get('process_resident_memory_bytes')).toBeGreaterThan(0);
   });
