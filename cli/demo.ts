@@ -9,14 +9,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { Foreman } from '../foreman/foreman.js';
-import { ApiClient } from '../client/api-client.js';
+import { Client } from '../client/index.js';
 import { submitAndFollow } from './submit.js';
 
 const BIN = fileURLToPath(new URL('../bin/gaffer.js', import.meta.url));
 
 /** A demo workload: mostly quick tasks, some sleeps, a few that fail once and then succeed, a few permanent failures. */
-export function demoTasks(n: number): string {
-  const lines: string[] = [];
+export function* demoTasks(n: number): Generator<Record<string, unknown>> {
   for (let i = 0; i < n; i++) {
     const k = i % 20;
     const task =
@@ -26,9 +25,8 @@ export function demoTasks(n: number): string {
       : k < 18 ? { type: 'sleep', params: { ms: 20 + (i % 5) * 10 }, priority: 1 }
       : k < 19 ? { type: 'fail', params: { kind: 'transient', succeedOnAttempt: 2 } }
       : { type: 'fail', params: { kind: 'permanent', message: 'demo: this one is meant to fail' }, maxAttempts: 1 };
-    lines.push(JSON.stringify({ ...task, key: `demo-${i}` }));
+    yield { ...task, key: `demo-${i}` };
   }
-  return `${lines.join('\n')}\n`;
 }
 
 export function demoCommand(): Command {
@@ -53,9 +51,9 @@ export function demoCommand(): Command {
         await foreman.close();
       };
       try {
-        const client = new ApiClient(foreman.url);
+        const client = new Client({ foreman: foreman.url });
         const summary = await submitAndFollow(client, demoTasks(Number(flags.tasks)), { progress: true });
-        const { workers: fleet } = await client.request('GET', '/workers');
+        const fleet = await client.workers();
         process.stderr.write(
           `\ndemo job ${summary.jobId}: ${summary.succeeded} succeeded, ${summary.failed} failed (by design), ${summary.cancelled} cancelled of ${summary.count} in ${(summary.elapsedMs / 1000).toFixed(2)} s\n`,
         );

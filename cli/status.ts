@@ -1,6 +1,6 @@
 /** `gaffer status`: workers and queue depth at a glance. */
 import { Command, Option } from 'commander';
-import { ApiClient } from '../client/api-client.js';
+import { Client } from '../client/index.js';
 
 export function statusCommand(): Command {
   return new Command('status')
@@ -9,9 +9,9 @@ export function statusCommand(): Command {
     .addOption(new Option('--token <token>', 'API token').env('GAFFER_API_TOKEN'))
     .option('--json', 'print JSON')
     .action(async (flags: { foreman: string; token?: string; json?: boolean }) => {
-      const client = new ApiClient(flags.foreman.replace(/^ws/, 'http'), flags.token ?? null);
+      const client = new Client({ foreman: flags.foreman, token: flags.token ?? null });
       try {
-        const [stats, { workers }] = await Promise.all([client.request('GET', '/stats'), client.request('GET', '/workers')]);
+        const [stats, workers] = await Promise.all([client.stats(), client.workers()]);
         if (flags.json) {
           process.stdout.write(`${JSON.stringify({ stats, workers }, null, 2)}\n`);
           return;

@@ -20,7 +20,7 @@ import { closeSync, createReadStream, existsSync, ftruncateSync, openSync, readF
 import { realpath } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { SingleBar } from 'cli-progress';
-import { ApiError, type ApiClient } from '../client/api-client.js';
+import { ApiError, type Client } from '../client/index.js';
 
 /** Lines per request while submitting. */
 const CHUNK_LINES = 500;
@@ -84,7 +84,7 @@ export function linesDone(out: string): Set<number> {
 }
 
 /** Submits the file's missing lines as tasks of `type` and appends their results to `out`. */
-export async function runPromptFile(client: ApiClient, file: string, options: PromptRunOptions): Promise<PromptRunSummary> {
+export async function runPromptFile(client: Client, file: string, options: PromptRunOptions): Promise<PromptRunSummary> {
   const jobKey = `file:${createHash('sha256').update(`${await realpath(file)}\0${options.type}`).digest('hex').slice(0, 32)}`;
   const done = options.resume ? linesDone(options.out) : new Set<number>();
   const fd = openSync(options.out, options.resume ? 'a' : 'w');
@@ -126,7 +126,7 @@ export async function runPromptFile(client: ApiClient, file: string, options: Pr
     // Every line is in --out already: nothing was sent, so there is no job to follow.
     if (summary.jobId === '') return summary;
     if (!jobClosed) await client.request('POST', `/jobs/${summary.jobId}/close`);
-    for await (const r of client.results(summary.jobId)) {
+    for await (const r of client.job(summary.jobId).results()) {
       const line = Number(String(r.key).slice(jobKey.length + 1));
       if (!Number.isSafeInteger(line) || done.has(line)) continue;
       done.add(line);
@@ -151,7 +151,7 @@ export async function runPromptFile(client: ApiClient, file: string, options: Pr
 }
 
 /** The `--type` mode of `gaffer submit`: runs the file with a progress bar on stderr and sets the exit code (2 if any task failed). */
-export async function promptFileCommand(client: ApiClient, file: string, flags: { type: string; out?: string; resume: boolean }): Promise<void> {
+export async function promptFileCommand(client: Client, file: string, flags: { type: string; out?: string; resume: boolean }): Promise<void> {
   if (!flags.out) {
     process.stderr.write('gaffer submit: --type needs --out (the results file a rerun resumes)\n');
     process.exitCode = 1;

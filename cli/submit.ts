@@ -1,9 +1,9 @@
 /** `gaffer submit tasks.jsonl`: submits a file of tasks as one job, shows progress, writes results as they arrive. */
-import { createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { Command, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
-import { ApiClient } from '../client/api-client.js';
+import { Client } from '../client/index.js';
 import { promptFileCommand } from './submit-prompts.js';
 
 export interface SubmitSummary {
@@ -16,16 +16,31 @@ export interface SubmitSummary {
 }
 
 /**
- * Submits NDJSON task lines as one job and follows its results.
- * @param onResult called for every result line, in arrival order.
+ * The tasks of a JSONL file, read as they are sent (a file of a million lines is never held whole).
+ * @throws Error naming the line that is not JSON.
  */
+export async function* tasksOfFile(file: string): AsyncGenerator<any> {
+  let line = 0;
+  for await (const text of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+    line++;
+    if (text.trim() === '') continue;
+    try {
+      yield JSON.parse(text);
+    } catch (err) {
+      throw new Error(`${file} line ${line} is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+}
+
+/** Submits tasks as one job (streamed) and follows its results, writing each result line to `out` as it arrives. */
 export async function submitAndFollow(
-  client: ApiClient,
-  ndjson: string,
+  client: Client,
+  tasks: Iterable<any> | AsyncIterable<any>,
   opts: { out?: NodeJS.WritableStream; progress?: boolean; stream?: NodeJS.WriteStream } = {},
 ): Promise<SubmitSummary> {
   const started = Date.now();
-  const { jobId, count } = await client.submitNdjson(ndjson);
+  const job = await client.submitJob(tasks);
+  const [jobId, count] = [job.id, job.count ?? 0];
   const bar = opts.progress
     ? new SingleBar({
         format: 'gaffer |{bar}| {value}/{total} done · {failed} failed · {rate}/s · ETA {eta_formatted}',
@@ -38,7 +53,7 @@ export async function submitAndFollow(
   bar?.start(count, 0, { failed: 0, rate: 0 });
   const summary: SubmitSummary = { jobId, count, succeeded: 0, failed: 0, cancelled: 0, elapsedMs: 0 };
   let done = 0;
-  for await (const r of client.results(jobId)) {
+  for await (const r of job.results()) {
     done++;
     if (r.state === 'succeeded') summary.succeeded++;
     else if (r.state === 'failed') summary.failed++;
@@ -62,11 +77,11 @@ export function submitCommand(): Command {
     .option('--type <type>', 'every line is the params of one task of this type (an object, or a prompt: a JSON string or plain text), keyed by file and line; needs --out')
     .option('--no-resume', 'with --type: start --out over instead of appending the results it lacks')
     .action(async (file: string, flags: { foreman: string; token?: string; out?: string; type?: string; resume: boolean }) => {
-      const client = new ApiClient(flags.foreman.replace(/^ws/, 'http'), flags.token ?? null);
+      const client = new Client({ foreman: flags.foreman, token: flags.token ?? null });
       if (flags.type !== undefined) return promptFileCommand(client, file, { type: flags.type, out: flags.out, resume: flags.resume });
       const out = flags.out ? createWriteStream(flags.out) : process.stdout;
       try {
-        const summary = await submitAndFollow(client, await readFile(file, 'utf8'), { out, progress: true });
+        const summary = await submitAndFollow(client, tasksOfFile(file), { out, progress: true });
         process.stderr.write(
           `job ${summary.jobId}: ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.cancelled} cancelled of ${summary.count} in ${(summary.elapsedMs / 1000).toFixed(1)} s\n`,
         );

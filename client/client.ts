@@ -12,7 +12,7 @@ import { mapTasks, type MapOptions } from './map.js';
 import { canStreamRequestBody } from './ndjson.js';
 import { resolveClientOptions, type ClientOptions } from './options.js';
 import { LongPoll, TaskHandle, type SettleSource } from './task-handle.js';
-import type { AnyTasks, JobView, SubmitOptions, TaskFilter, TaskInput, TaskMap, TaskView } from './types.js';
+import type { AnyTasks, SubmitOptions, TaskFilter, TaskInput, TaskMap, TaskView } from './types.js';
 
 /** A task for `submitJob`, checked against the client's task map. */
 export type JobTask<M extends TaskMap> = { [T in keyof M & string]: TaskInput<T, M[T]['params']> }[keyof M & string];
@@ -67,10 +67,18 @@ export class Client<M extends TaskMap = AnyTasks> {
     return new TaskHandle<Result>(id, this.http, this.settles);
   }
 
-  /** A handle on a job submitted earlier. */
-  async job<Result = unknown>(id: string): Promise<JobHandle<Result>> {
-    const view = await this.http.json<JobView>('GET', `/jobs/${encodeURIComponent(id)}`);
-    return new JobHandle<Result>(id, view.total, this.http);
+  /** A handle on a job submitted earlier (its `count` is null: `status()` has the total). */
+  job<Result = unknown>(id: string): JobHandle<Result> {
+    return new JobHandle<Result>(id, null, this.http);
+  }
+
+  /**
+   * Sends any request to the foreman's HTTP API (see /docs) with the client's token: the way to
+   * the routes that have no method here. Resolves with the parsed body of a 2xx.
+   * @throws ApiError for any other status.
+   */
+  request<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.http.json<T>(method, path, { body });
   }
 
   /**

@@ -1,6 +1,6 @@
 /** The HTTP side of the client: JSON requests, NDJSON uploads and result streams, with the token on each. */
 import { ApiError } from './errors.js';
-import { ndjsonBody, readNdjson } from './ndjson.js';
+import { ndjsonBody, readNdjson, type UploadCounter } from './ndjson.js';
 import type { ClientOptions } from './options.js';
 
 export type Query = Record<string, string | number | undefined>;
@@ -49,14 +49,19 @@ export class Http {
    * (Node's fetch can; browsers over HTTP/1.1 cannot).
    * @param counter counts the items taken.
    */
-  async postNdjson<T>(path: string, items: string | Iterable<unknown> | AsyncIterable<unknown>, counter: { count: number }, headers: Record<string, string> = {}): Promise<T> {
-    const res = await this.options.fetch(this.url(path), {
-      method: 'POST',
-      headers: this.headers({ 'content-type': 'application/x-ndjson', ...headers }),
-      body: typeof items === 'string' ? items : ndjsonBody(items, counter),
-      // Required by fetch for a streamed request body.
-      duplex: 'half',
-    } as RequestInit);
+  async postNdjson<T>(path: string, items: string | Iterable<unknown> | AsyncIterable<unknown>, counter: UploadCounter, headers: Record<string, string> = {}): Promise<T> {
+    let res: Response;
+    try {
+      res = await this.options.fetch(this.url(path), {
+        method: 'POST',
+        headers: this.headers({ 'content-type': 'application/x-ndjson', ...headers }),
+        body: typeof items === 'string' ? items : ndjsonBody(items, counter),
+        // Required by fetch for a streamed request body.
+        duplex: 'half',
+      } as RequestInit);
+    } catch (err) {
+      throw counter.error ?? err;
+    }
     return parse<T>(res);
   }
 

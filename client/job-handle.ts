@@ -6,8 +6,8 @@ export class JobHandle<Result = unknown> {
   constructor(
     /** The job id. */
     readonly id: string,
-    /** Tasks submitted with it (more may be added to an open job). */
-    readonly count: number,
+    /** Tasks submitted with it (more may be added to an open job); null for a handle on an existing job. */
+    readonly count: number | null,
     private readonly http: Http,
   ) {}
 

@@ -1,5 +1,11 @@
 /** NDJSON both ways: a request body streamed from an (async) iterable, and a response read one line at a time. */
 
+/** Items taken by an upload so far, and the error the source threw, if it did. */
+export interface UploadCounter {
+  count: number;
+  error?: unknown;
+}
+
 /** Lines are gathered into chunks of about this many bytes before they are handed to fetch. */
 const CHUNK_CHARS = 64 * 1024;
 
@@ -7,7 +13,7 @@ const CHUNK_CHARS = 64 * 1024;
  * A body that pulls from `items` only as fetch sends: memory stays at one chunk
  * whatever the number of items. `count` is updated as items are taken.
  */
-export function ndjsonBody(items: Iterable<unknown> | AsyncIterable<unknown>, counter: { count: number }): ReadableStream<Uint8Array> {
+export function ndjsonBody(items: Iterable<unknown> | AsyncIterable<unknown>, counter: UploadCounter): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   const it = Symbol.asyncIterator in items ? (items as AsyncIterable<unknown>)[Symbol.asyncIterator]() : (items as Iterable<unknown>)[Symbol.iterator]();
   return new ReadableStream<Uint8Array>(
@@ -15,7 +21,14 @@ export function ndjsonBody(items: Iterable<unknown> | AsyncIterable<unknown>, co
       async pull(controller) {
         let text = '';
         while (text.length < CHUNK_CHARS) {
-          const next = await it.next();
+          let next: IteratorResult<unknown>;
+          try {
+            next = await it.next();
+          } catch (err) {
+            // fetch reports a failed body as "fetch failed"; the caller rethrows the source's own error.
+            counter.error = err;
+            throw err;
+          }
           if (next.done) {
             if (text !== '') controller.enqueue(encoder.encode(text));
             controller.close();

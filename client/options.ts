@@ -13,11 +13,6 @@ export interface ClientOptions {
   waitChunkMs: number;
   /** Tasks per request when a job is uploaded in pieces (`map`, and `submitJob` where fetch cannot stream a body). Default 1000. */
   chunkSize: number;
-  /**
-   * How submissions and results travel: `http` (a request per task, a long poll per awaited result) or
-   * `push` (one WebSocket session; results pushed). Default `http`; see README "Client library".
-   */
-  transport: 'http' | 'push';
   /** The fetch to use (tests, proxies). Default globalThis.fetch. */
   fetch: typeof fetch;
 }
@@ -27,7 +22,6 @@ export const DEFAULTS: Readonly<Omit<ClientOptions, 'fetch'>> = Object.freeze({
   token: null,
   waitChunkMs: 30_000,
   chunkSize: 1000,
-  transport: 'http',
 });
 
 /**
@@ -40,7 +34,6 @@ export function resolveClientOptions(partial: Partial<ClientOptions>, env: Parti
   o.foreman = o.foreman.replace(/^ws/, 'http').replace(/\/+$/, '');
   if (!Number.isInteger(o.waitChunkMs) || o.waitChunkMs < 1 || o.waitChunkMs > 120_000) throw new TypeError('waitChunkMs must be an integer from 1 to 120000');
   if (!Number.isInteger(o.chunkSize) || o.chunkSize < 1 || o.chunkSize > 100_000) throw new TypeError('chunkSize must be an integer from 1 to 100000');
-  if (o.transport !== 'http' && o.transport !== 'push') throw new TypeError(`transport must be http or push, got ${JSON.stringify(o.transport)}`);
   if (typeof o.fetch !== 'function') throw new TypeError('fetch is not available: pass options.fetch');
   return o;
 }

@@ -20,6 +20,13 @@ describe('the gaffer CLI', () => {
     expect(results).toHaveLength(300);
     const byKey = new Map(results.map((r) => [r.key, r]));
     expect(byKey.get('k42')).toMatchObject({ state: 'succeeded', result: '24n' });
+
+    // A line that is not JSON is named, and nothing of the file becomes a job.
+    writeFileSync(join(dir, 'bad.jsonl'), `${tasks[0]}\n{"type": oops}\n`);
+    const bad = new LoggedProcess(spawn(process.execPath, [BIN, 'submit', join(dir, 'bad.jsonl'), '--foreman', foreman.url], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    expect(await bad.exited()).toBe(1);
+    expect(bad.stderr).toMatch(/bad\.jsonl line 2 is not valid JSON/);
+    expect((await foreman.api.request('GET', '/jobs')).jobs).toHaveLength(1);
   });
 
   it('prints workers and queue depth with status', async () => {
