@@ -56,10 +56,11 @@ export interface FleetHooks {
 
 type Options = Pick<
   ForemanOptions,
-  'heartbeatIntervalMs' | 'staleAfterMs' | 'leaseMs' | 'graceMs' | 'restartGraceMs' | 'offlineRetentionMs' | 'sweepIntervalMs'
+  'heartbeatIntervalMs' | 'maxFrameBytes' | 'staleAfterMs' | 'leaseMs' | 'graceMs' | 'restartGraceMs' | 'offlineRetentionMs' | 'sweepIntervalMs'
 >;
 
-export class Fleet implements SessionHandler {
+/** The fleet handles the sessions the SessionGuard admitted (it is their handler's inner half). */
+export class Fleet implements Omit<SessionHandler, 'onTooLarge'> {
   readonly workers = new Map<string, WorkerEntry>();
   /** Returns false to refuse a worker's credentials; set by the auth layer. */
   authorize: (hello: Extract<WorkerMessage, { kind: 'hello' }>) => boolean = () => true;
@@ -148,6 +149,7 @@ export class Fleet implements SessionHandler {
       sessionId: session.id,
       sessionToken: entry.sessionToken,
       heartbeatIntervalMs: this.options.heartbeatIntervalMs,
+      maxFrameBytes: this.options.maxFrameBytes,
       adopted,
       revoked,
     });
@@ -227,6 +229,20 @@ export class Fleet implements SessionHandler {
 
   onProtocolError(session: Session, code: string): void {
     this.hooks.onProtocolError(code, session.workerId, session.address);
+  }
+
+  /**
+   * An assignment too large for any frame never reached the worker: its attempt fails with
+   * PAYLOAD_TOO_LARGE (not retried: it would be just as large next time) instead of being
+   * lost and reassigned until TOO_MANY_LOSSES. It goes through the result path, so the slot is freed.
+   */
+  failUnsendable(session: Session, ref: TaskRef, message: string): void {
+    const entry = session.workerId ? this.workers.get(session.workerId) : undefined;
+    if (!entry || entry.session !== session) return;
+    const failed = { ...ref, outcome: 'failed' as const, durationMs: 0, error: { code: 'PAYLOAD_TOO_LARGE', message, retryable: false } };
+    if (this.tasks.acceptResult(entry.id, failed, Date.now(), () => {}) === null) this.removeRunning(entry, ref.taskId);
+    this.hooks.log.warn({ workerId: entry.id, taskId: ref.taskId, attempt: ref.attempt }, message);
+    this.hooks.onCapacity();
   }
 
   /** Closes a worker's live session (token revoked, operator request). Returns false when it is not connected. */

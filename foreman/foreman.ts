@@ -167,6 +167,7 @@ export class Foreman {
         maxProtocolErrors: options.maxProtocolErrors,
         helloTimeoutMs: options.helloTimeoutMs,
         maxMessagesPerSecond: options.maxMessagesPerSecond,
+        maxFrameBytes: options.maxFrameBytes,
       }, req.socket);
     });
     taskRoutes(app, this.api);

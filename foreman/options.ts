@@ -43,7 +43,7 @@ export interface ForemanOptions {
   helloTimeoutMs: number;
   /** Most frames per second from one session (token bucket). Default 10000. */
   maxMessagesPerSecond: number;
-  /** Largest WebSocket frame accepted, in bytes (ws maxPayload). Default 16 MiB. */
+  /** Largest WebSocket frame accepted, and sent: batches are split to fit (ws maxPayload; at most 256 MiB). Default 16 MiB. */
   maxFrameBytes: number;
   /** How long an offline worker stays listed in /workers, in ms. Default 10 minutes. */
   offlineRetentionMs: number;
@@ -156,7 +156,8 @@ export function resolveForemanOptions(partial: Partial<ForemanOptions> = {}): Re
   requireInt('maxProtocolErrors', o.maxProtocolErrors, 1);
   requireInt('helloTimeoutMs', o.helloTimeoutMs, 10);
   requireInt('maxMessagesPerSecond', o.maxMessagesPerSecond, 1);
-  requireInt('maxFrameBytes', o.maxFrameBytes, 1024);
+  // The reference worker accepts frames up to 256 MiB, and the foreman sends frames up to this size.
+  requireInt('maxFrameBytes', o.maxFrameBytes, 1024, 256 * 1024 * 1024);
   requireInt('offlineRetentionMs', o.offlineRetentionMs, 0);
   if (o.sync !== 'normal' && o.sync !== 'full') throw new TypeError(`option sync must be normal or full, got ${String(o.sync)}`);
   if (typeof o.db !== 'string' || o.db === '') throw new TypeError('option db must be a file path or :memory:');

@@ -9,12 +9,13 @@ import { encodeMessage } from '../shared/codec.js';
 import { PROTOCOL_ERRORS, ProtocolError } from '../shared/errors.js';
 import { CLOSE_CODES, type TaskResult, type WorkerMessage } from '../shared/protocol.js';
 import type { WorkerAuth } from './auth/worker-auth.js';
+import type { BatchItem, BatchKind } from '../shared/outbox.js';
 import type { Fleet } from './fleet.js';
 import type { ForemanOptions } from './options.js';
 import type { Session, SessionHandler } from './session.js';
 import { valueProblem } from './value-limits.js';
 
-type Limits = Pick<ForemanOptions, 'maxSessions' | 'maxSessionsPerAddress' | 'maxResultBytes' | 'maxValueDepth'>;
+type Limits = Pick<ForemanOptions, 'maxSessions' | 'maxSessionsPerAddress' | 'maxResultBytes' | 'maxValueDepth' | 'maxFrameBytes'>;
 
 /** Largest `hello.meta`, encoded, in bytes: it is kept for every worker and served in /workers, and is meant for a few labels. */
 export const MAX_META_BYTES = 64 * 1024;
@@ -85,6 +86,14 @@ export class SessionGuard implements SessionHandler {
 
   onProtocolError(session: Session, code: string): void {
     this.fleet.onProtocolError(session, code);
+  }
+
+  onTooLarge<K extends BatchKind>(session: Session, kind: K, item: BatchItem<K>, bytes: number): void {
+    // Only an assignment can outgrow a frame (params up to maxParamsBytes); acks are tiny.
+    if (kind !== 'task.assign') return;
+    const a = item as BatchItem<'task.assign'>;
+    const message = `the assignment of task ${a.taskId} is ${bytes} bytes encoded, over the largest frame of ${this.limits.maxFrameBytes} bytes (maxFrameBytes)`;
+    this.fleet.failUnsendable(session, { taskId: a.taskId, attempt: a.attempt }, message);
   }
 
   /**

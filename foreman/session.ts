@@ -6,7 +6,7 @@ import type { WebSocket } from 'ws';
 import { decodeMessage, encodeMessage } from '../shared/codec.js';
 import { ProtocolError, type ProtocolErrorCode } from '../shared/errors.js';
 import { newTimeOrderedId } from '../shared/ids.js';
-import { Outbox, type Corkable } from '../shared/outbox.js';
+import { Outbox, type BatchItem, type BatchKind, type Corkable } from '../shared/outbox.js';
 import { CLOSE_CODES, WORKER_KINDS, type ForemanMessage, type WorkerMessage } from '../shared/protocol.js';
 
 /**
@@ -22,6 +22,8 @@ export interface SessionHandler {
   onMessage(session: Session, message: Exclude<WorkerMessage, { kind: 'hello' }>): void;
   onClose(session: Session, code: number): void;
   onProtocolError(session: Session, code: string): void;
+  /** An item too large for any frame to this worker (`maxFrameBytes`) was not sent. */
+  onTooLarge<K extends BatchKind>(session: Session, kind: K, item: BatchItem<K>, bytes: number): void;
 }
 
 export interface SessionLimits {
@@ -31,6 +33,8 @@ export interface SessionLimits {
   helloTimeoutMs: number;
   /** Most messages per second; bursts up to this many are allowed. */
   maxMessagesPerSecond: number;
+  /** Largest frame sent to the worker, in bytes (the same limit the foreman accepts). */
+  maxFrameBytes: number;
 }
 
 export class Session {
@@ -57,7 +61,11 @@ export class Session {
     stream: Corkable | null = null,
   ) {
     this.tokens = limits.maxMessagesPerSecond;
-    this.outbox = new Outbox((m) => this.send(m as ForemanMessage), undefined, stream);
+    this.outbox = new Outbox((frame) => this.sendFrame(frame), {
+      maxFrameBytes: limits.maxFrameBytes,
+      stream,
+      onTooLarge: (kind, item, bytes) => this.handler.onTooLarge(this, kind, item, bytes),
+    });
     socket.binaryType = 'nodebuffer';
     socket.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     socket.on('pong', () => (this.lastActiveAt = Date.now()));
@@ -78,8 +86,12 @@ export class Session {
 
   /** Sends one message now (batchable kinds should go through `outbox`). */
   send(message: ForemanMessage): void {
+    this.sendFrame(encodeMessage(message));
+  }
+
+  private sendFrame(frame: Buffer): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
-    this.socket.send(encodeMessage(message));
+    this.socket.send(frame);
   }
 
   /** Sends an error frame with a stable code. */

@@ -15,6 +15,22 @@ export function encodeMessage(message: Message): Buffer {
   return packr.pack(message);
 }
 
+/**
+ * Builds the frame `{ kind, [field]: items }` from items encoded one by one (`encodeValue`):
+ * it decodes to the same message `encodeMessage` would send, without encoding the items again: the outbox uses it to pack an oversized batch into frames under a byte limit.
+ */
+export function encodeBatchFrame(kind: string, field: string, encodedItems: readonly Uint8Array[]): Buffer {
+  const n = encodedItems.length;
+  // A msgpack array header: fixarray up to 15 items, array16 up to 65,535, array32 beyond.
+  const arrayHeader = n < 16 ? Buffer.from([0x90 | n]) : n < 0x10000 ? Buffer.from([0xdc, n >> 8, n & 0xff]) : Buffer.from([0xdd, (n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
+  // A two-entry map: fixmap header, then each key and value.
+  const head = Buffer.concat([Buffer.from([0x82]), packr.pack('kind'), packr.pack(kind), packr.pack(field), arrayHeader]);
+  return Buffer.concat([head, ...encodedItems]);
+}
+
+/** Bytes a batch frame adds around its items' own bytes (the map, `kind`, the field name, an array32 header): at most this. */
+export const BATCH_FRAME_OVERHEAD_BYTES = 64;
+
 /** Compiled checkers per kind, one set per limits object (a foreman's limits are fixed at start). */
 const checkers = new WeakMap<CheckLimits, Map<string, Checker>>();
 

@@ -53,6 +53,7 @@ export const MESSAGE_SPECS = {
     sessionId: 'id',
     sessionToken: 'string',
     heartbeatIntervalMs: 'uint',
+    maxFrameBytes: 'uint',
     adopted: [taskRef],
     revoked: [taskRef],
   },

@@ -23,7 +23,8 @@ export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 export interface ConnectionEvents {
   open: [];
   message: [ForemanMessage];
-  close: [code: number, reason: string];
+  /** The session ended; the next dial follows in `retryInMs`, the `tries`-th in a row since a session last held (see `established`). */
+  close: [code: number, reason: string, retryInMs: number, tries: number];
   /** A dial failed before the socket opened; `tries` counts failures since the last session. */
   dialFailed: [message: string, tries: number];
   protocolError: [ProtocolError];
@@ -37,6 +38,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private readonly ca: Buffer | undefined;
   /** Extra delay asked for by the foreman (shutdown) before the next dial, in ms. */
   private holdOffMs = 0;
+  /** When the current session was welcomed, or null when it was not (yet). */
+  private establishedAt: number | null = null;
 
   constructor(
     private readonly url: string,
@@ -54,8 +57,13 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   /** Sends one message; returns false when there is no open socket. */
   send(message: WorkerMessage): boolean {
+    return this.sendFrame(encodeMessage(message));
+  }
+
+  /** Sends one encoded frame (the outbox encodes its batches itself); returns false when there is no open socket. */
+  sendFrame(frame: Buffer): boolean {
     if (!this.socket || this.socket.readyState !== WebSocket.OPEN) return false;
-    this.socket.send(encodeMessage(message));
+    this.socket.send(frame);
     return true;
   }
 
@@ -107,20 +115,33 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       if (this.socket === socket) this.socket = null;
       if (this.state === 'closed') return;
       this.state = 'reconnecting';
-      if (wasOpen) this.emit('close', code, reason.toString());
-      else this.emit('dialFailed', lastError || `closed ${code} ${reason.toString()}`, this.tries + 1);
-      this.scheduleDial();
+      // Only a session that held for reconnectMaxMs starts the backoff over: one closed right after
+      // its welcome (a frame the foreman refuses, say) must not turn into a redial every 200 ms.
+      if (this.establishedAt !== null && Date.now() - this.establishedAt >= this.options.reconnectMaxMs) this.tries = 0;
+      this.establishedAt = null;
+      const tries = this.tries + 1;
+      const delay = this.nextDelayMs();
+      if (wasOpen) this.emit('close', code, reason.toString(), delay, tries);
+      else this.emit('dialFailed', lastError || `closed ${code} ${reason.toString()}`, tries);
+      this.scheduleDial(delay);
     });
   }
 
-  /** Call once a session is established, so the next outage starts from the short delay again. */
-  resetBackoff(): void {
-    this.tries = 0;
+  /**
+   * Call when the foreman welcomes this worker. If the session then holds for `reconnectMaxMs`,
+   * the next outage starts from the short delay again.
+   */
+  established(): void {
+    this.establishedAt = Date.now();
   }
 
-  private scheduleDial(): void {
+  private nextDelayMs(): number {
     const delay = Math.max(this.holdOffMs, reconnectDelayMs(this.tries++, this.options.reconnectMinMs, this.options.reconnectMaxMs));
     this.holdOffMs = 0;
+    return delay;
+  }
+
+  private scheduleDial(delay: number): void {
     this.timer = setTimeout(() => {
       this.timer = null;
       if (this.state !== 'closed') this.dial();

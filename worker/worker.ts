@@ -73,10 +73,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
       caFile: this.options.caFile,
       maxPayload: 256 * 1024 * 1024,
     });
-    this.outbox = new Outbox((m) => this.connection.send(m as never));
+    // Frames stay under the foreman's limit, learned from its welcome; before it nothing batched is sent.
+    this.outbox = new Outbox((frame) => void this.connection.sendFrame(frame), {
+      onTooLarge: (kind, item, bytes) => {
+        if (kind === 'task.result') this.resultTooLarge(item as TaskResult, bytes);
+      },
+    });
     this.connection.on('open', () => this.sendHello());
     this.connection.on('message', (m) => this.onMessage(m));
-    this.connection.on('close', (code, reason) => this.onDisconnect(code, reason));
+    this.connection.on('close', (code, reason, retryInMs, tries) => this.onDisconnect(code, reason, retryInMs, tries));
     this.connection.on('protocolError', (err) => this.log.warn({ code: err.code }, err.message));
     this.connection.on('dialFailed', (message, tries) => {
       // The first failure and then every tenth, so a long outage does not flood the log.
@@ -232,7 +237,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
         this.registered = true;
         this.sessionToken = m.sessionToken;
         this.heartbeatIntervalMs = m.heartbeatIntervalMs;
-        this.connection.resetBackoff();
+        this.connection.established();
+        this.outbox.setMaxFrameBytes(m.maxFrameBytes);
         for (const ref of m.revoked) {
           this.runs.get(ref.taskId)?.abort('REVOKED');
           this.unacked.delete(refKey(ref));
@@ -352,6 +358,20 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (this.registered && this.connection.isOpen) this.outbox.add('task.result', result);
   }
 
+  /**
+   * A result too large for any frame the foreman accepts would close the session (1009) on every
+   * resend: it is replaced by a failure the foreman can take, which fails the task (not retried).
+   */
+  private resultTooLarge(result: TaskResult, bytes: number): void {
+    const key = refKey(result);
+    if (!this.unacked.has(key)) return;
+    const message = `the result of task ${result.taskId} is ${bytes} bytes encoded, over the foreman's largest frame (maxFrameBytes)`;
+    const failed: TaskResult = { taskId: result.taskId, attempt: result.attempt, outcome: 'failed', durationMs: result.durationMs, error: { code: 'PAYLOAD_TOO_LARGE', message, retryable: false } };
+    this.unacked.set(key, failed);
+    this.log.warn({ taskId: result.taskId, attempt: result.attempt, bytes }, message);
+    this.outbox.add('task.result', failed);
+  }
+
   /** Aborts every running task and hands it back to the foreman now, without waiting for handlers. */
   private releaseAll(reason: string): void {
     if (this.runs.size === 0) return;
@@ -366,7 +386,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.emit('update');
   }
 
-  private onDisconnect(code: number, reason: string): void {
+  private onDisconnect(code: number, reason: string, retryInMs: number, tries: number): void {
     this.registered = false;
     this.stopHeartbeat();
     this.outbox.clear();
@@ -375,7 +395,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const refused = code === CLOSE_CODES.unauthorized || code === CLOSE_CODES.unsupportedVersion || code === CLOSE_CODES.workerIdInUse;
     // Refusals will repeat until someone fixes the token, the version or the id; retrying still makes sense (a token may be re-issued).
     if (refused) this.log.error({ code, reason }, 'the foreman refused this worker; retrying with backoff');
-    else this.log.warn({ code, reason, running: this.runs.size, held: this.unacked.size }, 'lost the foreman; reconnecting');
+    else this.log.warn({ code, reason, running: this.runs.size, held: this.unacked.size, retryInMs, tries }, 'lost the foreman; reconnecting');
   }
 
   private startHeartbeat(): void {

@@ -51,6 +51,7 @@ const SAMPLES: { [K in MessageKind]: MessageOf<K> } = {
     sessionId: 's_1',
     sessionToken: 'tok2',
     heartbeatIntervalMs: 5000,
+    maxFrameBytes: 16 * 1024 * 1024,
     adopted: [{ taskId: 't_1', attempt: 2 }],
     revoked: [{ taskId: 't_9', attempt: 1 }],
   },

@@ -1,7 +1,7 @@
-/** The per-socket outbox: items queued in one turn leave as one frame per kind, split at maxItems. */
+/** The per-socket outbox: items queued in one turn leave as one frame per kind, split at maxItems and at maxFrameBytes. */
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { encodeMessage } from '../../shared/codec.js';
+import { decodeValue, encodeBatchFrame, encodeMessage, encodeValue } from '../../shared/codec.js';
 import { BATCH_FIELDS, Outbox } from '../../shared/outbox.js';
 import type { Message } from '../../shared/protocol.js';
 
@@ -13,7 +13,8 @@ const progress = (n: number) => ({ taskId: `t${n}`, attempt: 1, fraction: n / 10
 
 function recorder() {
   const sent: Message[] = [];
-  return { sent, send: (m: Message) => void sent.push(m) };
+  const sizes: number[] = [];
+  return { sent, sizes, send: (frame: Buffer) => void (sent.push(decodeValue(frame) as Message), sizes.push(frame.length)) };
 }
 
 describe('Outbox', () => {
@@ -50,7 +51,7 @@ describe('Outbox', () => {
 
   it('splits a large batch into frames of at most maxItems, keeping order', async () => {
     const { sent, send } = recorder();
-    const box = new Outbox(send, 3);
+    const box = new Outbox(send, { maxItems: 3 });
     for (let i = 1; i <= 8; i++) box.add('task.ack', ack(i));
     await nextTurn();
     expect(sent.map((m) => (m as { results: unknown[] }).results)).toEqual([
@@ -62,7 +63,7 @@ describe('Outbox', () => {
 
   it('sends exactly maxItems in one frame', async () => {
     const { sent, send } = recorder();
-    const box = new Outbox(send, 3);
+    const box = new Outbox(send, { maxItems: 3 });
     for (let i = 1; i <= 3; i++) box.add('task.ack', ack(i));
     await nextTurn();
     expect(sent).toHaveLength(1);
@@ -117,7 +118,7 @@ describe('Outbox', () => {
       write: (_chunk, _enc, done) => (writes.push(1), done()),
       writev: (chunks, done) => (writes.push(chunks.length), done()),
     });
-    const box = new Outbox((m) => void stream.write(encodeMessage(m)), 2, stream);
+    const box = new Outbox((frame) => void stream.write(frame), { maxItems: 2, stream });
     box.add('task.ack', ack(1));
     box.flush();
     expect(writes).toEqual([1]);
@@ -126,5 +127,38 @@ describe('Outbox', () => {
     box.flush();
     // Three frames (two acks, split at maxItems, and one progress) in one write.
     expect(writes).toEqual([1, 3]);
+  });
+
+  it('splits by bytes too: no frame over maxFrameBytes, order kept, nothing lost', async () => {
+    const { sent, sizes, send } = recorder();
+    const box = new Outbox(send, { maxFrameBytes: 10_000 });
+    const result = (n: number) => ({ taskId: `t${n}`, attempt: 1, outcome: 'succeeded' as const, value: 'v'.repeat(3000), durationMs: 1 });
+    for (let i = 0; i < 10; i++) box.add('task.result', result(i));
+    await nextTurn();
+    expect(sent.length).toBeGreaterThanOrEqual(4);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(10_000);
+    expect(sent.flatMap((m) => (m as { results: unknown[] }).results)).toEqual(Array.from({ length: 10 }, (_, i) => result(i)));
+  });
+
+  it('hands an item too large for any frame to onTooLarge instead of sending it, and sends the rest', async () => {
+    const { sent, sizes, send } = recorder();
+    const tooLarge: Array<[string, unknown, number]> = [];
+    const box = new Outbox(send, { maxFrameBytes: 4096, onTooLarge: (kind, item, bytes) => void tooLarge.push([kind, item, bytes]) });
+    const assign = (n: number, bytes: number) => ({ taskId: `t${n}`, jobId: null, type: 'big', attempt: 1, priority: 0, params: 'p'.repeat(bytes), timeoutMs: null });
+    box.add('task.assign', assign(1, 10));
+    box.add('task.assign', assign(2, 5000));
+    box.add('task.assign', assign(3, 10));
+    await nextTurn();
+    expect(tooLarge.map(([kind, item, bytes]) => [kind, (item as { taskId: string }).taskId, bytes > 4096])).toEqual([['task.assign', 't2', true]]);
+    expect(sent.flatMap((m) => (m as { tasks: Array<{ taskId: string }> }).tasks.map((t) => t.taskId))).toEqual(['t1', 't3']);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(4096);
+  });
+
+  it('builds a frame from separately encoded items that decodes to the same message', () => {
+    for (const n of [0, 1, 15, 16, 65_535, 65_536]) {
+      const items = Array.from({ length: n }, (_, i) => ack(i));
+      const built = encodeBatchFrame('task.ack', 'results', items.map((i) => encodeValue(i)));
+      expect(decodeValue(built), `${n} items`).toEqual({ kind: 'task.ack', results: items });
+    }
   });
 });
