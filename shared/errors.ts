@@ -81,6 +81,23 @@ export const API_ERRORS = {
 
 export type ApiErrorCode = keyof typeof API_ERRORS;
 
+/**
+ * Codes a code task (`js`, `wasm`) fails with, and whether the foreman retries it. Only a wall-clock
+ * timeout and a crashed sandbox are retried: the others would fail the same way on any worker.
+ */
+export const CODE_TASK_ERRORS = {
+  CODE_INVALID: { retryable: false, message: 'the source or module does not compile, is not a function, or the params are malformed' },
+  CODE_THREW: { retryable: false, message: 'the code threw, or its returned promise rejected or never settled' },
+  CODE_MEMORY_LIMIT: { retryable: false, message: 'the code exceeded the memory limit' },
+  CODE_STACK_LIMIT: { retryable: false, message: 'the code exceeded the stack (too deep a recursion)' },
+  CODE_CPU_LIMIT: { retryable: false, message: 'the code ran longer than the CPU time limit' },
+  CODE_TIMEOUT: { retryable: true, message: 'the run exceeded its wall-clock limit; the sandbox thread was terminated' },
+  CODE_RESULT_TOO_LARGE: { retryable: false, message: 'the result, as JSON, exceeds the result size limit' },
+  CODE_SANDBOX_CRASHED: { retryable: true, message: 'the sandbox thread died for another reason; it was replaced' },
+} as const;
+
+export type CodeTaskErrorCode = keyof typeof CODE_TASK_ERRORS;
+
 /** Base of every Gaffer error: a stable code plus an optional cause. */
 export class GafferError extends Error {
   readonly code: string;
