@@ -8,6 +8,8 @@ import { BUILTIN_HANDLERS } from '../worker/handlers/builtin.js';
 import { createLlmHandler } from '../worker/handlers/llm.js';
 import { LLM_DEFAULTS, resolveLlmOptions, type LlmOptions } from '../worker/handlers/llm-options.js';
 import { WORKER_DEFAULTS, type WorkerOptions } from '../worker/options.js';
+import { CODE_DEFAULTS, resolveCodeOptions, type CodeOptions } from '../worker/sandbox/code-options.js';
+import { CODE_GROUP, enableCodeTasks } from '../worker/sandbox/code-tasks.js';
 import { Worker } from '../worker/worker.js';
 import { startStatusServer } from '../worker/status-server.js';
 
@@ -22,6 +24,7 @@ export function workerCommand(): Command {
   const cmd = new Command('worker').description('Start a worker that dials the foreman and runs the tasks it pushes.');
   addOptionFlags(cmd, WORKER_DEFAULTS);
   addOptionFlags(cmd, LLM_DEFAULTS);
+  addOptionFlags(cmd, CODE_DEFAULTS);
   cmd.addOption(new Option('--limit <GROUP=N>', 'at most N tasks of concurrency group GROUP at once (repeatable; a task\'s group defaults to its type)').argParser(collectLimit));
   cmd.addOption(new Option('--handlers <module>', 'module whose default export registers handlers: export default (worker) => { worker.task(...) }'));
   cmd.addOption(new Option('--no-builtins', 'do not register the built-in handlers (echo, sum, reverse, sleep, sha256, fail)'));
@@ -31,13 +34,19 @@ export function workerCommand(): Command {
     else if (process.env.GAFFER_LIMITS) options.limits = process.env.GAFFER_LIMITS.split(',').reduce((acc, s) => collectLimit(s.trim(), acc), {});
     let worker: Worker;
     let llm: Readonly<LlmOptions>;
+    let code: Readonly<CodeOptions>;
     try {
       llm = resolveLlmOptions(readOptionFlags(flags, LLM_DEFAULTS, process.env) as Partial<LlmOptions>);
+      code = resolveCodeOptions(readOptionFlags(flags, CODE_DEFAULTS, process.env) as Partial<CodeOptions>);
+      // Code tasks run one per sandbox thread: the foreman learns it through the `code` group's limit.
+      if (code.allowCode) options.limits = { [CODE_GROUP]: code.codeThreads, ...options.limits };
       // Pretty lines on a terminal, JSON otherwise; the worker and control tokens are redacted either way.
       worker = new Worker({ ...options, logger: createLogger(options.logLevel ?? WORKER_DEFAULTS.logLevel, process.stdout.isTTY === true) });
       if (flags.builtins !== false) for (const [type, handler] of Object.entries(BUILTIN_HANDLERS)) worker.task(type, handler);
       // The llm handler needs an endpoint, so it is the one built-in registered only on request.
       if (llm.llmBaseUrl !== null) worker.task('llm', createLlmHandler(llm));
+      // Opt-in only: without --allow-code the worker has no `js`/`wasm` skill, so the foreman never sends it code.
+      if (code.allowCode) enableCodeTasks(worker, code);
       if (typeof flags.handlers === 'string') {
         const mod = (await import(pathToFileURL(resolve(flags.handlers as string)).href)) as { default?: (w: Worker) => unknown };
         if (typeof mod.default !== 'function') throw new TypeError(`${flags.handlers} must export a default function (worker) => { worker.task(...) }`);
@@ -48,7 +57,7 @@ export function workerCommand(): Command {
       process.exit(1);
     }
     const status = worker.options.status ? await startStatusServer(worker) : null;
-    worker.log.info({ settings: { ...worker.options, ...llm }, skills: worker.skills, statusUrl: worker.statusUrl }, 'effective settings');
+    worker.log.info({ settings: { ...worker.options, ...llm, ...code }, skills: worker.skills, statusUrl: worker.statusUrl }, 'effective settings');
     await worker.start();
 
     let signals = 0;

@@ -14,6 +14,7 @@ import { Spill } from './spill.js';
 import { TaskQueues } from './task-queues.js';
 import { DelayTimer } from './delay-timer.js';
 import { TaskTally, type JobState } from './task-tally.js';
+import { mergeJobParams } from './job-params.js';
 import type { LiveTask, TaskError, TaskInput, TaskState } from './task-types.js';
 import type { RejectReason, SettledTask, TaskLedger, TaskManagerHooks } from './ledger.js';
 
@@ -105,7 +106,7 @@ export class TaskManager implements TaskLedger {
    * @param jobId the job the tasks belong to, or null.
    * @param newJob set when `jobId` is a job to create with these tasks.
    */
-  async submit(inputs: TaskInput[], jobId: string | null, newJob?: { key: string | null; open: boolean }): Promise<string[]> {
+  async submit(inputs: TaskInput[], jobId: string | null, newJob?: { key: string | null; open: boolean; params?: Record<string, unknown> | null }): Promise<string[]> {
     const now = Date.now();
     const ids: string[] = new Array(inputs.length);
     const fresh: LiveTask[] = [];
@@ -133,7 +134,7 @@ export class TaskManager implements TaskLedger {
     const cold = this.spill.decide(fresh);
     const encoded = fresh.map((t) => encodeValue(t.params));
     const committed = this.commit.write(() => {
-      if (jobId && newJob) this.store.insertJob(jobId, newJob.key, now, newJob.open ? null : now);
+      if (jobId && newJob) this.store.insertJob(jobId, newJob.key, now, newJob.open ? null : now, newJob.params ?? null);
       for (let i = 0; i < fresh.length; i++) {
         const t = fresh[i];
         this.store.insertTask(t, encoded[i]);
@@ -155,7 +156,7 @@ export class TaskManager implements TaskLedger {
     }
     if (jobId && newJob) {
       const closedAt = newJob.open ? null : now;
-      this.tally.addJob({ id: jobId, key: newJob.key, createdAt: now, closedAt, cancelledAt: null });
+      this.tally.addJob({ id: jobId, key: newJob.key, createdAt: now, closedAt, cancelledAt: null, params: newJob.params ?? null });
     }
     const enqueuedAt = Date.now();
     for (let i = 0; i < fresh.length; i++) {
@@ -219,7 +220,8 @@ export class TaskManager implements TaskLedger {
     this.tally.move(task.jobId, 'queued', 'running');
     // The write runs at the next flush, when the task may have moved on: it takes the values of now.
     const { seq, attempt } = task;
-    const params = task.paramsLoaded ? task.params : this.store.getParams(task.seq);
+    const own = task.paramsLoaded ? task.params : this.store.getParams(task.seq);
+    const params = task.jobId === null ? own : mergeJobParams(this.jobs.get(task.jobId)?.params, own);
     // Running tasks do not keep their params in memory; a retry reloads them.
     task.params = undefined;
     task.paramsLoaded = false;

@@ -34,18 +34,6 @@ export interface WorkerOptions {
   caFile: string | null;
   /** Log level (pino). Default info. */
   logLevel: string;
-  /** Run code tasks (`js`, `wasm`): code from whoever holds the foreman's API token, in a sandbox. Default false. */
-  allowCode: boolean;
-  /** Sandbox threads, i.e. code tasks running at once (the `code` concurrency group). Default: the number of CPUs. */
-  codeThreads: number;
-  /** Memory of one code task's sandbox, in MB; a task may ask for less. Default 64. */
-  codeMemoryMb: number;
-  /** CPU time of one code task, in ms; a task may ask for less. Default 30000. */
-  codeCpuMs: number;
-  /** Wall time of one code task, in ms, after which its sandbox thread is terminated; a task may ask for less. Default 60000. */
-  codeTimeoutMs: number;
-  /** Largest result of a code task, as UTF-8 JSON, in bytes; a task may ask for less. Default 1048576. */
-  codeResultBytes: number;
 }
 
 export const WORKER_DEFAULTS: Readonly<WorkerOptions> = Object.freeze({
@@ -65,12 +53,6 @@ export const WORKER_DEFAULTS: Readonly<WorkerOptions> = Object.freeze({
   controlToken: null,
   caFile: null,
   logLevel: 'info',
-  allowCode: false,
-  codeThreads: availableParallelism(),
-  codeMemoryMb: 64,
-  codeCpuMs: 30_000,
-  codeTimeoutMs: 60_000,
-  codeResultBytes: 1_048_576,
 });
 
 function requireInt(name: keyof WorkerOptions, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): void {
@@ -99,12 +81,5 @@ export function resolveWorkerOptions(partial: Partial<WorkerOptions> = {}): Read
   requireInt('resultBufferSize', o.resultBufferSize, 1);
   requireInt('cancelGraceMs', o.cancelGraceMs, 0);
   requireInt('statusPort', o.statusPort, 0, 65535);
-  requireInt('codeThreads', o.codeThreads, 1, 1024);
-  requireInt('codeMemoryMb', o.codeMemoryMb, 1, 4096);
-  requireInt('codeCpuMs', o.codeCpuMs, 1);
-  requireInt('codeTimeoutMs', o.codeTimeoutMs, 1);
-  requireInt('codeResultBytes', o.codeResultBytes, 2);
-  // Code tasks run one per sandbox thread: the foreman is told so through the `code` group's limit.
-  if (o.allowCode && o.limits.code === undefined) o.limits = { ...o.limits, code: o.codeThreads };
   return Object.freeze(o);
 }

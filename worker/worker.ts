@@ -10,7 +10,6 @@ import { Outbox } from '../shared/outbox.js';
 import { CLOSE_CODES, PROTOCOL_VERSION, type Assignment, type ForemanMessage, type TaskRef, type TaskResult } from '../shared/protocol.js';
 import { CheckpointSender } from './checkpoint-sender.js';
 import { Connection } from './connection.js';
-import { enableCodeTasks } from './sandbox/code-tasks.js';
 import { resolveWorkerOptions, type WorkerOptions } from './options.js';
 import type { TaskHandler, TaskRegistration } from './task-context.js';
 import { TaskRun, type RunHooks, type RunOutcome } from './task-runner.js';
@@ -88,8 +87,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
       // The first failure and then every tenth, so a long outage does not flood the log.
       if (tries === 1 || tries % 10 === 0) this.log.warn({ foreman: this.options.foreman, tries, error: message }, 'cannot reach the foreman; retrying');
     });
-    // Opt-in only: without allowCode the worker has no `js`/`wasm` skill, so the foreman never sends it code.
-    if (this.options.allowCode) enableCodeTasks(this);
   }
 
   /**

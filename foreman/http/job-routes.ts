@@ -8,8 +8,9 @@ import { apiError, type ApiContext } from './context.js';
 import { idParams, jobBodySchema, taskInputSchema } from './schemas.js';
 import { MAX_JOB_BODY_BYTES } from './ndjson.js';
 import { jobView } from './views.js';
+import { checkMergeable } from '../job-params.js';
 
-type JobBody = TaskInput[] | { tasks: TaskInput[]; open?: boolean; key?: string };
+type JobBody = TaskInput[] | { tasks: TaskInput[]; open?: boolean; key?: string; params?: Record<string, unknown> };
 
 function resultLine(t: Pick<SettledTask, 'id' | 'key' | 'type' | 'state' | 'status' | 'result' | 'error' | 'attempt' | 'workerId'>): string {
   return `${JSON.stringify({ id: t.id, key: t.key, type: t.type, state: t.state, status: t.status ?? t.state, result: t.result, error: t.error, attempt: t.attempt, workerId: t.workerId })}\n`;
@@ -23,6 +24,9 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const body = req.body;
       const tasks = Array.isArray(body) ? body : body.tasks;
       const open = Array.isArray(body) ? false : (body.open ?? false);
+      const params = Array.isArray(body) ? null : (body.params ?? null);
+      const unmergeable = params ? checkMergeable(tasks, 'body/tasks') : null;
+      if (unmergeable) return reply.code(400).send(apiError(400, 'INVALID_PARAMS', 'with job params, each task\'s params must be an object (or absent)', unmergeable));
       const headerKey = req.headers['idempotency-key'];
       const key = (Array.isArray(body) ? undefined : body.key) ?? (typeof headerKey === 'string' && headerKey !== '' ? headerKey.slice(0, 200) : null);
       if (key) {
@@ -32,7 +36,7 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const jobId = newTimeOrderedId('j_');
       let ids: string[];
       try {
-        ids = await ctx.tasks.submit(tasks, jobId, { key, open });
+        ids = await ctx.tasks.submit(tasks, jobId, { key, open, params });
       } catch (err) {
         // Two requests with the same key raced: the loser's insert hit the unique index; answer as a duplicate.
         const winner = key ? await ctx.store.getJobByKey(key) : null;
@@ -50,6 +54,8 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const job = await ctx.tasks.getJob(req.params.id);
       if (!job) return reply.code(404).send(apiError(404, 'JOB_NOT_FOUND', `no job ${req.params.id}`, 'id'));
       if (job.closedAt !== null) return reply.code(409).send(apiError(409, 'JOB_CLOSED', 'job is closed and takes no more tasks', 'id'));
+      const unmergeable = job.params ? checkMergeable(req.body, 'body') : null;
+      if (unmergeable) return reply.code(400).send(apiError(400, 'INVALID_PARAMS', 'with job params, each task\'s params must be an object (or absent)', unmergeable));
       const ids = await ctx.tasks.submit(req.body, job.id);
       return reply.code(202).send({ jobId: job.id, count: ids.length, taskIds: ids });
     },

@@ -32,6 +32,7 @@ export const jobBodySchema = {
       properties: {
         tasks: { type: 'array', items: taskInputSchema, minItems: 1 },
         open: { type: 'boolean', description: 'keep accepting tasks until POST /jobs/:id/close' },
+        params: { type: 'object', description: "params shared by every task of the job (e.g. a code task's source), stored once and merged under each task's own params; tasks' params must then be objects" },
         key: { type: 'string', minLength: 1, maxLength: 200, pattern: UNICODE_PATTERN },
       },
     },

@@ -105,6 +105,10 @@ export const MIGRATIONS: readonly string[] = [
     saves INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 6: params shared by a job's tasks (a code job's source), stored once on the job (see foreman/job-params.ts).
+  `
+  ALTER TABLE jobs ADD COLUMN params BLOB;
+  `,
 ];
 
 /** The schema version this foreman writes. */

@@ -42,6 +42,8 @@ export interface JobRow {
   createdAt: number;
   closedAt: number | null;
   cancelledAt: number | null;
+  /** Params shared by the job's tasks, merged under each task's own (see foreman/job-params.ts); null when none. */
+  params: Record<string, unknown> | null;
 }
 
 /** A task row as SQLite returns it. */
@@ -107,6 +109,7 @@ export function toJob(r: Record<string, unknown>): JobRow {
     createdAt: r.created_at as number,
     closedAt: r.closed_at as number | null,
     cancelledAt: r.cancelled_at as number | null,
+    params: (unblob((r.params as Buffer | null | undefined) ?? null) as Record<string, unknown> | null) ?? null,
   };
 }
 

@@ -50,7 +50,7 @@ export class TaskStore {
         `INSERT INTO tasks (seq, id, job_id, idem_key, type, params, priority, state, max_attempts, timeout_ms, run_at, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
       ),
-      insertJob: db.prepare(`INSERT INTO jobs (id, idem_key, created_at, closed_at) VALUES (?, ?, ?, ?)`),
+      insertJob: db.prepare(`INSERT INTO jobs (id, idem_key, created_at, closed_at, params) VALUES (?, ?, ?, ?, ?)`),
       markRunning: db.prepare(`UPDATE tasks SET state = 'running', attempt = ?, worker_id = ?, started_at = ? WHERE seq = ?`),
       recordAttempt: db.prepare(
         `INSERT OR REPLACE INTO attempts (task_seq, attempt, worker_id, started_at, finished_at, outcome, error) VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -120,8 +120,8 @@ export class TaskStore {
     if (!inline) this.s.insertParams.run(t.seq, params);
   }
 
-  insertJob(id: string, key: string | null, createdAt: number, closedAt: number | null): void {
-    this.s.insertJob.run(id, key, createdAt, closedAt);
+  insertJob(id: string, key: string | null, createdAt: number, closedAt: number | null, params: Record<string, unknown> | null = null): void {
+    this.s.insertJob.run(id, key, createdAt, closedAt, params === null ? null : blob(params));
   }
 
   /** Starts attempt `attempt` on `workerId`: the task row is the record of a running attempt. */

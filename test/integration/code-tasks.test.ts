@@ -39,6 +39,10 @@ describe('code tasks', () => {
     // The source is stored once, on the job; each task carries only its args.
     expect(page.tasks[0].params).toEqual({ args: [0] });
     expect([...byWorker.keys()].sort()).toEqual(workers.map((w) => w.id).sort());
+    // Shared params need object params on every task: the bad one is named.
+    const bad = await fetch(`${foreman.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ params: { source }, tasks: [{ type: 'js', params: { args: [1] } }, { type: 'js', params: [2] }] }) });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ statusCode: 400, code: 'INVALID_PARAMS', field: 'body/tasks/1/params' });
   });
 
   it('never sends code to a worker that did not opt in: js is not among its skills', async () => {
@@ -54,6 +58,7 @@ describe('code tasks', () => {
       return t.state === 'succeeded' && t;
     }, 'js task ran');
     expect(task).toMatchObject({ result: 1, workerId: coder.id });
+    expect(task.attempts.map((a: { workerId: string }) => a.workerId)).toEqual([coder.id]);
   });
 
   it('contains every escape and limit, and the worker keeps serving after each', async () => {

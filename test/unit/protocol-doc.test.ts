@@ -1,7 +1,7 @@
 /** PROTOCOL.md must list every message kind, field, error code and close code that shared/ defines, so the doc cannot drift. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { PROTOCOL_ERRORS, TASK_ERROR_CODES } from '../../shared/errors.js';
+import { CODE_TASK_ERRORS, PROTOCOL_ERRORS, TASK_ERROR_CODES } from '../../shared/errors.js';
 import { CLOSE_CODES, FOREMAN_KINDS, MESSAGE_SPECS, PROTOCOL_VERSION, WORKER_KINDS, WORKER_WS_PATH } from '../../shared/protocol.js';
 import type { Spec } from '../../shared/schema.js';
 
@@ -105,6 +105,14 @@ describe('PROTOCOL.md', () => {
   it('lists every TASK_ERROR_CODES code in the first column of a table', () => {
     const missing = Object.keys(TASK_ERROR_CODES).filter((code) => !firstCells.includes(`\`${code}\``));
     expect(missing).toEqual([]);
+  });
+
+  it('lists every CODE_TASK_ERRORS code in the first column of a table, saying whether it is retried', () => {
+    for (const [code, entry] of Object.entries(CODE_TASK_ERRORS)) {
+      const row = lines.find((l) => l.startsWith(`| \`${code}\` |`));
+      expect(row, code).toBeDefined();
+      expect((row as string).split('|')[2].trim(), code).toBe(entry.retryable ? 'yes' : 'no');
+    }
   });
 
   it('lists every CLOSE_CODES number, with its name, in the first column of a table', () => {

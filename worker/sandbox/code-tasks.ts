@@ -15,6 +15,7 @@ import { PermanentError, TransientError } from '../../shared/errors.js';
 import type { TaskHandler } from '../task-context.js';
 import type { Worker } from '../worker.js';
 import type { CodeOutcome } from './code-outcome.js';
+import type { CodeOptions } from './code-options.js';
 import { taskLimits, type CodeLimits } from './limits.js';
 import { SandboxPool } from './sandbox-pool.js';
 
@@ -75,12 +76,11 @@ export function codeHandlers(pool: SandboxPool, ceiling: CodeLimits): { js: Task
 
 /**
  * Registers `js` and `wasm` on `worker` (call before `start()`), with a sandbox
- * pool sized and limited by the worker's `code*` options. The pool closes with the worker.
- * Give the worker `limits: { code: codeThreads }` so the foreman sends no more code tasks than there are threads.
+ * pool sized and limited by `o`. The pool closes with the worker. Give the worker
+ * `limits: { code: o.codeThreads }` so the foreman sends no more code tasks than there are threads.
  * @returns the pool (for its thread count and replacements).
  */
-export function enableCodeTasks(worker: Worker): SandboxPool {
-  const o = worker.options;
+export function enableCodeTasks(worker: Worker, o: Readonly<CodeOptions>): SandboxPool {
   const pool = new SandboxPool({ threads: o.codeThreads, threadHeapMb: THREAD_HEAP_MB + o.codeMemoryMb, logger: worker.log });
   const ceiling: CodeLimits = { memoryBytes: o.codeMemoryMb * 1024 * 1024, cpuMs: o.codeCpuMs, timeoutMs: o.codeTimeoutMs, resultBytes: o.codeResultBytes };
   const { js, wasm } = codeHandlers(pool, ceiling);
