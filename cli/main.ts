@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { foremanCommand } from './foreman.js';
 import { workerCommand } from './worker.js';
 import { submitCommand } from './submit.js';
+import { runFnCommand } from './run-fn.js';
 import { statusCommand } from './status.js';
 import { demoCommand } from './demo.js';
 import { tokenCommand } from './token.js';
@@ -13,6 +14,7 @@ const program = new Command('gaffer')
   .addCommand(foremanCommand())
   .addCommand(workerCommand())
   .addCommand(submitCommand())
+  .addCommand(runFnCommand())
   .addCommand(statusCommand())
   .addCommand(demoCommand())
   .addCommand(tokenCommand());

@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Command, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
-import { Client } from '../client/index.js';
+import { Client, type JobHandle } from '../client/index.js';
 import { promptFileCommand } from './submit-prompts.js';
 
 export interface SubmitSummary {
@@ -40,7 +40,20 @@ export async function submitAndFollow(
 ): Promise<SubmitSummary> {
   const started = Date.now();
   const job = await client.submitJob(tasks);
-  const [jobId, count] = [job.id, job.count ?? 0];
+  return followJob(job, job.count ?? 0, started, opts);
+}
+
+/**
+ * Follows a submitted job's results to the end, with a progress bar on stderr when `progress`.
+ * @param format turns each result line into what is written to `out` (default: the line as is).
+ */
+export async function followJob(
+  job: JobHandle,
+  count: number,
+  started: number,
+  opts: { out?: NodeJS.WritableStream; progress?: boolean; stream?: NodeJS.WriteStream; format?: (r: Record<string, any>) => unknown } = {},
+): Promise<SubmitSummary> {
+  const jobId = job.id;
   const bar = opts.progress
     ? new SingleBar({
         format: 'gaffer |{bar}| {value}/{total} done · {failed} failed · {rate}/s · ETA {eta_formatted}',
@@ -58,7 +71,7 @@ export async function submitAndFollow(
     if (r.state === 'succeeded') summary.succeeded++;
     else if (r.state === 'failed') summary.failed++;
     else summary.cancelled++;
-    opts.out?.write(`${JSON.stringify(r)}\n`);
+    opts.out?.write(`${JSON.stringify(opts.format ? opts.format(r) : r)}\n`);
     const rate = Math.round(done / Math.max(0.001, (Date.now() - started) / 1000));
     bar?.update(done, { failed: summary.failed, rate });
   }

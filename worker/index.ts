@@ -5,3 +5,5 @@ export type { TaskContext, TaskHandler, TaskRegistration, CustomStatusResult } f
 export { BUILTIN_HANDLERS } from './handlers/builtin.js';
 export { startStatusServer, type StatusServer } from './status-server.js';
 export { TransientError, PermanentError, GafferError } from '../shared/errors.js';
+export { enableCodeTasks, CODE_GROUP } from './sandbox/code-tasks.js';
+export { CODE_DEFAULTS, resolveCodeOptions, type CodeOptions } from './sandbox/code-options.js';

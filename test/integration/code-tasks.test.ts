@@ -1,5 +1,8 @@
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { spawnWorker, startForeman, type ForemanProcess } from '../helpers/processes.js';
+import { BIN, LoggedProcess, spawnWorker, startForeman, tempDir, type ForemanProcess } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 // A hand-assembled module: add(i32, i32) -> i32, spin() loops forever, grow(pages) -> memory.grow's answer.
@@ -129,5 +132,23 @@ describe('code tasks', () => {
     expect(missing.error.code).toBe('CODE_INVALID');
     // The replacement thread serves the next task.
     expect((await settle(foreman, { type: 'wasm', params: { module: WASM, export: 'add', args: [1, 2] } })).result).toBe(3);
+  });
+
+  it('gaffer run-fn runs a function file over an inputs file and writes one result per line', async () => {
+    const foreman = await startForeman();
+    await spawnWorker(foreman.wsUrl, { args: ['--allow-code', '--code-threads', '1'] });
+    const dir = tempDir();
+    writeFileSync(join(dir, 'fn.js'), 'export default function (a, b = 0) {\n  if (a < 0) throw new Error("negative");\n  return a * 10 + b;\n}\n');
+    writeFileSync(join(dir, 'inputs.jsonl'), `${[...Array.from({ length: 50 }, (_, i) => JSON.stringify([i, 1])), '7', '[-1]'].join('\n')}\n`);
+    const out = join(dir, 'results.jsonl');
+    const proc = new LoggedProcess(spawn(process.execPath, [BIN, 'run-fn', join(dir, 'fn.js'), '--args', join(dir, 'inputs.jsonl'), '--out', out, '--foreman', foreman.url], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    expect(await proc.exited()).toBe(2);
+    expect(proc.stderr).toMatch(/51 succeeded, 1 failed of 52/);
+    const byLine = new Map(readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).map((r) => [r.line, r]));
+    expect(byLine.size).toBe(52);
+    for (let i = 0; i < 50; i++) expect(byLine.get(i + 1)).toMatchObject({ state: 'succeeded', result: i * 10 + 1 });
+    expect(byLine.get(51)).toMatchObject({ result: 70 });
+    expect(byLine.get(52)).toMatchObject({ state: 'failed', error: { code: 'CODE_THREW' } });
+    expect(byLine.get(52).error.message).toContain('negative');
   });
 });
