@@ -32,6 +32,16 @@ export interface SettledTask {
   finishedAt: number;
 }
 
+/**
+ * A job created with its first tasks. `params` are shared by its tasks: stored once, on the job, and
+ * merged under each task's own at assignment (foreman/job-params.ts); a store keeps them with the job row.
+ */
+export interface NewJob {
+  key: string | null;
+  open: boolean;
+  params?: Record<string, unknown> | null;
+}
+
 /** Why a result was not accepted; sent back in `task.ack`. */
 export type RejectReason = 'unknown task' | 'stale attempt' | 'not your task' | 'already settled';
 
@@ -115,7 +125,7 @@ export interface TaskLedger {
 
   // API side: may return promises.
   findTaskByKey(key: string): Maybe<string | null> | Promise<string>;
-  submit(inputs: TaskInput[], jobId: string | null, newJob?: { key: string | null; open: boolean }): Promise<string[]>;
+  submit(inputs: TaskInput[], jobId: string | null, newJob?: NewJob): Promise<string[]>;
   cancel(id: string): Promise<TaskState | null>;
   cancelJob(jobId: string): Promise<number | null>;
   closeJob(jobId: string): Promise<JobState | null>;

@@ -16,7 +16,7 @@ import { DelayTimer } from './delay-timer.js';
 import { TaskTally, type JobState } from './task-tally.js';
 import { mergeJobParams } from './job-params.js';
 import type { LiveTask, TaskError, TaskInput, TaskState } from './task-types.js';
-import type { RejectReason, SettledTask, TaskLedger, TaskManagerHooks } from './ledger.js';
+import type { NewJob, RejectReason, SettledTask, TaskLedger, TaskManagerHooks } from './ledger.js';
 
 export type { JobState };
 
@@ -106,7 +106,7 @@ export class TaskManager implements TaskLedger {
    * @param jobId the job the tasks belong to, or null.
    * @param newJob set when `jobId` is a job to create with these tasks.
    */
-  async submit(inputs: TaskInput[], jobId: string | null, newJob?: { key: string | null; open: boolean; params?: Record<string, unknown> | null }): Promise<string[]> {
+  async submit(inputs: TaskInput[], jobId: string | null, newJob?: NewJob): Promise<string[]> {
     const now = Date.now();
     const ids: string[] = new Array(inputs.length);
     const fresh: LiveTask[] = [];

@@ -26,7 +26,7 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const open = Array.isArray(body) ? false : (body.open ?? false);
       const params = Array.isArray(body) ? null : (body.params ?? null);
       const unmergeable = params ? checkMergeable(tasks, 'body/tasks') : null;
-      if (unmergeable) return reply.code(400).send(apiError(400, 'INVALID_PARAMS', 'with job params, each task\'s params must be an object (or absent)', unmergeable));
+      if (unmergeable) return reply.code(400).send(apiError(400, 'INVALID_REQUEST', 'with job params, each task\'s params must be an object (or absent)', unmergeable));
       const headerKey = req.headers['idempotency-key'];
       const key = (Array.isArray(body) ? undefined : body.key) ?? (typeof headerKey === 'string' && headerKey !== '' ? headerKey.slice(0, 200) : null);
       if (key) {
@@ -55,7 +55,7 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
       if (!job) return reply.code(404).send(apiError(404, 'JOB_NOT_FOUND', `no job ${req.params.id}`, 'id'));
       if (job.closedAt !== null) return reply.code(409).send(apiError(409, 'JOB_CLOSED', 'job is closed and takes no more tasks', 'id'));
       const unmergeable = job.params ? checkMergeable(req.body, 'body') : null;
-      if (unmergeable) return reply.code(400).send(apiError(400, 'INVALID_PARAMS', 'with job params, each task\'s params must be an object (or absent)', unmergeable));
+      if (unmergeable) return reply.code(400).send(apiError(400, 'INVALID_REQUEST', 'with job params, each task\'s params must be an object (or absent)', unmergeable));
       const ids = await ctx.tasks.submit(req.body, job.id);
       return reply.code(202).send({ jobId: job.id, count: ids.length, taskIds: ids });
     },

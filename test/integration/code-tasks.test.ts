@@ -45,7 +45,7 @@ describe('code tasks', () => {
     // Shared params need object params on every task: the bad one is named.
     const bad = await fetch(`${foreman.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ params: { source }, tasks: [{ type: 'js', params: { args: [1] } }, { type: 'js', params: [2] }] }) });
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toMatchObject({ statusCode: 400, code: 'INVALID_PARAMS', field: 'body/tasks/1/params' });
+    expect(await bad.json()).toMatchObject({ statusCode: 400, code: 'INVALID_REQUEST', field: 'body/tasks/1/params' });
   }, 180_000);
 
   it('never sends code to a worker that did not opt in: js is not among its skills', async () => {
