@@ -33,6 +33,14 @@ export interface ListOptions extends TaskFilter {
   after?: string;
 }
 
+/** A function's source text for a `js` task (a string is taken as the source already). */
+const sourceOf = (fn: ((...args: any[]) => unknown) | string): string => (typeof fn === 'string' ? fn : fn.toString());
+
+/** Each input as the params of one `js` task calling the job's function with it as the one argument. */
+async function* argsOf<I>(inputs: Iterable<I> | AsyncIterable<I>): AsyncGenerator<{ args: [I] }> {
+  for await (const input of inputs) yield { args: [input] };
+}
+
 const epoch = (d: number | Date | undefined) => (d === undefined ? undefined : d instanceof Date ? d.getTime() : d);
 
 export class Client<M extends TaskMap = AnyTasks> {
@@ -127,6 +135,25 @@ export class Client<M extends TaskMap = AnyTasks> {
    */
   map<T extends keyof M & string>(type: T, inputs: Iterable<M[T]['params']> | AsyncIterable<M[T]['params']>, opts: MapOptions = {}): Promise<Array<M[T]['result']>> {
     return mapTasks<M[T]['result']>(this.http, type, inputs, this.options.chunkSize, opts);
+  }
+
+  /**
+   * Runs a JavaScript function in the sandbox of a worker started with `--allow-code` (a `js` task):
+   * `fn` is sent as its source text (`fn.toString()`), so it must not use variables from its
+   * surroundings. Resolves with its result, as JSON.
+   * @throws TaskFailedError (e.g. code `CODE_THREW`, `CODE_CPU_LIMIT`), TaskCancelledError, ApiError.
+   */
+  runFunction<A extends unknown[], R>(fn: ((...args: A) => R) | string, ...args: A): Promise<Awaited<R>> {
+    return this.run('js' as keyof M & string, { source: sourceOf(fn), args } as M[keyof M & string]['params']) as Promise<Awaited<R>>;
+  }
+
+  /**
+   * Calls `fn(input)` once per input in the sandbox (`js` tasks of one job, the source sent once, on
+   * the job) and resolves with the results in input order, like `map()`.
+   * @throws TaskFailedError or TaskCancelledError for the first task that did not succeed (the rest are cancelled).
+   */
+  mapFunction<I, R>(fn: ((input: I) => R) | string, inputs: Iterable<I> | AsyncIterable<I>, opts: MapOptions = {}): Promise<Array<Awaited<R>>> {
+    return mapTasks<Awaited<R>>(this.http, 'js', argsOf(inputs), this.options.chunkSize, opts, { source: sourceOf(fn) });
   }
 
   /** One page of tasks matching `filter`; pass `next` back as `after` for the following page. */

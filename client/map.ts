@@ -27,6 +27,7 @@ export async function mapTasks<R>(
   inputs: Iterable<unknown> | AsyncIterable<unknown>,
   chunkSize: number,
   opts: MapOptions = {},
+  jobParams: Record<string, unknown> | null = null,
 ): Promise<R[]> {
   const { concurrency = Number.POSITIVE_INFINITY, signal: outer, ...taskOpts } = opts;
   if (!(concurrency >= 1)) throw new TypeError('concurrency must be at least 1');
@@ -67,7 +68,7 @@ export async function mapTasks<R>(
 
   const first = await chunk(Math.min(chunkSize, concurrency));
   if (first.length === 0) return results;
-  const created = await http.json<{ jobId: string; taskIds: string[] }>('POST', '/jobs', { body: { tasks: first, open: true }, signal: stop.signal });
+  const created = await http.json<{ jobId: string; taskIds: string[] }>('POST', '/jobs', { body: { tasks: first, open: true, ...(jobParams ? { params: jobParams } : {}) }, signal: stop.signal });
   const job = new JobHandle(created.jobId, first.length, http);
   const record = (ids: string[]) => {
     inFlight += ids.length;

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Client, TaskFailedError } from '../../client/index.js';
 import { BIN, LoggedProcess, spawnWorker, startForeman, tempDir, type ForemanProcess } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -150,5 +151,18 @@ describe('code tasks', () => {
     expect(byLine.get(51)).toMatchObject({ result: 70 });
     expect(byLine.get(52)).toMatchObject({ state: 'failed', error: { code: 'CODE_THREW' } });
     expect(byLine.get(52).error.message).toContain('negative');
+  });
+
+  it('client.runFunction and client.mapFunction send a function to the sandbox', async () => {
+    const foreman = await startForeman();
+    await spawnWorker(foreman.wsUrl, { args: ['--allow-code', '--code-threads', '2'] });
+    const client = new Client({ foreman: foreman.url });
+    expect(await client.runFunction((a: number, b: number) => a * b, 6, 7)).toBe(42);
+    expect(await client.runFunction(async (s: string) => s.split('').reverse().join(''), 'gaffer')).toBe('reffag');
+    const squares = await client.mapFunction((n: number) => n * n, Array.from({ length: 200 }, (_, i) => i), { concurrency: 50 });
+    expect(squares).toEqual(Array.from({ length: 200 }, (_, i) => i * i));
+    const failed = await client.runFunction(() => { throw new Error('from the sandbox'); }).catch((e) => e);
+    expect(failed).toBeInstanceOf(TaskFailedError);
+    expect(failed.error).toMatchObject({ code: 'CODE_THREW' });
   });
 });
