@@ -25,6 +25,7 @@ import { GroupCommit } from './store/group-commit.js';
 import { TaskStore } from './store/task-store.js';
 import { TaskManager } from './task-manager.js';
 import { installEdge, type Edge } from './edge.js';
+import { installBlobs, type Blobs } from './blobs/install-blobs.js';
 import { installStoreGuard } from './http/store-guard.js';
 import { clientErrorReply } from './http/client-error.js';
 import { httpsOption, schemes } from './tls.js';
@@ -56,6 +57,8 @@ export class Foreman {
   readonly checkpoints: Checkpoints;
   /** Authentication, limits, metrics and docs (set in setup). */
   edge!: Edge;
+  /** The blob store and its retention (set in setup). */
+  blobs!: Blobs;
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly retention: Retention;
   private sweeps = 0;
@@ -174,6 +177,14 @@ export class Foreman {
     jobRoutes(app, this.api);
     fleetRoutes(app, this.api);
     await dashboardRoutes(app, this.api);
+    this.blobs = await installBlobs(app, {
+      options,
+      db: this.db,
+      credentials: this.edge.credentials,
+      workerAuth: this.edge.workerAuth,
+      fleet: this.fleet,
+      reads: this.store,
+    });
     for (const plugin of plugins) await plugin(app, this);
 
     const pingEvery = Math.max(1, Math.round(options.heartbeatIntervalMs / options.sweepIntervalMs));

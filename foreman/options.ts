@@ -69,6 +69,14 @@ export interface ForemanOptions {
   maxParamsBytes: number;
   /** Largest task result, msgpack-encoded, in bytes; a bigger result fails the task with PAYLOAD_TOO_LARGE. Default 4 MiB. */
   maxResultBytes: number;
+  /** Where blobs live: a directory, or `s3://bucket/prefix` (not available yet). Default: `<db>.blobs/` beside the database. */
+  blobStore: string | null;
+  /** Largest blob accepted by PUT /blobs, in bytes. Default 10 GiB. */
+  maxBlobBytes: number;
+  /** A blob no task references is deleted once nobody has uploaded it for this long, in ms. Default 1 day. */
+  blobRetentionMs: number;
+  /** How often unreferenced blobs are looked for, in ms. Default 1 hour. */
+  blobSweepIntervalMs: number;
   /** Largest checkpoint state (`ctx.checkpoint`), msgpack-encoded, in bytes; a bigger one is refused. Default 64 KiB. */
   maxCheckpointBytes: number;
   /** Deepest nesting of arrays and objects in params, results and worker meta; deeper input is refused. Default 64. */
@@ -119,6 +127,10 @@ export const DEFAULTS: Readonly<ForemanOptions> = Object.freeze({
   maxParamsBytes: 4 * 1024 * 1024,
   maxResultBytes: 4 * 1024 * 1024,
   maxCheckpointBytes: 64 * 1024,
+  blobStore: null,
+  maxBlobBytes: 10 * 1024 ** 3,
+  blobRetentionMs: 24 * 3600 * 1000,
+  blobSweepIntervalMs: 3600 * 1000,
   maxValueDepth: 64,
   maxBodyBytes: 8 * 1024 * 1024,
   maxNdjsonLineBytes: 8 * 1024 * 1024,
@@ -166,6 +178,10 @@ export function resolveForemanOptions(partial: Partial<ForemanOptions> = {}): Re
   // Params and results travel inside one frame, so neither may exceed the frame limit.
   requireInt('maxParamsBytes', o.maxParamsBytes, 1, o.maxFrameBytes);
   requireInt('maxResultBytes', o.maxResultBytes, 1, o.maxFrameBytes);
+  requireInt('maxBlobBytes', o.maxBlobBytes, 0);
+  requireInt('blobRetentionMs', o.blobRetentionMs, 0);
+  requireInt('blobSweepIntervalMs', o.blobSweepIntervalMs, 10);
+  if (o.blobStore !== null && (typeof o.blobStore !== 'string' || o.blobStore === '')) throw new TypeError('option blobStore must be a directory or s3://bucket/prefix');
   requireInt('maxCheckpointBytes', o.maxCheckpointBytes, 1, o.maxFrameBytes);
   // Deeply nested values overflow the stack of recursive encoders (msgpack, JSON); 1000 is far below where that happens.
   requireInt('maxValueDepth', o.maxValueDepth, 1, 1000);

@@ -1,5 +1,6 @@
 /** Worker options: every tunable has its one default here. */
-import { hostname, availableParallelism } from 'node:os';
+import { hostname, availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface WorkerOptions {
   /** Foreman WebSocket URL, e.g. ws://host:9000 (the /ws/worker path is added when missing). Default ws://127.0.0.1:9000. */
@@ -32,6 +33,8 @@ export interface WorkerOptions {
   controlToken: string | null;
   /** CA certificate file for wss:// foremen with a private CA. Default none. */
   caFile: string | null;
+  /** Where blobs named in params are downloaded, and where handlers put files to return as blobs. Default `<tmp>/gaffer-payloads`. */
+  payloadDir: string;
   /** Log level (pino). Default info. */
   logLevel: string;
 }
@@ -52,6 +55,7 @@ export const WORKER_DEFAULTS: Readonly<WorkerOptions> = Object.freeze({
   statusHost: '127.0.0.1',
   controlToken: null,
   caFile: null,
+  payloadDir: join(tmpdir(), 'gaffer-payloads'),
   logLevel: 'info',
 });
 

@@ -21,6 +21,12 @@ export interface TaskContext {
   checkpoint(state: unknown): Promise<void>;
   /** The state of the latest checkpoint a previous attempt saved, or null (the first attempt, or none saved). */
   lastCheckpoint: unknown;
+  /** Blob references found in the params, each mapped to the local file it was downloaded to (the params hold the paths too). */
+  files: Readonly<Record<string, string>>;
+  /** The worker's payload directory: files the handler returns by path from inside it are uploaded as blobs. */
+  payloadDir: string;
+  /** Uploads a file to the foreman's blob store; resolves with its `blob:sha256:…` reference. */
+  upload(path: string): Promise<string>;
 }
 
 /** A task handler: return a value to succeed, throw to fail (PermanentError: no retry). */

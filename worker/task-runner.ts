@@ -26,6 +26,8 @@ export interface RunHooks {
   onProgress(run: TaskRun): void;
   log(run: TaskRun, message: string, fields?: Record<string, unknown>): void;
   checkpoint(run: TaskRun, state: unknown): Promise<void>;
+  upload(run: TaskRun, path: string): Promise<string>;
+  payloadDir(): string;
   /** The attempt ended; called once. A handler that returns without awaiting ends inside `start()`. */
   onDone(run: TaskRun, outcome: RunOutcome): void;
 }
@@ -49,6 +51,12 @@ function logOf(run: TaskRun, hooks: RunHooks): TaskContext['log'] {
 function checkpointOf(run: TaskRun, hooks: RunHooks): TaskContext['checkpoint'] {
   return (state) => hooks.checkpoint(run, state);
 }
+
+function uploadOf(run: TaskRun, hooks: RunHooks): TaskContext['upload'] {
+  return (path) => hooks.upload(run, path);
+}
+
+const NO_FILES: Readonly<Record<string, string>> = Object.freeze({});
 
 const isThenable = (v: unknown): v is PromiseLike<unknown> =>
   v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
@@ -100,6 +108,9 @@ export class TaskRun {
       log: logOf(this, this.hooks),
       checkpoint: checkpointOf(this, this.hooks),
       lastCheckpoint: a.checkpoint === undefined ? null : a.checkpoint.state,
+      files: NO_FILES,
+      payloadDir: this.hooks.payloadDir(),
+      upload: uploadOf(this, this.hooks),
     };
     let value: unknown;
     try {

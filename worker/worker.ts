@@ -10,6 +10,8 @@ import { Outbox } from '../shared/outbox.js';
 import { CLOSE_CODES, PROTOCOL_VERSION, type Assignment, type ForemanMessage, type TaskRef, type TaskResult } from '../shared/protocol.js';
 import { CheckpointSender } from './checkpoint-sender.js';
 import { Connection } from './connection.js';
+import { BlobClient, httpBaseOf } from './payloads/blob-client.js';
+import { Payloads } from './payloads/payloads.js';
 import { resolveWorkerOptions, type WorkerOptions } from './options.js';
 import type { TaskHandler, TaskRegistration } from './task-context.js';
 import { TaskRun, type RunHooks, type RunOutcome } from './task-runner.js';
@@ -57,6 +59,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Set by the foreman's welcome: the foreman owns the liveness timing. */
   private heartbeatIntervalMs = 0;
   private readonly idleWaiters = new Set<() => void>();
+  /** Blob references in params in, payload files in results out (worker/payloads/). */
+  readonly payloads: Payloads;
   private readonly checkpoints = new CheckpointSender((c) => {
     if (this.registered && this.connection.isOpen) this.connection.send({ kind: 'task.checkpoint', checkpoints: [c] });
   });
@@ -79,6 +83,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         if (kind === 'task.result') this.resultTooLarge(item as TaskResult, bytes);
       },
     });
+    this.payloads = new Payloads(new BlobClient(httpBaseOf(this.options.foreman), this.options.id, this.options.workerToken, this.options.payloadDir));
     this.connection.on('open', () => this.sendHello());
     this.connection.on('message', (m) => this.onMessage(m));
     this.connection.on('close', (code, reason, retryInMs, tries) => this.onDisconnect(code, reason, retryInMs, tries));
@@ -95,7 +100,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
    */
   task<P = any, R = unknown>(type: string, handler: TaskHandler<P, R>, registration: TaskRegistration = {}): this {
     if (this.state !== 'connecting' || this.registered) throw new Error('register handlers before start()');
-    this.handlers.set(type, { handler: handler as TaskHandler, group: registration.group ?? type });
+    this.handlers.set(type, { handler: this.payloads.wrap(handler as TaskHandler), group: registration.group ?? type });
     return this;
   }
 
@@ -316,6 +321,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     },
     log: (r, message, fields) => this.log.info({ ...fields, taskId: r.assignment.taskId, attempt: r.assignment.attempt }, message),
     checkpoint: (r, state) => this.checkpoints.save(r.ref, state),
+    upload: (r, path) => this.payloads.upload(path, r.signal),
+    payloadDir: () => this.options.payloadDir,
     onDone: (run, outcome) => this.finished(run, outcome),
   };
 

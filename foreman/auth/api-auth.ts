@@ -29,6 +29,8 @@ const READ_METHODS = new Set(['GET', 'HEAD']);
  */
 export function isPublic(method: string, route: string | undefined): boolean {
   if (route === WORKER_WS_PATH) return true;
+  // The blob routes take worker tokens as well, so they check credentials themselves (foreman/blobs/blob-access.ts).
+  if (route === '/blobs' || route === '/blobs/:ref') return true;
   if (!READ_METHODS.has(method) || route === undefined) return false;
   return route === '/health' || route === '/' || route.startsWith('/dashboard/') || route === '/docs' || route.startsWith('/docs/');
 }

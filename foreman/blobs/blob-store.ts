@@ -1,0 +1,43 @@
+/**
+ * Where blob bytes live. The foreman speaks to one `BlobStore`; the on-disk
+ * store (disk-blob-store.ts) is the one that exists today. An S3-compatible
+ * store (S3, MinIO, R2) would implement the same five operations with
+ * `@aws-sdk/client-s3` (PutObject via multipart upload while hashing,
+ * HeadObject, GetObject with Range, DeleteObject, ListObjectsV2); it is not
+ * built yet because that package is not a dependency (see openBlobStore).
+ */
+import type { Readable } from 'node:stream';
+
+export interface StoredBlob {
+  /** Hex SHA-256 of the content. */
+  digest: string;
+  size: number;
+  /** Last upload of these bytes (a repeated upload refreshes it), in ms since the epoch. */
+  touchedAt: number;
+}
+
+export interface BlobStore {
+  /** Human-readable location, for the effective settings. */
+  readonly location: string;
+  /**
+   * Stores a stream's bytes under their SHA-256, hashing while it writes. Bytes already stored are not
+   * stored twice (the upload is read and dropped, and the existing blob's time refreshed).
+   * @throws BlobTooLargeError past `maxBytes` (the partial upload is discarded).
+   */
+  put(body: Readable, maxBytes: number): Promise<{ digest: string; size: number; created: boolean }>;
+  /** Size and time of a stored blob, or null. */
+  stat(digest: string): Promise<StoredBlob | null>;
+  /** Reads `[start, end]` (inclusive) of a stored blob, or all of it. */
+  read(digest: string, range?: { start: number; end: number }): Readable;
+  delete(digest: string): Promise<void>;
+  /** Every stored blob. */
+  list(): AsyncIterable<StoredBlob>;
+}
+
+/** An upload went past the size limit. */
+export class BlobTooLargeError extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`the blob exceeds ${maxBytes} bytes (maxBlobBytes)`);
+    this.name = 'BlobTooLargeError';
+  }
+}
