@@ -21,6 +21,7 @@ import { realpath } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { SingleBar } from 'cli-progress';
 import { ApiError, type Client } from '../client/index.js';
+import { AtPathUploader } from './upload-at-paths.js';
 
 /** Lines per request while submitting. */
 const CHUNK_LINES = 500;
@@ -94,6 +95,7 @@ export async function runPromptFile(client: Client, file: string, options: Promp
   try {
     let chunk: Array<{ type: string; params: unknown; key: string }> = [];
     let jobClosed = false;
+    const uploader = new AtPathUploader(client);
     let blank = 0;
     const send = async () => {
       if (chunk.length === 0 || jobClosed) return;
@@ -117,7 +119,7 @@ export async function runPromptFile(client: Client, file: string, options: Promp
       const line = ++summary.lines;
       if (text.trim() === '') blank++;
       if (text.trim() === '' || done.has(line)) continue;
-      chunk.push({ type: options.type, params: paramsOfLine(text), key: `${jobKey}:${line}` });
+      chunk.push({ type: options.type, params: await uploader.replace(paramsOfLine(text)), key: `${jobKey}:${line}` });
       if (chunk.length >= CHUNK_LINES) await send();
     }
     await send();

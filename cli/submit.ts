@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { Client, type JobHandle } from '../client/index.js';
 import { promptFileCommand } from './submit-prompts.js';
+import { AtPathUploader } from './upload-at-paths.js';
 
 export interface SubmitSummary {
   jobId: string;
@@ -19,16 +20,19 @@ export interface SubmitSummary {
  * The tasks of a JSONL file, read as they are sent (a file of a million lines is never held whole).
  * @throws Error naming the line that is not JSON.
  */
-export async function* tasksOfFile(file: string): AsyncGenerator<any> {
+export async function* tasksOfFile(file: string, uploader?: AtPathUploader): AsyncGenerator<any> {
   let line = 0;
   for await (const text of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
     line++;
     if (text.trim() === '') continue;
+    let task: { params?: unknown };
     try {
-      yield JSON.parse(text);
+      task = JSON.parse(text);
     } catch (err) {
       throw new Error(`${file} line ${line} is not valid JSON: ${(err as Error).message}`);
     }
+    if (uploader && task !== null && typeof task === 'object' && task.params !== undefined) task.params = await uploader.replace(task.params);
+    yield task;
   }
 }
 
@@ -82,7 +86,7 @@ export async function followJob(
 
 export function submitCommand(): Command {
   return new Command('submit')
-    .description('Submit a JSONL file of tasks ({"type":…, "params":…} per line) as one job and follow it.')
+    .description('Submit a JSONL file of tasks ({"type":…, "params":…} per line) as one job and follow it. A params string "@path" naming a file is uploaded as a blob and replaced by its reference.')
     .argument('<file>', 'tasks, one JSON object per line')
     .addOption(new Option('--foreman <url>', 'foreman HTTP URL').env('GAFFER_FOREMAN_URL').default('http://127.0.0.1:9000'))
     .addOption(new Option('--token <token>', 'API token').env('GAFFER_API_TOKEN'))
@@ -94,7 +98,7 @@ export function submitCommand(): Command {
       if (flags.type !== undefined) return promptFileCommand(client, file, { type: flags.type, out: flags.out, resume: flags.resume });
       const out = flags.out ? createWriteStream(flags.out) : process.stdout;
       try {
-        const summary = await submitAndFollow(client, tasksOfFile(file), { out, progress: true });
+        const summary = await submitAndFollow(client, tasksOfFile(file, new AtPathUploader(client)), { out, progress: true });
         process.stderr.write(
           `job ${summary.jobId}: ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.cancelled} cancelled of ${summary.count} in ${(summary.elapsedMs / 1000).toFixed(1)} s\n`,
         );

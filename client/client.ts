@@ -5,6 +5,7 @@
  *   const client = new Client<{ resize: { params: { url: string }; result: { bytes: number } } }>();
  *   const { bytes } = await client.run('resize', { url });
  */
+import { getBlobStream, putBlob, type GetBlobOptions, type PutBlobResult } from './blobs.js';
 import { optionsFromEnvironment } from './environment.js';
 import { Http } from './http.js';
 import { JobHandle } from './job-handle.js';
@@ -195,6 +196,25 @@ export class Client<M extends TaskMap = AnyTasks> {
   /** Whether the foreman answers (`GET /health`, no token needed). */
   health(): Promise<{ ok: boolean; dispatching: boolean; uptimeMs: number }> {
     return this.http.json('GET', '/health');
+  }
+
+  /**
+   * Uploads bytes to the foreman's blob store (a stream is sent as it is read, so any size fits in
+   * little memory); put the returned `ref` in params instead of the data. Same bytes, same `ref`.
+   * @throws ApiError (413 BLOB_TOO_LARGE past the foreman's maxBlobBytes).
+   */
+  putBlob(data: Uint8Array | Blob | ReadableStream<Uint8Array>, opts: { signal?: AbortSignal } = {}): Promise<PutBlobResult> {
+    return putBlob(this.http, data, opts.signal);
+  }
+
+  /** Downloads a blob (or a byte range of it) into memory. @throws ApiError (404 BLOB_NOT_FOUND). */
+  async getBlob(ref: string, opts: GetBlobOptions = {}): Promise<Uint8Array> {
+    return new Uint8Array(await new Response(await getBlobStream(this.http, ref, opts)).arrayBuffer());
+  }
+
+  /** Streams a blob (or a byte range of it), for blobs too big to hold in memory. @throws ApiError (404 BLOB_NOT_FOUND). */
+  getBlobStream(ref: string, opts: GetBlobOptions = {}): Promise<ReadableStream<Uint8Array>> {
+    return getBlobStream(this.http, ref, opts);
   }
 
   /** Releases what the client holds open. Idempotent. */

@@ -65,6 +65,19 @@ export class Http {
     return parse<T>(res);
   }
 
+  /** Sends a request with the token and returns the response as it is (the caller reads the body and checks the status). */
+  raw(method: string, path: string, init: { body?: BodyInit | null; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Response> {
+    const streamed = typeof ReadableStream !== 'undefined' && init.body instanceof ReadableStream;
+    return this.options.fetch(this.url(path), {
+      method,
+      headers: this.headers(init.headers),
+      body: init.body,
+      signal: init.signal,
+      // Required by fetch for a streamed request body.
+      ...(streamed ? { duplex: 'half' } : {}),
+    } as RequestInit);
+  }
+
   /** Reads an NDJSON response line by line until it ends. */
   async *lines<T>(path: string, signal?: AbortSignal): AsyncGenerator<T> {
     const res = await this.options.fetch(this.url(path), { headers: this.headers(), signal });

@@ -13,6 +13,7 @@ import type { BatchItem, BatchKind } from '../shared/outbox.js';
 import type { Fleet } from './fleet.js';
 import type { ForemanOptions } from './options.js';
 import type { Session, SessionHandler } from './session.js';
+import { BLOB_HINT } from '../shared/blob-ref.js';
 import { valueProblem } from './value-limits.js';
 
 type Limits = Pick<ForemanOptions, 'maxSessions' | 'maxSessionsPerAddress' | 'maxResultBytes' | 'maxValueDepth' | 'maxFrameBytes'>;
@@ -102,7 +103,7 @@ export class SessionGuard implements SessionHandler {
    * error frame, and its result is still acknowledged, so it stops holding it.
    */
   private limitResult(session: Session, r: TaskResult): TaskResult {
-    const problem = valueProblem(`result of task ${r.taskId}`, r.value, { maxBytes: this.limits.maxResultBytes, maxDepth: this.limits.maxValueDepth, bytesOption: 'maxResultBytes' });
+    const problem = valueProblem(`result of task ${r.taskId}`, r.value, { maxBytes: this.limits.maxResultBytes, maxDepth: this.limits.maxValueDepth, bytesOption: 'maxResultBytes', sizeHint: BLOB_HINT });
     if (problem === null) return r;
     const { message } = problem;
     session.sendError('PAYLOAD_TOO_LARGE', message);

@@ -45,10 +45,10 @@ export interface ValueProblem {
 }
 
 /**
- * What is wrong with `value` against the limits, naming it `what`, or null when it is fine.
+ * What is wrong with `value` against the limits (`sizeHint` is appended to a size problem's message), naming it `what`, or null when it is fine.
  * Its size is measured as msgpack, the form in which it is stored and sent.
  */
-export function valueProblem(what: string, value: unknown, limits: { maxBytes: number; maxDepth: number; bytesOption: string }): ValueProblem | null {
+export function valueProblem(what: string, value: unknown, limits: { maxBytes: number; maxDepth: number; bytesOption: string; sizeHint?: string }): ValueProblem | null {
   if (value === undefined || value === null || typeof value === 'number' || typeof value === 'boolean') return null;
   // A string of n UTF-16 units encodes to at most 3n + 5 bytes: short strings need no encoding to be judged.
   if (typeof value === 'string' && value.length * 3 + 5 <= limits.maxBytes) return null;
@@ -58,5 +58,5 @@ export function valueProblem(what: string, value: unknown, limits: { maxBytes: n
   if (measured.maxBytes <= limits.maxBytes) return null;
   const bytes = encodeValue(value).length;
   if (bytes <= limits.maxBytes) return null;
-  return { kind: 'size', message: `${what} is ${bytes} bytes encoded; the limit is ${limits.maxBytes} (${limits.bytesOption})` };
+  return { kind: 'size', message: `${what} is ${bytes} bytes encoded; the limit is ${limits.maxBytes} (${limits.bytesOption})${limits.sizeHint ?? ''}` };
 }

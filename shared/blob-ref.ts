@@ -7,6 +7,9 @@
 /** Prefix of every blob reference. */
 export const BLOB_REF_PREFIX = 'blob:sha256:';
 
+/** Appended to the errors for params and results over the inline limits: where big data goes instead. */
+export const BLOB_HINT = '; put large data in a blob instead (PUT /blobs, `@path` in gaffer submit, or a file returned from the worker\'s payload directory) and pass its blob:sha256: reference (README: Blobs)';
+
 const REF = /^blob:sha256:([0-9a-f]{64})$/;
 
 /** The hex digest a reference names, or null when `value` is not a blob reference. */

@@ -33,6 +33,8 @@ export const TASK_ERROR_CODES = {
   WORKER_LOST: 'the worker died, was partitioned or disconnected past the grace period',
   TOO_MANY_LOSSES: 'the task was lost with its worker maxLosses times (a poison task)',
   CANCELLED: 'the task was cancelled',
+  BLOB_DOWNLOAD_FAILED: 'the worker could not download a blob named in the params (retried, unless the foreman answered 4xx: missing or not assigned)',
+  BLOB_UPLOAD_FAILED: 'the worker could not upload a file the handler returned from its payload directory (retried)',
 } as const;
 
 /** Error codes of the built-in `llm` handler (worker/handlers/llm.ts), besides INVALID_PARAMS. */

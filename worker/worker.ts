@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import { Outbox } from '../shared/outbox.js';
 import { CLOSE_CODES, PROTOCOL_VERSION, type Assignment, type ForemanMessage, type TaskRef, type TaskResult } from '../shared/protocol.js';
+import { BLOB_HINT } from '../shared/blob-ref.js';
 import { CheckpointSender } from './checkpoint-sender.js';
 import { Connection } from './connection.js';
 import { BlobClient, httpBaseOf } from './payloads/blob-client.js';
@@ -372,7 +373,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private resultTooLarge(result: TaskResult, bytes: number): void {
     const key = refKey(result);
     if (!this.unacked.has(key)) return;
-    const message = `the result of task ${result.taskId} is ${bytes} bytes encoded, over the foreman's largest frame (maxFrameBytes)`;
+    const message = `the result of task ${result.taskId} is ${bytes} bytes encoded, over the foreman's largest frame (maxFrameBytes)${BLOB_HINT}`;
     const failed: TaskResult = { taskId: result.taskId, attempt: result.attempt, outcome: 'failed', durationMs: result.durationMs, error: { code: 'PAYLOAD_TOO_LARGE', message, retryable: false } };
     this.unacked.set(key, failed);
     this.log.warn({ taskId: result.taskId, attempt: result.attempt, bytes }, message);

@@ -67,11 +67,12 @@ export async function blobRoutes(app: FastifyInstance, store: BlobStore, access:
       const stored = await store.stat(digest);
       if (!stored) return reply.code(404).send(apiError(404, 'BLOB_NOT_FOUND', `no blob ${ref}`, 'params/ref'));
       const range = parseRange(req.headers.range, stored.size);
-      reply.header('accept-ranges', 'bytes').header('etag', `"${digest}"`).type('application/octet-stream');
+      reply.header('accept-ranges', 'bytes');
       if (range === 'bad') {
         reply.header('content-range', `bytes */${stored.size}`);
         return reply.code(416).send(apiError(416, 'RANGE_NOT_SATISFIABLE', `range ${req.headers.range} is not inside ${stored.size} bytes`, 'headers/range'));
       }
+      reply.header('etag', `"${digest}"`).type('application/octet-stream');
       if (range === null) {
         reply.header('content-length', stored.size);
         return reply.send(stored.size === 0 ? '' : store.read(digest));

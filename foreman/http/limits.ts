@@ -4,6 +4,7 @@
  * checked where NDJSON is parsed (ndjson.ts). Every refusal is a JSON error naming the problem.
  */
 import type { FastifyInstance } from 'fastify';
+import { BLOB_HINT } from '../../shared/blob-ref.js';
 import { valueProblem } from '../value-limits.js';
 import { apiError } from './context.js';
 
@@ -59,7 +60,7 @@ export function installParamsLimit(app: FastifyInstance, maxBytes: number, maxDe
     const prefix = Array.isArray(body) ? 'body/' : Array.isArray(body.tasks) ? 'body/tasks/' : null;
     for (let i = 0; i < tasks.length; i++) {
       const field = prefix === null ? 'body/params' : `${prefix}${i}/params`;
-      const problem = valueProblem(field, tasks[i].params, { maxBytes, maxDepth, bytesOption: 'maxParamsBytes' });
+      const problem = valueProblem(field, tasks[i].params, { maxBytes, maxDepth, bytesOption: 'maxParamsBytes', sizeHint: BLOB_HINT });
       if (problem === null) continue;
       const [status, code] = problem.kind === 'depth' ? ([400, 'PARAMS_TOO_DEEP'] as const) : ([413, 'PAYLOAD_TOO_LARGE'] as const);
       return reply.code(status).send(apiError(status, code, problem.message, field));

@@ -57,7 +57,9 @@ export class Payloads {
         this.inUse.set(files[ref], (this.inUse.get(files[ref]) ?? 0) + 1);
       }
       ctx.files = files;
-      return await this.offload(handler(mapStrings(params, (s) => files[s] ?? s), ctx), ctx);
+      // A downloaded input returned as it is maps back to its own reference, without an upload.
+      const known = new Map(Object.entries(files).map(([ref, path]) => [path, ref]));
+      return await this.offload(handler(mapStrings(params, (s) => files[s] ?? s), ctx), ctx, known);
     } finally {
       for (const path of Object.values(files)) {
         const n = (this.inUse.get(path) ?? 1) - 1;
@@ -71,16 +73,16 @@ export class Payloads {
   }
 
   /** The result with payload-directory paths replaced by uploaded references; the value itself when there are none. */
-  private offload(result: unknown, ctx: TaskContext): unknown {
-    if (isThenable(result)) return Promise.resolve(result).then((v) => this.offloadValue(v, ctx));
-    return this.offloadValue(result, ctx);
+  private offload(result: unknown, ctx: TaskContext, known?: Map<string, string>): unknown {
+    if (isThenable(result)) return Promise.resolve(result).then((v) => this.offloadValue(v, ctx, known));
+    return this.offloadValue(result, ctx, known);
   }
 
-  private offloadValue(value: unknown, ctx: TaskContext): unknown {
+  private offloadValue(value: unknown, ctx: TaskContext, known?: Map<string, string>): unknown {
     if (value === null || (typeof value !== 'object' && typeof value !== 'string')) return value;
     let paths: Set<string> | null = null;
     mapStrings(value, (s) => {
-      if (s.startsWith(this.prefix) && existsSync(s) && statSync(s).isFile()) (paths ??= new Set()).add(s);
+      if (s.startsWith(this.prefix) && (known?.has(s) || (existsSync(s) && statSync(s).isFile()))) (paths ??= new Set()).add(s);
       return s;
     });
     if (paths === null) return value;
@@ -88,6 +90,11 @@ export class Payloads {
     return (async () => {
       const refs = new Map<string, string>();
       for (const path of found) {
+        const input = known?.get(path);
+        if (input !== undefined) {
+          refs.set(path, input);
+          continue;
+        }
         refs.set(path, await this.client.upload(path, ctx.signal));
         await rm(path, { force: true });
       }
