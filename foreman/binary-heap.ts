@@ -48,6 +48,32 @@ export class BinaryHeap<T> {
     return top;
   }
 
+  /** Keeps only the items `keep` accepts, and restores heap order (O(n)). */
+  retain(keep: (item: T) => boolean): void {
+    const items = this.items;
+    let n = 0;
+    for (let i = 0; i < items.length; i++) if (keep(items[i])) items[n++] = items[i];
+    items.length = n;
+    for (let i = (n >> 1) - 1; i >= 0; i--) this.siftDown(i);
+  }
+
+  private siftDown(start: number): void {
+    const items = this.items;
+    const n = items.length;
+    const item = items[start];
+    let i = start;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const m = r < n && this.before(items[r], items[l]) ? r : l;
+      if (!this.before(items[m], item)) break;
+      items[i] = items[m];
+      i = m;
+    }
+    items[i] = item;
+  }
+
   clear(): void {
     this.items.length = 0;
   }

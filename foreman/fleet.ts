@@ -129,7 +129,8 @@ export class Fleet implements Omit<SessionHandler, 'onTooLarge'> {
       if (this.tasks.owns(entry.id, ref)) {
         adopted.push(ref);
         kept.add(ref.taskId);
-      } else {
+      } else if (!this.tasks.resultPending(entry.id, ref)) {
+        // A result of this attempt taken but not yet durable is neither: the worker resends it and hears when it is.
         revoked.push(ref);
       }
     }

@@ -64,6 +64,23 @@ class Level {
   get empty(): boolean {
     return this.head >= this.fifo.length && (this.late === null || this.late.size === 0);
   }
+
+  /** Entries held, dropped ones included. */
+  get entries(): number {
+    return this.fifo.length - this.head + (this.late?.size ?? 0);
+  }
+
+  /** Drops every entry whose task is no longer queued. */
+  compact(): void {
+    const kept: LiveTask[] = [];
+    for (let i = this.head; i < this.fifo.length; i++) {
+      const t = this.fifo[i];
+      if (t?.queued) kept.push(t);
+    }
+    this.fifo = kept;
+    this.head = 0;
+    this.late?.retain((t) => t.queued);
+  }
 }
 
 export class ReadyQueue {
@@ -94,6 +111,24 @@ export class ReadyQueue {
       this.priorities.shift();
     }
     return undefined;
+  }
+
+  /** Entries held, including those of tasks that left the queue and are not dropped yet. */
+  get entries(): number {
+    let n = 0;
+    for (const level of this.levels.values()) n += level.entries;
+    return n;
+  }
+
+  /** Drops every entry whose task is no longer queued (lazy removal would keep them until they reach the front). */
+  compact(): void {
+    for (const [p, level] of this.levels) {
+      level.compact();
+      if (level.empty) {
+        this.levels.delete(p);
+        this.priorities.splice(this.priorities.indexOf(p), 1);
+      }
+    }
   }
 
   /** Removes `task` if it is the one `peek()` returns. */

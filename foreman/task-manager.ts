@@ -9,7 +9,9 @@ import { newTimeOrderedId } from '../shared/ids.js';
 import { CANCELLED_QUEUED, decideLoss, decideRelease, decideResult, type Decision } from './task-outcome.js';
 import type { ForemanOptions } from './options.js';
 import type { GroupCommit } from './store/group-commit.js';
-import type { TaskFilter, TaskRow, TaskStore } from './store/task-store.js';
+import type { TaskFilter, TaskStore } from './store/task-store.js';
+import { JobControl } from './job-control.js';
+import { LedgerError } from './ledger-error.js';
 import { Spill } from './spill.js';
 import { TaskQueues } from './task-queues.js';
 import { DelayTimer } from './delay-timer.js';
@@ -20,8 +22,6 @@ import type { NewJob, RejectReason, SettledTask, TaskLedger, TaskManagerHooks } 
 
 export type { JobState };
 
-/** Tasks read and requeued per commit by `retryWhere`. */
-const RETRY_BATCH = 1000;
 
 export type { RejectReason, SettledTask, TaskManagerHooks };
 
@@ -31,6 +31,15 @@ type Options = Pick<ForemanOptions, 'maxAttempts' | 'maxLosses' | 'retryBackoffM
 const RETAINED_PARAMS_MAX_BYTES = 1024;
 
 const noop = (): void => {};
+
+/** Names input i's key in a bulk submission. */
+const itemKeyField = (i: number): string => `body/${i}/key`;
+
+/** Refuses `input` under `key` when the key already names a task of another type or params. */
+function sameAsKeyed(key: string, type: string, params: Buffer, input: TaskInput, field: string): void {
+  if (type === input.type && params.equals(encodeValue(input.params ?? null))) return;
+  throw new LedgerError(409, 'KEY_CONFLICT', `key ${JSON.stringify(key)} already names a task with a different type or params`, field);
+}
 
 
 const cancellingOf = (t: LiveTask) => ({ cancelling: t.state === 'cancelling', failures: t.failures, losses: t.losses, maxAttempts: t.maxAttempts });
@@ -52,9 +61,15 @@ export class TaskManager implements TaskLedger {
       if (this.queues.promoteDue(now) > 0) this.hooks.onReady();
     },
   );
-  /** Idempotency keys submitted but not committed yet, so two racing requests get one task. */
-  private readonly pendingKeys = new Map<string, Promise<string>>();
+  /** Idempotency keys submitted but not committed yet (with what they were submitted with), so two racing requests get one task. */
+  private readonly pendingKeys = new Map<string, { type: string; params: Buffer; id: Promise<string> }>();
+  /**
+   * Results taken but not durable yet, by task id. A resend of the same attempt (the worker
+   * reconnected meanwhile) is acknowledged with the same commit, not refused as settled.
+   */
+  private readonly unacked = new Map<string, { attempt: number; workerId: string; acks: Array<() => void> }>();
   private readonly spill: Spill;
+  private readonly control: JobControl;
 
   constructor(
     private readonly store: TaskStore,
@@ -63,6 +78,12 @@ export class TaskManager implements TaskLedger {
     private readonly hooks: TaskManagerHooks,
   ) {
     this.spill = new Spill(store, this.queues, (task, now) => this.hold(task, now), options.hotQueueMax);
+    this.control = new JobControl({
+      store, commit, tally: this.tally, queues: this.queues, live: this.live, hotQueueMax: options.hotQueueMax,
+      cancelLive: (tasks, now) => this.cancelLive(tasks, now),
+      onSettled: (t) => hooks.onSettled(t),
+      onReady: () => hooks.onReady(),
+    });
   }
 
   /**
@@ -95,44 +116,78 @@ export class TaskManager implements TaskLedger {
     return orphans;
   }
 
-  /** Looks up a task or job by idempotency key, including submissions not yet committed. */
-  findTaskByKey(key: string): Promise<string> | string | null {
-    return this.pendingKeys.get(key) ?? this.store.getTaskByKey(key)?.id ?? null;
+  /**
+   * The task an idempotency key names (submissions not yet committed included), or null.
+   * @param input when given, what is submitted now under the key.
+   * @throws LedgerError KEY_CONFLICT (409, naming `field`) when the key names a task of another type or params:
+   *   the new submission would otherwise be dropped silently.
+   */
+  findTaskByKey(key: string, input?: TaskInput, field = 'body/key'): Promise<string> | string | null {
+    const pending = this.pendingKeys.get(key);
+    if (pending) {
+      if (input) sameAsKeyed(key, pending.type, pending.params, input, field);
+      return pending.id;
+    }
+    const row = this.store.getTaskByKey(key);
+    if (!row) return null;
+    if (input) sameAsKeyed(key, row.type, encodeValue(row.params), input, field);
+    return row.id;
   }
 
   /**
    * Creates a job (optionally) and its tasks; resolves once they are durable.
-   * Inputs whose `key` already names a task return that task's id instead.
+   * Inputs whose `key` already names a task (of the same type and params) return that task's id instead.
    * @param jobId the job the tasks belong to, or null.
-   * @param newJob set when `jobId` is a job to create with these tasks.
+   * @param newJob set when `jobId` is a job to create with these tasks; unset to add to an existing job.
+   * @param keyField names input i's key in a KEY_CONFLICT error.
+   * @throws LedgerError JOB_NOT_FOUND, JOB_CLOSED (a close or cancel was asked for), KEY_CONFLICT.
    */
-  async submit(inputs: TaskInput[], jobId: string | null, newJob?: NewJob): Promise<string[]> {
+  submit(inputs: TaskInput[], jobId: string | null, newJob?: NewJob, keyField = itemKeyField): Promise<string[]> {
+    if (jobId === null || newJob) return this.insert(inputs, jobId, newJob, keyField);
+    const job = this.jobs.get(jobId);
+    if (!job) return Promise.reject(new LedgerError(404, 'JOB_NOT_FOUND', `no job ${jobId}`, 'id'));
+    if (job.closing) return Promise.reject(new LedgerError(409, 'JOB_CLOSED', 'job is closed and takes no more tasks', 'id'));
+    // Tracked until its tasks are in the ledger, so that a close or cancel acknowledged later covers them.
+    const adding = this.insert(inputs, jobId, undefined, keyField);
+    job.adding.add(adding);
+    const done = () => void job.adding.delete(adding);
+    adding.then(done, done);
+    return adding;
+  }
+
+  private async insert(inputs: TaskInput[], jobId: string | null, newJob: NewJob | undefined, keyField: (i: number) => string): Promise<string[]> {
     const now = Date.now();
     const ids: string[] = new Array(inputs.length);
     const fresh: LiveTask[] = [];
     const waits: Array<Promise<void>> = [];
-    const keysHere = new Map<string, string>();
+    /** Inputs whose key named a submission whose commit then failed: this one creates them after all. */
+    const orphaned: number[] = [];
+    const keysHere = new Map<string, { id: string; type: string; params: Buffer }>();
+    const encoded: Buffer[] = [];
     for (let i = 0; i < inputs.length; i++) {
       const input = inputs[i];
       if (input.key !== undefined) {
         // The same key twice in one submission is one task, like the same key in two submissions.
-        const existing = keysHere.get(input.key) ?? this.findTaskByKey(input.key);
+        const here = keysHere.get(input.key);
+        if (here) sameAsKeyed(input.key, here.type, here.params, input, keyField(i));
+        const existing = here?.id ?? this.findTaskByKey(input.key, input, keyField(i));
         if (typeof existing === 'string') {
           ids[i] = existing;
           continue;
         }
         if (existing) {
-          waits.push(existing.then((id) => void (ids[i] = id)));
+          waits.push(existing.then((id) => void (ids[i] = id), () => void orphaned.push(i)));
           continue;
         }
       }
       const task = this.newTask(input, jobId, now);
       ids[i] = task.id;
       fresh.push(task);
-      if (input.key !== undefined) keysHere.set(input.key, task.id);
+      const params = encodeValue(task.params);
+      encoded.push(params);
+      if (input.key !== undefined) keysHere.set(input.key, { id: task.id, type: task.type, params });
     }
     const cold = this.spill.decide(fresh);
-    const encoded = fresh.map((t) => encodeValue(t.params));
     const committed = this.commit.write(() => {
       if (jobId && newJob) this.store.insertJob(jobId, newJob.key, now, newJob.open ? null : now, newJob.params ?? null);
       for (let i = 0; i < fresh.length; i++) {
@@ -146,7 +201,7 @@ export class TaskManager implements TaskLedger {
       const id = committed.then(() => t.id);
       // A racing submission awaits this; if nobody does, a failed commit must not become an unhandled rejection.
       id.catch(() => {});
-      this.pendingKeys.set(t.key as string, id);
+      this.pendingKeys.set(t.key as string, { type: t.type, params: (keysHere.get(t.key as string) as { params: Buffer }).params, id });
     }
     try {
       await committed;
@@ -175,6 +230,11 @@ export class TaskManager implements TaskLedger {
       this.tally.move(t.jobId, null, 'queued');
     }
     await Promise.all(waits);
+    if (orphaned.length > 0) {
+      // Our own tasks are durable: answering with an error now would make the client resend (and duplicate) them.
+      const again = await this.insert(orphaned.map((i) => inputs[i]), jobId, undefined, (k) => keyField(orphaned[k]));
+      orphaned.forEach((i, k) => (ids[i] = again[k]));
+    }
     if (fresh.length > 0) this.hooks.onReady(true);
     return ids;
   }
@@ -262,12 +322,28 @@ export class TaskManager implements TaskLedger {
    * Returns the reason when the result is rejected, null when it is taken.
    */
   acceptResult(workerId: string, r: TaskResult, now: number, onDurable: () => void): RejectReason | null {
+    const held = this.unacked.get(r.taskId);
+    if (held && held.attempt === r.attempt && held.workerId === workerId) {
+      held.acks.push(onDurable);
+      return null;
+    }
     const task = this.live.get(r.taskId);
     if (!task) return this.store.getTask(r.taskId) ? 'already settled' : 'unknown task';
     if (task.attempt !== r.attempt) return 'stale attempt';
     if (task.workerId !== workerId || (task.state !== 'running' && task.state !== 'cancelling')) return 'not your task';
-    this.apply(task, decideResult(cancellingOf(task), r, this.options), now, onDurable);
+    const taken = { attempt: r.attempt, workerId, acks: [onDurable] };
+    this.unacked.set(task.id, taken);
+    this.apply(task, decideResult(cancellingOf(task), r, this.options), now, () => {
+      if (this.unacked.get(task.id) === taken) this.unacked.delete(task.id);
+      for (const ack of taken.acks) ack();
+    });
     return null;
+  }
+
+  /** Whether `workerId`'s result for `ref` was taken and is being written (a reconnecting worker still holds it). */
+  resultPending(workerId: string, ref: TaskRef): boolean {
+    const held = this.unacked.get(ref.taskId);
+    return !!held && held.attempt === ref.attempt && held.workerId === workerId;
   }
 
   /** Records progress of the current attempt; false when the attempt is not current. */
@@ -311,7 +387,11 @@ export class TaskManager implements TaskLedger {
   /** Cancels a task: at once when queued, by a pushed cancel when running. Returns the state after, or null if unknown. */
   async cancel(id: string): Promise<TaskState | null> {
     const task = this.live.get(id) ?? this.spill.warmById(id);
-    if (!task) return this.store.getTask(id)?.state ?? null;
+    if (!task) {
+      // Its outcome may be decided but not yet written: read the row after every write queued before this request.
+      await this.commit.write(noop);
+      return this.store.getTask(id)?.state ?? null;
+    }
     await this.cancelLive([task], Date.now());
     return task.state === 'settled' ? 'cancelled' : task.state;
   }
@@ -338,89 +418,28 @@ export class TaskManager implements TaskLedger {
   }
 
   /** Cancels every unsettled task of a job and marks the job cancelled. Returns how many tasks were affected, or null. */
-  async cancelJob(jobId: string): Promise<number | null> {
-    const job = this.jobs.get(jobId);
-    if (!job) return null;
-    const now = Date.now();
-    const tasks = [...this.live.values()].filter((t) => t.jobId === jobId);
-    tasks.push(...this.spill.warmJob(jobId));
-    job.cancelledAt ??= now;
-    job.closedAt ??= now;
-    await Promise.all([
-      this.cancelLive(tasks, now),
-      this.commit.write(() => {
-        this.store.cancelJob(jobId, now);
-        this.store.closeJob(jobId, now);
-      }),
-    ]);
-    return tasks.length;
+  cancelJob(jobId: string): Promise<number | null> {
+    return this.control.cancelJob(jobId);
   }
 
   /** Stops a job from taking more tasks; it completes when its tasks settle. */
-  async closeJob(jobId: string): Promise<JobState | null> {
-    const job = this.jobs.get(jobId);
-    if (!job) return null;
-    if (job.closedAt === null) {
-      const now = Date.now();
-      job.closedAt = now;
-      await this.commit.write(() => this.store.closeJob(jobId, now));
-    }
-    return job;
+  closeJob(jobId: string): Promise<JobState | null> {
+    return this.control.closeJob(jobId);
   }
 
   /** Requeues a failed or cancelled task with a fresh attempt budget. Returns the state after, or null if unknown. */
-  async retry(id: string): Promise<TaskState | null> {
-    const row = this.store.getTask(id);
-    if (!row) return null;
-    if (this.live.has(id) || (row.state !== 'failed' && row.state !== 'cancelled')) return row.state;
-    await this.retryRows([row]);
-    return 'queued';
+  retry(id: string): Promise<TaskState | null> {
+    return this.control.retry(id);
   }
 
   /** Requeues every failed task of a job; returns how many, or null for an unknown job. */
-  async retryFailed(jobId: string): Promise<number | null> {
-    if (!this.jobs.has(jobId)) return null;
-    const rows = this.store.failedOfJob(jobId).filter((r) => !this.live.has(r.id));
-    await this.retryRows(rows);
-    return rows.length;
+  retryFailed(jobId: string): Promise<number | null> {
+    return this.control.retryFailed(jobId);
   }
 
-  async retryWhere(filter: TaskFilter & { state: 'failed' | 'cancelled' }): Promise<number> {
-    let requeued = 0;
-    // A page at a time, so a large dead-letter list is never held at once; a requeued task leaves the
-    // filter's state, and the seq cursor moves past it anyway.
-    for (let after = 0; ; ) {
-      const rows = this.store.searchTasks(filter, after, RETRY_BATCH);
-      if (rows.length === 0) break;
-      after = rows[rows.length - 1].seq;
-      const settled = rows.filter((r) => !this.live.has(r.id));
-      await this.retryRows(settled);
-      requeued += settled.length;
-      if (rows.length < RETRY_BATCH) break;
-    }
-    return requeued;
-  }
-
-  private async retryRows(rows: TaskRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    const now = Date.now();
-    await this.commit.write(() => {
-      for (const r of rows) this.store.requeueSettled(r.seq, now);
-    });
-    for (const r of rows) {
-      if (this.live.has(r.id)) continue;
-      this.tally.durable(r.jobId, -1);
-      const task: LiveTask = {
-        seq: r.seq, id: r.id, jobId: r.jobId, key: r.key, type: r.type, priority: r.priority,
-        params: r.params, paramsLoaded: true, state: 'queued', attempt: r.attempt, failures: 0, losses: 0,
-        maxAttempts: r.maxAttempts, timeoutMs: r.timeoutMs, workerId: null, runAt: now, createdAt: r.createdAt,
-        startedAt: null, progress: null, queued: false,
-      };
-      this.live.set(task.id, task);
-      this.queues.add(task, now);
-      this.tally.move(task.jobId, r.state, 'queued');
-    }
-    this.hooks.onReady();
+  /** Requeues every task matching `filter` (failed or cancelled ones), a page at a time; returns how many. */
+  retryWhere(filter: TaskFilter & { state: 'failed' | 'cancelled' }): Promise<number> {
+    return this.control.retryWhere(filter);
   }
 
   /**

@@ -15,6 +15,9 @@ import type { LiveTask } from './task-types.js';
 
 const delayOrder = (a: LiveTask, b: LiveTask): boolean => a.runAt < b.runAt || (a.runAt === b.runAt && a.seq < b.seq);
 
+/** Dropped entries tolerated before a compaction is considered. */
+const COMPACT_MIN = 1024;
+
 export class TaskQueues {
   private readonly ready = new Map<string, ReadyQueue>();
   private readonly delayed = new BinaryHeap<LiveTask>(delayOrder);
@@ -26,6 +29,8 @@ export class TaskQueues {
   /** Spilled tasks per type and priority. */
   private readonly cold = new Map<string, Map<number, number>>();
   private coldTotal = 0;
+  /** Tasks removed (not taken) since the last compaction: their entries may still sit in the heaps. */
+  private dropped = 0;
 
   /** Adds a queued task: ready now, or delayed until `task.runAt`. */
   add(task: LiveTask, now: number): void {
@@ -34,11 +39,33 @@ export class TaskQueues {
     this.push(task, now);
   }
 
-  /** Forgets a task that left the queued state (its heap entry is dropped lazily). */
+  /**
+   * Forgets a task that left the queued state other than by being taken (cancelled). Its heap entry
+   * is dropped lazily; once such entries outnumber the queued tasks, the heaps are compacted, so a
+   * large cancelled backlog that no worker would ever reach is not kept in memory.
+   */
   remove(task: LiveTask): void {
     if (!task.queued) return;
+    this.unqueue(task);
+    if (++this.dropped > COMPACT_MIN && this.dropped > this.total - this.coldTotal) this.compact();
+  }
+
+  /** Heap and FIFO entries held, including dropped ones not yet compacted away. */
+  get entries(): number {
+    let n = this.delayed.size;
+    for (const q of this.ready.values()) n += q.entries;
+    return n;
+  }
+
+  private unqueue(task: LiveTask): void {
     task.queued = false;
     this.bump(task.type, task.priority, -1);
+  }
+
+  private compact(): void {
+    for (const q of this.ready.values()) q.compact();
+    this.delayed.retain((t) => t.queued);
+    this.dropped = 0;
   }
 
   /** Counts `n` spilled tasks of a type and priority. */
@@ -55,6 +82,12 @@ export class TaskQueues {
     this.uncold(task.type, task.priority);
     task.queued = true;
     this.push(task, now);
+  }
+
+  /** One spilled task of this type and priority left the queue in the store (cancelled there). */
+  dropColdOne(type: string, priority: number): void {
+    this.uncold(type, priority);
+    this.bump(type, priority, -1);
   }
 
   /** Forgets every spilled task of `type` without warming any (the store holds none: the counts had drifted). */
@@ -104,7 +137,7 @@ export class TaskQueues {
   /** Takes the task `peek(type)` returned. */
   take(task: LiveTask): void {
     this.ready.get(task.type)?.take(task);
-    this.remove(task);
+    if (task.queued) this.unqueue(task);
   }
 
   /** Moves delayed tasks whose time has come into the ready heaps; returns how many moved. */
@@ -164,6 +197,7 @@ export class TaskQueues {
     this.cold.clear();
     this.coldTotal = 0;
     this.total = 0;
+    this.dropped = 0;
   }
 
   private push(task: LiveTask, now: number): void {

@@ -11,6 +11,13 @@ export interface JobState extends JobRow {
   counts: Record<TaskState, number>;
   /** Settled tasks whose outcome is committed (counts may run one commit ahead of this). */
   settledDurable: number;
+  /**
+   * Set the moment a close or cancel is asked for: no task may be added from then on. `closedAt`
+   * and `cancelledAt` are set only once that is durable.
+   */
+  closing: boolean;
+  /** Additions to this job accepted but not yet in the ledger: a close or cancel waits for them. */
+  adding: Set<Promise<unknown>>;
 }
 
 export const emptyCounts = (): Record<TaskState, number> =>
@@ -22,7 +29,7 @@ export class TaskTally {
 
   /** Registers a job with no tasks yet. */
   addJob(job: JobRow): JobState {
-    const state: JobState = { ...job, total: 0, counts: emptyCounts(), settledDurable: 0 };
+    const state: JobState = { ...job, total: 0, counts: emptyCounts(), settledDurable: 0, closing: job.closedAt !== null, adding: new Set() };
     this.jobs.set(job.id, state);
     return state;
   }

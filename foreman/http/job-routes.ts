@@ -2,6 +2,7 @@
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { newTimeOrderedId } from '../../shared/ids.js';
+import { LedgerError } from '../ledger-error.js';
 import type { SettledTask } from '../task-manager.js';
 import type { TaskInput } from '../task-types.js';
 import { apiError, type ApiContext } from './context.js';
@@ -36,8 +37,9 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const jobId = newTimeOrderedId('j_');
       let ids: string[];
       try {
-        ids = await ctx.tasks.submit(tasks, jobId, { key, open, params });
+        ids = await ctx.tasks.submit(tasks, jobId, { key, open, params }, Array.isArray(body) ? undefined : (i) => `body/tasks/${i}/key`);
       } catch (err) {
+        if (err instanceof LedgerError) throw err;
         // Two requests with the same key raced: the loser's insert hit the unique index; answer as a duplicate.
         const winner = key ? await ctx.store.getJobByKey(key) : null;
         if (!winner) throw err;
@@ -53,9 +55,9 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req, reply) => {
       const job = await ctx.tasks.getJob(req.params.id);
       if (!job) return reply.code(404).send(apiError(404, 'JOB_NOT_FOUND', `no job ${req.params.id}`, 'id'));
-      if (job.closedAt !== null) return reply.code(409).send(apiError(409, 'JOB_CLOSED', 'job is closed and takes no more tasks', 'id'));
       const unmergeable = job.params ? checkMergeable(req.body, 'body') : null;
       if (unmergeable) return reply.code(400).send(apiError(400, 'INVALID_REQUEST', 'with job params, each task\'s params must be an object (or absent)', unmergeable));
+      // The ledger refuses a job a close or cancel was asked for (409) in the same turn it accepts the tasks.
       const ids = await ctx.tasks.submit(req.body, job.id);
       return reply.code(202).send({ jobId: job.id, count: ids.length, taskIds: ids });
     },

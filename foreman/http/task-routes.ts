@@ -42,10 +42,10 @@ export function taskRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const headerKey = req.headers['idempotency-key'];
       if (typeof headerKey === 'string' && headerKey !== '') input.key ??= headerKey.slice(0, 200);
       if (input.key !== undefined) {
-        const existing = await ctx.tasks.findTaskByKey(input.key);
+        const existing = await ctx.tasks.findTaskByKey(input.key, input, req.body.key === undefined ? 'headers/idempotency-key' : 'body/key');
         if (existing) return reply.code(200).send({ id: existing, duplicate: true });
       }
-      const [id] = await ctx.tasks.submit([input], null);
+      const [id] = await ctx.tasks.submit([input], null, undefined, () => (req.body.key === undefined ? 'headers/idempotency-key' : 'body/key'));
       return reply.code(202).send({ id });
     },
   );

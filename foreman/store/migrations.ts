@@ -109,6 +109,10 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE jobs ADD COLUMN params BLOB;
   `,
+  // 7: cancelling a job with a large spilled backlog deletes its spill entries in batches, found by job.
+  `
+  CREATE INDEX spill_job ON spill(job_id) WHERE job_id IS NOT NULL;
+  `,
 ];
 
 /** The schema version this foreman writes. */

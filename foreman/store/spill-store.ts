@@ -6,9 +6,22 @@ import type { LiveTask } from '../task-types.js';
 import type { Db } from './database.js';
 import { LIVE_COLUMNS, toLiveTask, type LiveColumns } from './task-rows.js';
 
-/** A spilled task's columns and params (wherever they live), joined from its spill entry. */
-const SPILLED = `SELECT ${LIVE_COLUMNS.replace(/(\w+)/g, 't.$1')}, coalesce(t.params, p.params)
-  FROM spill s JOIN tasks t ON t.seq = s.seq LEFT JOIN task_params p ON p.seq = t.seq`;
+/**
+ * A spilled task's columns and its params when they are small enough to live in the task row; large
+ * ones (in task_params) stay in the store until the task is assigned, so a page-in costs memory by
+ * count, not by params size.
+ */
+const SPILLED = `SELECT ${LIVE_COLUMNS.replace(/(\w+)/g, 't.$1')}, t.params FROM spill s JOIN tasks t ON t.seq = s.seq`;
+
+/** A spilled task cancelled in the store, as the ledger announces it. */
+export interface CancelledSpill {
+  seq: number;
+  id: string;
+  key: string | null;
+  type: string;
+  priority: number;
+  attempt: number;
+}
 
 export class SpillStore {
   private readonly s;
@@ -22,6 +35,10 @@ export class SpillStore {
       ofJob: db.prepare(`${SPILLED} WHERE s.job_id = ?`).raw(true),
       countsByType: db.prepare(`SELECT type, priority, count(*) AS n FROM spill GROUP BY type, priority`),
       countsByJob: db.prepare(`SELECT job_id AS jobId, count(*) AS n FROM spill WHERE job_id IS NOT NULL GROUP BY job_id`),
+      takeOfJob: db.prepare(`DELETE FROM spill WHERE seq IN (SELECT seq FROM spill WHERE job_id = ? LIMIT ?) RETURNING seq, type, priority`),
+      cancelQueued: db.prepare(
+        `UPDATE tasks SET state = 'cancelled', error = ?, finished_at = ? WHERE seq = ? AND state = 'queued' RETURNING id, idem_key AS key, attempt`,
+      ),
     };
   }
 
@@ -52,6 +69,19 @@ export class SpillStore {
   /** Every spilled task of a job, with its params. */
   ofJob(jobId: string): LiveTask[] {
     return (this.s.ofJob.all(jobId) as LiveColumns[]).map(toLiveTask);
+  }
+
+  /**
+   * Cancels up to `limit` spilled tasks of a job in the store, without reading them into memory
+   * (inside a GroupCommit write). Returns them; fewer than `limit` means none is left.
+   */
+  cancelOfJob(jobId: string, limit: number, now: number, error: string): CancelledSpill[] {
+    const out: CancelledSpill[] = [];
+    for (const s of this.s.takeOfJob.all(jobId, limit) as Array<{ seq: number; type: string; priority: number }>) {
+      const t = this.s.cancelQueued.get(error, now, s.seq) as { id: string; key: string | null; attempt: number } | undefined;
+      if (t) out.push({ seq: s.seq, id: t.id, key: t.key, type: s.type, priority: s.priority, attempt: t.attempt });
+    }
+    return out;
   }
 
   /** Spilled tasks counted by type and priority, and by job. */

@@ -34,6 +34,23 @@ const TASK_COLUMNS = `t.seq, t.id, t.job_id, t.idem_key, t.type, coalesce(t.para
   t.result, t.error`;
 const TASKS = 'tasks t LEFT JOIN task_params p ON p.seq = t.seq';
 
+/** A settled task as a retry reads it: no params, no result. */
+export interface RetryCandidate {
+  seq: number;
+  id: string;
+  jobId: string | null;
+  key: string | null;
+  type: string;
+  priority: number;
+  state: TaskState;
+  attempt: number;
+  maxAttempts: number;
+  timeoutMs: number | null;
+  createdAt: number;
+}
+const RETRY_COLUMNS = `seq, id, job_id AS jobId, idem_key AS key, type, priority, state, attempt, max_attempts AS maxAttempts,
+  timeout_ms AS timeoutMs, created_at AS createdAt`;
+
 export class TaskStore {
   private readonly s;
   /** The spill: queued tasks held only in the store (see foreman/spill.ts). */
@@ -62,10 +79,15 @@ export class TaskStore {
       markSettled: db.prepare(
         `UPDATE tasks SET state = ?, status = ?, result = ?, error = ?, failures = ?, losses = ?, finished_at = ? WHERE seq = ?`,
       ),
+      // Only a row still settled as failed or cancelled: a purge or another retry may have got there first.
       requeueSettled: db.prepare(
         `UPDATE tasks SET state = 'queued', status = NULL, result = NULL, worker_id = NULL, failures = 0, losses = 0,
-           run_at = ?, finished_at = NULL WHERE seq = ?`,
+           run_at = ?, finished_at = NULL WHERE seq = ? AND state IN ('failed', 'cancelled')`,
       ),
+      retryCandidates: db.prepare(
+        `SELECT ${RETRY_COLUMNS} FROM tasks WHERE job_id = ? AND state = 'failed' AND seq > ? ORDER BY seq LIMIT ?`,
+      ),
+      retryCandidate: db.prepare(`SELECT ${RETRY_COLUMNS} FROM tasks WHERE id = ?`),
       insertParams: db.prepare(`INSERT INTO task_params (seq, params) VALUES (?, ?)`),
       byId: db.prepare(`SELECT ${TASK_COLUMNS} FROM ${TASKS} WHERE t.id = ?`),
       byKey: db.prepare(`SELECT ${TASK_COLUMNS} FROM ${TASKS} WHERE t.idem_key = ?`),
@@ -163,8 +185,19 @@ export class TaskStore {
     this.s.markSettled.run(state, status, blob(result), errorText(error), failures, losses, finishedAt, seq);
   }
 
-  requeueSettled(seq: number, runAt: number): void {
-    this.s.requeueSettled.run(runAt, seq);
+  /** Requeues a failed or cancelled task; false when the row is gone or no longer settled that way. */
+  requeueSettled(seq: number, runAt: number): boolean {
+    return this.s.requeueSettled.run(runAt, seq).changes > 0;
+  }
+
+  /** Up to `limit` failed tasks of a job after `afterSeq`, without params or results (what a retry needs). */
+  retryCandidates(jobId: string, afterSeq: number, limit: number): RetryCandidate[] {
+    return this.s.retryCandidates.all(jobId, afterSeq, limit) as RetryCandidate[];
+  }
+
+  /** One task as a retry needs it, or null. */
+  retryCandidate(id: string): RetryCandidate | null {
+    return (this.s.retryCandidate.get(id) as RetryCandidate | undefined) ?? null;
   }
 
   getTask(id: string): TaskRow | null {

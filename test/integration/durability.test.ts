@@ -73,11 +73,16 @@ describe('durability across foreman crashes', () => {
   it('returns the original task for a repeated Idempotency-Key, across a restart', async () => {
     let foreman = await startForeman();
     const first = await foreman.api.request('POST', '/tasks', { type: 'echo', params: 1 }, { 'idempotency-key': 'order-17' });
-    const again = await foreman.api.request('POST', '/tasks', { type: 'echo', params: 2 }, { 'idempotency-key': 'order-17' });
+    const again = await foreman.api.request('POST', '/tasks', { type: 'echo', params: 1 }, { 'idempotency-key': 'order-17' });
     expect(again).toEqual({ id: first.id, duplicate: true });
+    // The same key for a different task is a conflict, never a silent drop.
+    await expect(foreman.api.request('POST', '/tasks', { type: 'echo', params: 2 }, { 'idempotency-key': 'order-17' })).rejects.toMatchObject({
+      status: 409,
+      body: { statusCode: 409, code: 'KEY_CONFLICT', field: 'headers/idempotency-key' },
+    });
     const job = await foreman.api.request('POST', '/jobs', { key: 'batch-1', tasks: [{ type: 'echo', key: 'a' }, { type: 'echo', key: 'b' }] });
     foreman = await crashAndRestart(foreman);
-    const afterRestart = await foreman.api.request('POST', '/tasks', { type: 'echo', params: 3 }, { 'idempotency-key': 'order-17' });
+    const afterRestart = await foreman.api.request('POST', '/tasks', { type: 'echo', params: 1 }, { 'idempotency-key': 'order-17' });
     expect(afterRestart.id).toBe(first.id);
     const jobAgain = await foreman.api.request('POST', '/jobs', { key: 'batch-1', tasks: [{ type: 'echo' }] });
     expect(jobAgain).toMatchObject({ jobId: job.jobId, count: 2, duplicate: true });

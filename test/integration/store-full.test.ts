@@ -76,13 +76,24 @@ describe('a full disk', () => {
     expect(peer.received.filter((m) => m.kind === 'task.ack')).toEqual([]);
     await foreman.waitForLine((l) => l.msg === 'store cannot write; holding every change and retrying until it can', 'the outage logged');
 
+    // The worker reconnects meanwhile and resends what it holds: neither revoked nor refused, acknowledged once durable.
+    peer.close();
+    const again = await RawPeer.connect(foreman.wsUrl);
+    again.hello('full-disk', { capacity: 100, running: tasks.map((t: any) => ({ taskId: t.taskId, attempt: t.attempt })) });
+    const welcome = await again.next((m) => m.kind === 'welcome');
+    expect(welcome.revoked).toEqual([]);
+    again.send({ kind: 'task.result', results: tasks.map((t: any) => ({ taskId: t.taskId, attempt: t.attempt, outcome: 'succeeded', value: 'r'.repeat(2000), durationMs: 1 })) });
+    await foreman.api.request('GET', '/health').catch(() => {});
+    expect(again.received.filter((m) => m.kind === 'task.ack')).toEqual([]);
+
     rmSync(filler);
     await waitFor(async () => (await foreman.api.request('GET', `/jobs/${jobId}`)).complete === true, 'the job to complete once space returns');
     const lines: any[] = [];
     for await (const line of foreman.api.results(jobId)) lines.push(line);
     expect(lines.map((l) => l.id).sort()).toEqual(tasks.map((t: any) => t.taskId).sort());
     expect(new Set(lines.map((l) => l.state))).toEqual(new Set(['succeeded']));
-    const acks = peer.received.filter((m) => m.kind === 'task.ack').flatMap((m) => m.results);
+    await waitFor(() => again.received.filter((m) => m.kind === 'task.ack').flatMap((m) => m.results).length >= n, 'the resent results acknowledged');
+    const acks = again.received.filter((m) => m.kind === 'task.ack').flatMap((m) => m.results);
     expect(acks.filter((a: any) => a.accepted).length).toBe(n);
     expect(acks.filter((a: any) => !a.accepted)).toEqual([]);
     expect((await health(foreman.url)).status).toBe(200);

@@ -86,11 +86,14 @@ describe('TaskManager: submission', () => {
     expect(l.hooks.onReady).toHaveBeenCalled();
   });
 
-  it('an idempotency key returns the same task for a second submission', async () => {
+  it('an idempotency key returns the same task for a second submission of the same task', async () => {
     const l = ledger();
-    const [first] = await l.tm.submit([{ type: 'echo', key: 'order-42' }], null);
-    const [second] = await l.tm.submit([{ type: 'echo', key: 'order-42', params: 'different' }], null);
+    const [first] = await l.tm.submit([{ type: 'echo', key: 'order-42', params: { n: 1 } }], null);
+    const [second] = await l.tm.submit([{ type: 'echo', key: 'order-42', params: { n: 1 } }], null);
     expect(second).toBe(first);
+    // The same key with other params or another type is a conflict, not a silent drop (issue 9.2).
+    await expect(l.tm.submit([{ type: 'echo', key: 'order-42', params: 'different' }], null)).rejects.toMatchObject({ code: 'KEY_CONFLICT', statusCode: 409, field: 'body/0/key' });
+    await expect(l.tm.submit([{ type: 'other', params: 1 }, { type: 'other', key: 'order-42', params: { n: 1 } }], null)).rejects.toMatchObject({ code: 'KEY_CONFLICT', field: 'body/1/key' });
     expect(committed('SELECT id FROM tasks')).toEqual([{ id: first }]);
     expect(l.tm.live.size).toBe(1);
     expect(l.tm.queues.size).toBe(1);
@@ -207,15 +210,18 @@ describe('TaskManager: assignment and fencing', () => {
     ]);
   });
 
-  it('rejects a second result for the same attempt even before the first is committed', async () => {
+  it('a second result for the same attempt before the first is committed records nothing new and is acknowledged with that commit', async () => {
     const l = ledger();
     const task = await submitOne(l);
     assign(l, task, 'w1');
     const first = accept(l, 'w1', success(task, 1, 'first'));
-    expect(refusal(l, 'w1', success(task, 1, 'second'))).toBe('already settled');
-    await first;
+    // The worker resent it (it reconnected): refusing it as settled would make it drop a result not yet durable (issue 9.20).
+    const resent = accept(l, 'w1', success(task, 1, 'second'));
+    expect(refusal(l, 'w2', success(task, 1, 'forged'))).toBe('already settled');
+    await Promise.all([first, resent]);
     expect(l.store.getTask(task.id)?.result).toBe('first');
     expect(l.settled).toHaveLength(1);
+    expect(refusal(l, 'w1', success(task, 1, 'third'))).toBe('already settled');
   });
 
   it('tells "already settled" from "unknown task"', async () => {
