@@ -108,6 +108,12 @@ export interface TaskLedger {
   /** Whether `ref` names the current attempt of a task that `workerId` runs. */
   owns(workerId: string, ref: TaskRef): boolean;
   /**
+   * Whether `workerId`'s result for `ref` was taken and is still being written: a worker reconnecting
+   * meanwhile lists it in hello; it is neither adopted nor revoked, and its resend is acknowledged
+   * (accepted) with that same commit rather than refused as settled.
+   */
+  resultPending(workerId: string, ref: TaskRef): boolean;
+  /**
    * Fences and records a result: returns the reason when it is refused at once, null when it was
    * taken; then `onDurable` runs once it is committed, or `onRejected` if the store refused it
    * (another foreman or a timeout moved the task on first).
@@ -124,8 +130,18 @@ export interface TaskLedger {
   readonly claims: boolean;
 
   // API side: may return promises.
-  findTaskByKey(key: string): Maybe<string | null> | Promise<string>;
-  submit(inputs: TaskInput[], jobId: string | null, newJob?: NewJob): Promise<string[]>;
+  /**
+   * The task a key names, or null. With `input`: throws KEY_CONFLICT (409, naming `field`) when the key
+   * names a task of another type or params.
+   */
+  findTaskByKey(key: string, input?: TaskInput, field?: string): Maybe<string | null> | Promise<string>;
+  /**
+   * Inserts tasks (and a new job, or into an existing one). Keys of the same type and params map to the
+   * existing task; another type or params is KEY_CONFLICT (`keyField(i)` names input i). Adding to an
+   * unknown job is JOB_NOT_FOUND (404); to a job whose close or cancel was asked for, JOB_CLOSED (409):
+   * a close or cancel covers every addition accepted before it.
+   */
+  submit(inputs: TaskInput[], jobId: string | null, newJob?: NewJob, keyField?: (i: number) => string): Promise<string[]>;
   cancel(id: string): Promise<TaskState | null>;
   cancelJob(jobId: string): Promise<number | null>;
   closeJob(jobId: string): Promise<JobState | null>;

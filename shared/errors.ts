@@ -70,6 +70,7 @@ export const API_ERRORS = {
   BLOB_NOT_FOUND: { status: 404, message: 'no blob with this reference (never uploaded, or deleted by blob retention)' },
   REQUEST_TIMEOUT: { status: 408, message: 'the request (headers and body) was not received within requestTimeoutMs' },
   JOB_CLOSED: { status: 409, message: 'the job is closed and takes no more tasks' },
+  KEY_CONFLICT: { status: 409, message: 'the key already names a task of another type or params' },
   TASK_NOT_RETRYABLE: { status: 409, message: 'only failed or cancelled tasks can be retried' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'task params exceed maxParamsBytes' },
   BODY_TOO_LARGE: { status: 413, message: 'the request body exceeds the route\'s body limit (maxBodyBytes; 256 MiB for job bodies)' },
