@@ -106,7 +106,6 @@ export class TaskStore {
       settledOfJob: db.prepare(
         `SELECT ${TASK_COLUMNS} FROM ${TASKS} WHERE t.job_id = ? AND t.state IN ('succeeded', 'failed', 'cancelled') ORDER BY t.seq`,
       ),
-      failedOfJob: db.prepare(`SELECT ${TASK_COLUMNS} FROM ${TASKS} WHERE t.job_id = ? AND t.state = 'failed' ORDER BY t.seq`),
       settledCounts: db.prepare(
         `SELECT job_id AS jobId, state, count(*) AS n FROM tasks WHERE finished_at IS NOT NULL GROUP BY job_id, state`,
       ),
@@ -253,10 +252,6 @@ export class TaskStore {
     return (function* () {
       for (const r of it) yield toRow(r);
     })();
-  }
-
-  failedOfJob(jobId: string): TaskRow[] {
-    return (this.s.failedOfJob.all(jobId) as RawTask[]).map(toRow);
   }
 
   /** Settled tasks counted by job (null for tasks without one) and state; live tasks are counted from `loadLive`. */
