@@ -22,6 +22,8 @@ import type { TaskManager } from './task-manager.js';
 
 /** The parts of the foreman the edge needs. */
 export interface EdgeHost {
+  /** The base HTTP URL clients reach this foreman at (known once it listens). */
+  readonly url: string;
   options: Readonly<ForemanOptions>;
   db: Db;
   fleet: Fleet;
@@ -59,7 +61,7 @@ export async function installEdge(app: FastifyInstance, host: EdgeHost): Promise
   const metrics = new ForemanMetrics({ events: host.events, tasks: host.tasks, fleet: host.fleet, openSessions: () => sessions?.open ?? 0 });
   sessions = new SessionGuard(host.fleet, workerAuth, options, { onRefused: (reason) => metrics.refused.inc({ reason }) });
 
-  await registerDocs(app, { version: packageVersion(), secured: credentials.apiToken !== null });
+  await registerDocs(app, { version: packageVersion(), secured: credentials.apiToken !== null, url: () => host.url });
   // Order matters: the rate limit runs first so that token guessing is throttled as well.
   installRateLimit(app, options.maxRequestsPerSecond, () => metrics.httpDenied.inc({ status: '429' }));
   installApiAuth(app, credentials, (status) => metrics.httpDenied.inc({ status: String(status) }));

@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ForemanEventMap, ForemanEvents } from './events.js';
+import { doc } from './http/openapi.js';
 import type { Fleet } from './fleet.js';
 import type { TaskManager } from './task-manager.js';
 import { TASK_STATES } from './task-types.js';
@@ -89,7 +90,14 @@ export class ForemanMetrics {
 
   /** Serves GET /metrics in the Prometheus text format. */
   route(app: FastifyInstance): void {
-    app.get('/metrics', { schema: { description: 'Prometheus metrics (text exposition format)', tags: ['operations'] } }, async (_req, reply) => {
+    const schema = doc({
+      summary: 'Prometheus metrics',
+      tag: 'operations',
+      operationId: 'getMetrics',
+      description: 'The text exposition format; the read token is enough.',
+      responses: { 200: { description: 'every metric', content: { 'text/plain': { schema: { type: 'string' } } } } },
+    });
+    app.get('/metrics', { schema }, async (_req, reply) => {
       return reply.type(this.registry.contentType).send(await this.registry.metrics());
     });
   }

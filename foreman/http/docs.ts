@@ -6,9 +6,10 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import { TAGS } from './openapi.js';
 
 /** Registers the OpenAPI generator and its UI. */
-export async function registerDocs(app: FastifyInstance, opts: { version: string; secured: boolean }): Promise<void> {
+export async function registerDocs(app: FastifyInstance, opts: { version: string; secured: boolean; url: () => string }): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -16,10 +17,19 @@ export async function registerDocs(app: FastifyInstance, opts: { version: string
         title: 'Gaffer foreman API',
         description: 'Submit tasks and jobs, follow results, manage workers. See README.md for the task lifecycle and PROTOCOL.md for the worker WebSocket.',
         version: opts.version,
+        license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' },
       },
+      // Filled in when the document is built, after listen: the URL this foreman serves on.
+      servers: [],
+      tags: TAGS.map((t) => ({ ...t })),
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API token, or the read token for GET routes' } } },
       // Every route needs a token, except those named public in foreman/auth/api-auth.ts.
       security: opts.secured ? [{ bearer: [] }] : [],
+    },
+    transformObject: (document) => {
+      const openapi = 'openapiObject' in document ? document.openapiObject : document.swaggerObject;
+      if ('openapi' in openapi && openapi.servers?.length === 0) openapi.servers = [{ url: opts.url(), description: 'this foreman' }];
+      return openapi;
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { docExpansion: 'list', deepLinking: true } });

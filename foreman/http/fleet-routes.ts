@@ -4,6 +4,7 @@ import { TASK_STATES } from '../task-types.js';
 import { retryAfterSeconds } from './store-guard.js';
 import { apiError, type ApiContext } from './context.js';
 import { idParams, restartQuery } from './schemas.js';
+import { doc, object, workerSchema } from './openapi.js';
 import { workerView } from './views.js';
 
 export function stats(ctx: ApiContext) {
@@ -43,8 +44,39 @@ export function stats(ctx: ApiContext) {
   };
 }
 
+const healthSchema = object({
+  ok: { type: 'boolean' },
+  store: { type: 'string', enum: ['writable', 'unavailable'] },
+  dispatching: { type: 'boolean' },
+  uptimeMs: { type: 'number' },
+});
+
+const statsSchema = object({
+  tasks: { type: 'object', additionalProperties: { type: 'integer' }, description: 'tasks by state' },
+  workers: { type: 'object', additionalProperties: { type: 'integer' }, description: 'workers by state' },
+  slots: object({ capacity: { type: 'integer' }, inUse: { type: 'integer' } }),
+  queue: object({
+    depth: { type: 'integer' },
+    spilled: { type: 'integer', description: 'queued tasks held only in the store (past hotQueueMax)' },
+    byType: { type: 'object', additionalProperties: object({ depth: { type: 'integer' }, workersWithSkill: { type: 'integer' } }) },
+    byPriority: { type: 'object', additionalProperties: { type: 'integer' } },
+    oldestQueuedAgeMs: { type: ['number', 'null'] },
+  }),
+  jobs: { type: 'integer' },
+  dispatching: { type: 'boolean' },
+  uptimeMs: { type: 'number' },
+});
+
 export function fleetRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.get('/workers', async () => {
+  app.get('/workers', {
+    schema: doc({
+      summary: 'List workers',
+      tag: 'workers',
+      operationId: 'listWorkers',
+      description: 'Every worker the foreman knows: connected ones and, for a while, those gone offline.',
+      responses: { 200: { description: 'the workers', ...object({ workers: { type: 'array', items: workerSchema } }) } },
+    }),
+  }, async () => {
     const now = Date.now();
     return { workers: [...ctx.fleet.workers.values()].map((w) => workerView(w, now)) };
   });
@@ -52,7 +84,21 @@ export function fleetRoutes(app: FastifyInstance, ctx: ApiContext): void {
   for (const command of ['restart', 'drain'] as const) {
     app.post<{ Params: { id: string }; Querystring: { mode: 'graceful' | 'hard' } }>(
       `/workers/:id/${command}`,
-      { schema: { params: idParams, querystring: restartQuery } },
+      {
+        schema: {
+          ...doc({
+            summary: command === 'restart' ? 'Tell a worker to restart its session' : 'Tell a worker to drain',
+            tag: 'workers',
+            operationId: command === 'restart' ? 'restartWorker' : 'drainWorker',
+            description: command === 'restart' ? 'graceful drains first; hard aborts its tasks and hands them back.' : 'It takes no new tasks and finishes those it runs.',
+            responses: { 202: { description: 'the command was pushed to the worker', ...object({ workerId: { type: 'string' }, command: { type: 'string', enum: [command] } }) } },
+            errors: [400, 404],
+            write: true,
+          }),
+          params: idParams,
+          querystring: restartQuery,
+        },
+      },
       async (req, reply) => {
         const sent = ctx.fleet.command(req.params.id, command, command === 'restart' ? req.query.mode : undefined);
         if (!sent) return reply.code(404).send(apiError(404, 'WORKER_NOT_CONNECTED', `worker ${req.params.id} is not connected`, 'id'));
@@ -62,29 +108,62 @@ export function fleetRoutes(app: FastifyInstance, ctx: ApiContext): void {
   }
 
   // 503 while the store cannot write: a load balancer or supervisor should see that, not "ok".
-  app.get('/health', async (_req, reply) => {
+  app.get('/health', {
+    schema: doc({
+      summary: 'Health of the foreman',
+      tag: 'operations',
+      operationId: 'getHealth',
+      description: 'Needs no token. 503 while the store cannot write.',
+      responses: { 200: { description: 'serving, store writable', ...healthSchema }, 503: { description: 'the store cannot write now; see Retry-After', ...healthSchema } },
+      public: true,
+    }),
+  }, async (_req, reply) => {
     const store = ctx.storeHealth();
     const body = { ok: store.state === 'writable', store: store.state, dispatching: !ctx.dispatcher.isPaused, uptimeMs: Date.now() - ctx.startedAt };
     if (store.state !== 'writable') reply.code(503).header('retry-after', retryAfterSeconds(store.retryInMs));
     return body;
   });
 
-  app.get('/stats', async () => stats(ctx));
+  app.get('/stats', {
+    schema: doc({ summary: 'Counts of tasks, workers, slots and queues', tag: 'operations', operationId: 'getStats', responses: { 200: { description: 'the counts now', ...statsSchema } } }),
+  }, async () => stats(ctx));
 
-  app.post('/ops/drain', async () => {
+  app.post('/ops/drain', {
+    schema: doc({
+      summary: 'Stop all dispatch',
+      tag: 'operations',
+      operationId: 'pauseDispatch',
+      description: 'Running tasks finish and their results are accepted; nothing new is assigned until resume.',
+      responses: { 200: { description: 'dispatch stopped', ...object({ dispatching: { type: 'boolean' }, running: { type: 'integer' } }) } },
+      write: true,
+    }),
+  }, async () => {
     ctx.dispatcher.pause();
     return { dispatching: false, running: ctx.tasks.counts.running + ctx.tasks.counts.cancelling };
   });
 
-  app.post('/ops/resume', async () => {
+  app.post('/ops/resume', {
+    schema: doc({ summary: 'Resume dispatch', tag: 'operations', operationId: 'resumeDispatch', responses: { 200: { description: 'dispatching again', ...object({ dispatching: { type: 'boolean' } }) } }, write: true }),
+  }, async () => {
     ctx.dispatcher.resume();
     return { dispatching: true };
   });
 
-  app.post('/ops/requeue-stale', async () => ({ requeued: ctx.fleet.requeueStale(Date.now()) }));
+  app.post('/ops/requeue-stale', {
+    schema: doc({
+      summary: 'Run the lease check now',
+      tag: 'operations',
+      operationId: 'requeueStale',
+      description: 'Requeues the tasks of every silent or disconnected worker.',
+      responses: { 200: { description: 'how many tasks went back to the queue', ...object({ requeued: { type: 'integer' } }) } },
+      write: true,
+    }),
+  }, async () => ({ requeued: ctx.fleet.requeueStale(Date.now()) }));
 
   if (ctx.options.dev) {
-    app.post('/ops/reset', async () => {
+    app.post('/ops/reset', {
+      schema: doc({ summary: 'Delete every task and job (--dev only)', tag: 'operations', operationId: 'resetAll', responses: { 200: { description: 'everything deleted', ...object({ reset: { type: 'boolean' } }) } }, write: true }),
+    }, async () => {
       await ctx.tasks.reset();
       return { reset: true };
     });

@@ -7,6 +7,7 @@ import type { SettledTask } from '../task-manager.js';
 import type { TaskInput } from '../task-types.js';
 import { apiError, type ApiContext } from './context.js';
 import { idParams, jobBodySchema, taskInputSchema } from './schemas.js';
+import { doc, jobSchema, object, resultLineSchema } from './openapi.js';
 import { MAX_JOB_BODY_BYTES } from './ndjson.js';
 import { jobView } from './views.js';
 import { checkMergeable } from '../job-params.js';
@@ -20,7 +21,33 @@ function resultLine(t: Pick<SettledTask, 'id' | 'key' | 'type' | 'state' | 'stat
 export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post<{ Body: JobBody }>(
     '/jobs',
-    { bodyLimit: MAX_JOB_BODY_BYTES, schema: { body: jobBodySchema } },
+    {
+      bodyLimit: MAX_JOB_BODY_BYTES,
+      schema: {
+        ...doc({
+          summary: 'Submit a job of tasks (JSON or NDJSON)',
+          tag: 'jobs',
+          operationId: 'submitJob',
+          description:
+            'Answers once every task is durable. The body is a JSON array of tasks, `{tasks, open?, key?}`, or NDJSON (one task per line, up to 256 MiB). A known job key (`key`, or the Idempotency-Key header) returns the first job.',
+          responses: {
+            202: {
+              description: 'accepted: the job and its tasks are durable; `taskIds` in order, for jobs of up to 1,000 tasks',
+              ...object({ jobId: { type: 'string' }, count: { type: 'integer' }, taskIds: { type: 'array', items: { type: 'string' } } }, ['taskIds']),
+            },
+            200: { description: 'a job with this key exists', ...object({ jobId: { type: 'string' }, count: { type: 'integer' }, duplicate: { type: 'boolean', enum: [true] } }) },
+          },
+          errors: [400, 413, 415],
+          write: true,
+        }),
+        body: {
+          content: {
+            'application/json': { schema: jobBodySchema },
+            'application/x-ndjson': { schema: { type: 'array', items: taskInputSchema, minItems: 1, description: 'one task object per line' } },
+          },
+        },
+      },
+    },
     async (req, reply) => {
       const body = req.body;
       const tasks = Array.isArray(body) ? body : body.tasks;
@@ -51,7 +78,23 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.post<{ Params: { id: string }; Body: TaskInput[] }>(
     '/jobs/:id/tasks',
-    { bodyLimit: MAX_JOB_BODY_BYTES, schema: { params: idParams, body: { type: 'array', items: taskInputSchema, minItems: 1 } } },
+    {
+      bodyLimit: MAX_JOB_BODY_BYTES,
+      schema: {
+        ...doc({
+          summary: 'Add tasks to an open job',
+          tag: 'jobs',
+          operationId: 'addJobTasks',
+          responses: {
+            202: { description: 'accepted: the tasks are durable', ...object({ jobId: { type: 'string' }, count: { type: 'integer' }, taskIds: { type: 'array', items: { type: 'string' } } }) },
+          },
+          errors: [400, 404, 409, 413, 415],
+          write: true,
+        }),
+        params: idParams,
+        body: { type: 'array', items: taskInputSchema, minItems: 1 },
+      },
+    },
     async (req, reply) => {
       const job = await ctx.tasks.getJob(req.params.id);
       if (!job) return reply.code(404).send(apiError(404, 'JOB_NOT_FOUND', `no job ${req.params.id}`, 'id'));
@@ -63,15 +106,32 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
   );
 
-  app.get<{ Params: { id: string } }>('/jobs/:id', { schema: { params: idParams } }, async (req, reply) => {
+  const jobView200 = { description: 'the job with its counts', ...jobSchema };
+  app.get<{ Params: { id: string } }>('/jobs/:id', {
+    schema: { ...doc({ summary: 'Read a job', tag: 'jobs', operationId: 'getJob', responses: { 200: jobView200 }, errors: [400, 404] }), params: idParams },
+  }, async (req, reply) => {
     const job = await ctx.tasks.getJob(req.params.id);
     if (!job) return reply.code(404).send(apiError(404, 'JOB_NOT_FOUND', `no job ${req.params.id}`, 'id'));
     return jobView(ctx, job);
   });
 
-  app.get('/jobs', async () => ({ jobs: (await ctx.tasks.recentJobs(200)).map((j) => jobView(ctx, j)) }));
+  app.get('/jobs', {
+    schema: doc({ summary: 'List the latest jobs', tag: 'jobs', operationId: 'listJobs', responses: { 200: { description: 'the latest 200 jobs, newest first', ...object({ jobs: { type: 'array', items: jobSchema } }) } } }),
+  }, async () => ({ jobs: (await ctx.tasks.recentJobs(200)).map((j) => jobView(ctx, j)) }));
 
-  app.get<{ Params: { id: string } }>('/jobs/:id/results', { schema: { params: idParams } }, async (req, reply) => {
+  app.get<{ Params: { id: string } }>('/jobs/:id/results', {
+    schema: {
+      ...doc({
+        summary: "Stream a job's results (NDJSON)",
+        tag: 'jobs',
+        operationId: 'streamJobResults',
+        description: 'Every settled task, then each one as it settles, one JSON object per line; the response ends when the job is complete.',
+        responses: { 200: { description: 'one line per settled task', content: { 'application/x-ndjson': { schema: resultLineSchema } } } },
+        errors: [400, 404],
+      }),
+      params: idParams,
+    },
+  }, async (req, reply) => {
     const job = await ctx.tasks.getJob(req.params.id);
     if (!job) return reply.code(404).send(apiError(404, 'JOB_NOT_FOUND', `no job ${req.params.id}`, 'id'));
     const out = new PassThrough();
@@ -142,21 +202,50 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return reply.type('application/x-ndjson').send(out);
   });
 
-  app.post<{ Params: { id: string } }>('/jobs/:id/cancel', { schema: { params: idParams } }, async (req, reply) => {
+  app.post<{ Params: { id: string } }>('/jobs/:id/cancel', {
+    schema: {
+      ...doc({
+        summary: 'Cancel every unsettled task of a job',
+        tag: 'jobs',
+        operationId: 'cancelJob',
+        responses: { 200: { description: 'how many tasks were cancelled or told to stop', ...object({ jobId: { type: 'string' }, cancelled: { type: 'integer' } }) } },
+        errors: [400, 404],
+        write: true,
+      }),
+      params: idParams,
+    },
+  }, async (req, reply) => {
     const n = await ctx.tasks.cancelJob(req.params.id);
     if (n === null) return reply.code(404).send(apiError(404, 'JOB_NOT_FOUND', `no job ${req.params.id}`, 'id'));
     ctx.events.emit('job', req.params.id);
     return { jobId: req.params.id, cancelled: n };
   });
 
-  app.post<{ Params: { id: string } }>('/jobs/:id/close', { schema: { params: idParams } }, async (req, reply) => {
+  app.post<{ Params: { id: string } }>('/jobs/:id/close', {
+    schema: {
+      ...doc({ summary: 'Close an open job', tag: 'jobs', operationId: 'closeJob', description: 'It takes no more tasks and completes once they settle.', responses: { 200: jobView200 }, errors: [400, 404], write: true }),
+      params: idParams,
+    },
+  }, async (req, reply) => {
     const job = await ctx.tasks.closeJob(req.params.id);
     if (!job) return reply.code(404).send(apiError(404, 'JOB_NOT_FOUND', `no job ${req.params.id}`, 'id'));
     ctx.events.emit('job', job.id);
     return jobView(ctx, job);
   });
 
-  app.post<{ Params: { id: string } }>('/jobs/:id/retry-failed', { schema: { params: idParams } }, async (req, reply) => {
+  app.post<{ Params: { id: string } }>('/jobs/:id/retry-failed', {
+    schema: {
+      ...doc({
+        summary: 'Retry the failed tasks of a job',
+        tag: 'jobs',
+        operationId: 'retryJobFailed',
+        responses: { 202: { description: 'requeued with a fresh failure budget', ...object({ jobId: { type: 'string' }, requeued: { type: 'integer' } }) } },
+        errors: [400, 404],
+        write: true,
+      }),
+      params: idParams,
+    },
+  }, async (req, reply) => {
     const n = await ctx.tasks.retryFailed(req.params.id);
     if (n === null) return reply.code(404).send(apiError(404, 'JOB_NOT_FOUND', `no job ${req.params.id}`, 'id'));
     return reply.code(202).send({ jobId: req.params.id, requeued: n });

@@ -4,6 +4,7 @@ import type { SearchOrder, TaskFilter } from '../store/task-search.js';
 import type { TaskInput, TaskState } from '../task-types.js';
 import { isSettled } from '../task-types.js';
 import { apiError, type ApiContext } from './context.js';
+import { doc, object, taskSchema, taskStateSchema } from './openapi.js';
 import { idParams, listQuery, retryFilterBody, taskInputSchema, waitQuery } from './schemas.js';
 import { TaskWaiters } from './task-waiters.js';
 import { taskView } from './views.js';
@@ -36,7 +37,23 @@ export function taskRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.post<{ Body: TaskInput }>(
     '/tasks',
-    { schema: { body: taskInputSchema } },
+    {
+      schema: {
+        ...doc({
+          summary: 'Submit a task',
+          tag: 'tasks',
+          operationId: 'submitTask',
+          description: 'Answers once the task is durable. A known idempotency key (`key`, or the Idempotency-Key header) returns the first task.',
+          responses: {
+            202: { description: 'accepted: the task is durable', ...object({ id: { type: 'string' } }) },
+            200: { description: 'a task with this key exists', ...object({ id: { type: 'string' }, duplicate: { type: 'boolean', enum: [true] } }) },
+          },
+          errors: [400, 413, 415],
+          write: true,
+        }),
+        body: taskInputSchema,
+      },
+    },
     async (req, reply) => {
       const input = { ...req.body };
       const headerKey = req.headers['idempotency-key'];
@@ -50,7 +67,13 @@ export function taskRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
   );
 
-  app.get<{ Params: { id: string } }>('/tasks/:id', { schema: { params: idParams } }, async (req, reply) => {
+  const taskNotFound = [400, 404] as const;
+  app.get<{ Params: { id: string } }>('/tasks/:id', {
+    schema: {
+      ...doc({ summary: 'Read a task', tag: 'tasks', operationId: 'getTask', responses: { 200: { description: 'the task with its attempts', ...taskSchema } }, errors: [...taskNotFound] }),
+      params: idParams,
+    },
+  }, async (req, reply) => {
     const row = await ctx.store.getTask(req.params.id);
     if (!row) return reply.code(404).send(apiError(404, 'TASK_NOT_FOUND', `no task ${req.params.id}`, 'id'));
     return { ...taskView(ctx, row, await ctx.store.getAttempts(row.seq)), checkpoint: ctx.checkpoints.info(row.id) };
@@ -58,7 +81,20 @@ export function taskRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Params: { id: string }; Querystring: { timeoutMs?: string; progressSeen?: string } }>(
     '/tasks/:id/wait',
-    { schema: { params: idParams, querystring: waitQuery } },
+    {
+      schema: {
+        ...doc({
+          summary: 'Wait for a task to settle (long poll)',
+          tag: 'tasks',
+          operationId: 'waitTask',
+          description: 'Answers as soon as the task is settled (at once if it is), or with the task as it is after timeoutMs; with progressSeen, also when its progress fraction differs from that one.',
+          responses: { 200: { description: 'the task: settled (with its attempts), or as it is at the deadline', ...taskSchema } },
+          errors: [...taskNotFound],
+        }),
+        params: idParams,
+        querystring: waitQuery,
+      },
+    },
     async (req, reply) => {
       const { id } = req.params;
       const timeoutMs = req.query.timeoutMs === undefined ? WAIT_DEFAULT_MS : Number(req.query.timeoutMs);
@@ -90,7 +126,24 @@ export function taskRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Querystring: FilterStrings & { order?: SearchOrder; limit?: string; after?: string } }>(
     '/tasks',
-    { schema: { querystring: listQuery } },
+    {
+      schema: {
+        ...doc({
+          summary: 'Find tasks',
+          tag: 'tasks',
+          operationId: 'listTasks',
+          description: 'One page of the tasks matching every filter given, in submission order (order=desc: newest first).',
+          responses: {
+            200: {
+              description: 'a page of tasks; `next` is the cursor of the following page, null at the end',
+              ...object({ tasks: { type: 'array', items: taskSchema }, next: { type: ['string', 'null'] } }),
+            },
+          },
+          errors: [400],
+        }),
+        querystring: listQuery,
+      },
+    },
     async (req) => {
       const { order = 'asc', after } = req.query;
       const limit = req.query.limit ? Number(req.query.limit) : 100;
@@ -102,20 +155,58 @@ export function taskRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.post<{ Body: FilterStrings & { state?: 'failed' | 'cancelled' } }>(
     '/tasks/retry',
-    { schema: { body: retryFilterBody } },
+    {
+      schema: {
+        ...doc({
+          summary: 'Retry every settled task matching a filter',
+          tag: 'tasks',
+          operationId: 'retryTasks',
+          description: 'Requeues the failed (default: the dead-letter list) or cancelled tasks matching every filter given, with a fresh failure budget.',
+          responses: { 202: { description: 'requeued', ...object({ requeued: { type: 'integer' } }) } },
+          errors: [400, 415],
+          write: true,
+        }),
+        body: retryFilterBody,
+      },
+    },
     async (req, reply) => {
       const requeued = await ctx.tasks.retryWhere({ ...toFilter(req.body), state: req.body.state ?? 'failed' });
       return reply.code(202).send({ requeued });
     },
   );
 
-  app.post<{ Params: { id: string } }>('/tasks/:id/cancel', { schema: { params: idParams } }, async (req, reply) => {
+  app.post<{ Params: { id: string } }>('/tasks/:id/cancel', {
+    schema: {
+      ...doc({
+        summary: 'Cancel a task',
+        tag: 'tasks',
+        operationId: 'cancelTask',
+        description: 'A queued task is cancelled at once; a running one goes to cancelling and its worker is told to abort.',
+        responses: { 200: { description: 'the state after', ...object({ id: { type: 'string' }, state: taskStateSchema }) } },
+        errors: [...taskNotFound],
+        write: true,
+      }),
+      params: idParams,
+    },
+  }, async (req, reply) => {
     const state = await ctx.tasks.cancel(req.params.id);
     if (state === null) return reply.code(404).send(apiError(404, 'TASK_NOT_FOUND', `no task ${req.params.id}`, 'id'));
     return { id: req.params.id, state };
   });
 
-  app.post<{ Params: { id: string } }>('/tasks/:id/retry', { schema: { params: idParams } }, async (req, reply) => {
+  app.post<{ Params: { id: string } }>('/tasks/:id/retry', {
+    schema: {
+      ...doc({
+        summary: 'Retry a failed or cancelled task',
+        tag: 'tasks',
+        operationId: 'retryTask',
+        responses: { 202: { description: 'queued again with a fresh failure budget', ...object({ id: { type: 'string' }, state: { type: 'string', enum: ['queued'] } }) } },
+        errors: [...taskNotFound, 409],
+        write: true,
+      }),
+      params: idParams,
+    },
+  }, async (req, reply) => {
     const state = await ctx.tasks.retry(req.params.id);
     if (state === null) return reply.code(404).send(apiError(404, 'TASK_NOT_FOUND', `no task ${req.params.id}`, 'id'));
     if (state !== 'queued') {
