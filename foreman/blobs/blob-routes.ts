@@ -7,6 +7,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { blobDigest, blobRef } from '../../shared/blob-ref.js';
 import { apiError } from '../http/context.js';
+import { doc, object } from '../http/openapi.js';
 import type { BlobAccess } from './blob-access.js';
 import { BlobTooLargeError, type BlobStore } from './blob-store.js';
 
@@ -36,7 +37,17 @@ export async function blobRoutes(app: FastifyInstance, store: BlobStore, access:
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
 
-    scope.put('/blobs', async (req, reply) => {
+    const stored = { ref: { type: 'string', description: 'blob:sha256:<hex>' }, size: { type: 'integer' }, created: { type: 'boolean' } };
+    const putSchema = doc({
+      summary: 'Upload a blob',
+      tag: 'blobs',
+      operationId: 'putBlob',
+      description: 'The request body (any bytes, streamed) is the blob; it is stored once by its SHA-256. API token, or a worker token with x-gaffer-worker-id.',
+      responses: { 201: { description: 'stored', ...object(stored) }, 200: { description: 'already stored', ...object(stored) } },
+      errors: [413],
+      write: true,
+    });
+    scope.put('/blobs', { schema: putSchema }, async (req, reply) => {
       const caller = access.identify(req);
       if (caller === null) return deny(reply, 401, 'uploading a blob needs the API token, or a worker token with x-gaffer-worker-id');
       if (caller.kind === 'client' && !caller.mayWrite) return deny(reply, 403, 'the read token cannot upload blobs');
@@ -55,7 +66,16 @@ export async function blobRoutes(app: FastifyInstance, store: BlobStore, access:
       }
     });
 
-    scope.get<{ Params: { ref: string } }>('/blobs/:ref', async (req, reply) => {
+    const bytes = (description: string) => ({ description, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } });
+    const getSchema = doc({
+      summary: 'Download a blob (or a byte range of it)',
+      tag: 'blobs',
+      operationId: 'getBlob',
+      description: 'API or read token, or a worker token with x-gaffer-worker-id for blobs its assigned tasks reference. One byte range with Range.',
+      responses: { 200: bytes('the blob'), 206: bytes('the requested range') },
+      errors: [400, 403, 404, 416],
+    });
+    scope.get<{ Params: { ref: string } }>('/blobs/:ref', { schema: { ...getSchema, params: { type: 'object', required: ['ref'], properties: { ref: { type: 'string', description: 'blob:sha256:<hex>, or the bare hex digest' } } } } }, async (req, reply) => {
       const caller = access.identify(req);
       if (caller === null) return deny(reply, 401, 'downloading a blob needs the API or read token, or a worker token with x-gaffer-worker-id');
       const digest = blobDigest(req.params.ref) ?? (/^[0-9a-f]{64}$/.test(req.params.ref) ? req.params.ref : null);

@@ -13,6 +13,7 @@ export const TAGS = [
   { name: 'tasks', description: 'Submit one task, read it, wait for it, find, cancel and retry tasks' },
   { name: 'jobs', description: 'Submit many tasks as one job (JSON or NDJSON), follow its results, cancel, close, retry' },
   { name: 'workers', description: 'The fleet: connected and recent workers, commands pushed to them' },
+  { name: 'blobs', description: 'Large params and results, stored by content hash' },
   { name: 'operations', description: 'Health, statistics, metrics, dispatch control' },
 ] as const;
 
@@ -150,7 +151,7 @@ export function object(properties: Record<string, unknown>, optional: string[] =
   return { type: 'object', additionalProperties: true, required: Object.keys(properties).filter((k) => !optional.includes(k)), properties } as const;
 }
 
-type ErrorStatus = 400 | 401 | 403 | 404 | 408 | 409 | 413 | 414 | 415 | 429 | 503;
+type ErrorStatus = 400 | 401 | 403 | 404 | 408 | 409 | 413 | 414 | 415 | 416 | 429 | 503;
 
 /** The description of each error status, from the codes in the catalogue that use it. */
 function errorDescription(status: number): string {

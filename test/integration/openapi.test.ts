@@ -20,7 +20,7 @@ interface Reply {
   text: string;
 }
 
-type Call = (path: string, init?: { method?: string; token?: string | null; body?: unknown; ndjson?: string }) => Promise<Reply>;
+type Call = (path: string, init?: { method?: string; token?: string | null; body?: unknown; ndjson?: string; raw?: string; headers?: Record<string, string> }) => Promise<Reply>;
 
 /** Requests for each operation, by "METHOD /path/{param}"; each returns what it got back. */
 type Calls = Record<string, (call: Call, ids: Ids) => Promise<Reply[]>>;
@@ -81,6 +81,21 @@ const CALLS: Calls = {
   'POST /workers/{id}/drain': (call, ids) => Promise.all([call(`/workers/${ids.drainWorkerId}/drain`, { method: 'POST' }), call('/workers/w_none/drain', { method: 'POST' })]),
   'POST /workers/{id}/restart': (call, ids) =>
     Promise.all([call(`/workers/${ids.workerId}/restart?mode=graceful`, { method: 'POST' }), call('/workers/w_none/restart?mode=soft', { method: 'POST' })]),
+  'PUT /blobs': (call) =>
+    Promise.all([
+      call('/blobs', { method: 'PUT', raw: 'blob one' }).then(async (first) => [first, await call('/blobs', { method: 'PUT', raw: 'blob one' })]),
+      call('/blobs', { method: 'PUT', raw: 'x', token: null }),
+    ]).then((r) => r.flat()),
+  'GET /blobs/{ref}': async (call) => {
+    const { ref } = JSON.parse((await call('/blobs', { method: 'PUT', raw: 'blob two' })).text);
+    return Promise.all([
+      call(`/blobs/${ref}`),
+      call(`/blobs/${ref}`, { headers: { range: 'bytes=0-3' } }),
+      call(`/blobs/${ref}`, { headers: { range: 'bytes=99-' } }),
+      call(`/blobs/blob:sha256:${'0'.repeat(64)}`),
+      call('/blobs/not-a-ref'),
+    ]);
+  },
   'GET /health': (call) => Promise.all([call('/health', { token: null })]),
   'GET /stats': (call) => Promise.all([call('/stats'), call('/stats', { token: null })]),
   'POST /ops/drain': (call) => Promise.all([call('/ops/drain', { method: 'POST' }), call('/ops/drain', { method: 'POST', token: TOKENS.read })]),
@@ -98,10 +113,11 @@ describe('OpenAPI document', () => {
     const drained = await spawnWorker(foreman.wsUrl, { args: ['--worker-token', TOKENS.worker] });
     const call: Call = async (path, init = {}) => {
       const token = init.token === undefined ? TOKENS.api : init.token;
-      const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+      const headers: Record<string, string> = { ...(token ? { authorization: `Bearer ${token}` } : {}), ...init.headers };
+      if (init.raw !== undefined) headers['content-type'] = 'application/octet-stream';
       if (init.body !== undefined) headers['content-type'] = 'application/json';
       if (init.ndjson !== undefined) headers['content-type'] = 'application/x-ndjson';
-      const res = await fetch(`${foreman.url}${path}`, { method: init.method ?? 'GET', headers, body: init.ndjson ?? (init.body === undefined ? undefined : JSON.stringify(init.body)) });
+      const res = await fetch(`${foreman.url}${path}`, { method: init.method ?? 'GET', headers, body: init.raw ?? init.ndjson ?? (init.body === undefined ? undefined : JSON.stringify(init.body)) });
       return { status: res.status, contentType: (res.headers.get('content-type') ?? '').split(';')[0], text: await res.text() };
     };
 
