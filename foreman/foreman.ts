@@ -165,13 +165,13 @@ export class Foreman {
     app.get(WORKER_WS_PATH, { websocket: true }, (socket, req) => {
       if (this.state === 'closed') return socket.close(CLOSE_CODES.foremanShutdown, 'FOREMAN_SHUTDOWN');
       const address = req.socket.remoteAddress ?? 'unknown';
-      if (!this.edge.sessions.admit(socket, address)) return;
-      new Session(socket, address, this.edge.sessions, {
+      const session = new Session(socket, address, this.edge.sessions, {
         maxProtocolErrors: options.maxProtocolErrors,
         helloTimeoutMs: options.helloTimeoutMs,
         maxMessagesPerSecond: options.maxMessagesPerSecond,
         maxFrameBytes: options.maxFrameBytes,
       }, req.socket);
+      this.edge.sessions.admit(session);
     });
     taskRoutes(app, this.api);
     jobRoutes(app, this.api);

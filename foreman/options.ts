@@ -61,10 +61,14 @@ export interface ForemanOptions {
   tlsCert: string | null;
   /** PEM private key file for `tlsCert`. Default none. */
   tlsKey: string | null;
-  /** Most worker sockets open at once (refused with 4013). Default 10000. */
+  /** Most registered worker sessions (sockets that said a valid hello) at once; more are refused with 4013. Default 10000. */
   maxSessions: number;
-  /** Most worker sockets open at once from one address (refused with 4013). Default 1000. */
+  /** Most registered worker sessions from one address (refused with 4013). Default 1000. */
   maxSessionsPerAddress: number;
+  /** Most worker sockets without a valid hello at once, counted apart from sessions; a newer socket closes the oldest silent one (4013). Default 1000. */
+  maxPreHelloSockets: number;
+  /** The same, from one address. Default 50. */
+  maxPreHelloSocketsPerAddress: number;
   /** Largest task params, msgpack-encoded, in bytes; bigger submissions get 413. Default 4 MiB. */
   maxParamsBytes: number;
   /** Largest task result, msgpack-encoded, in bytes; a bigger result fails the task with PAYLOAD_TOO_LARGE. Default 4 MiB. */
@@ -124,6 +128,10 @@ export const DEFAULTS: Readonly<ForemanOptions> = Object.freeze({
   tlsKey: null,
   maxSessions: 10_000,
   maxSessionsPerAddress: 1000,
+  // A worker says hello within a round trip of connecting, so even a fleet behind one NAT redialling after a
+  // foreman restart holds few sockets in this state at once (and retries with backoff when refused).
+  maxPreHelloSockets: 1000,
+  maxPreHelloSocketsPerAddress: 50,
   maxParamsBytes: 4 * 1024 * 1024,
   maxResultBytes: 4 * 1024 * 1024,
   maxCheckpointBytes: 64 * 1024,
@@ -175,6 +183,8 @@ export function resolveForemanOptions(partial: Partial<ForemanOptions> = {}): Re
   if (typeof o.db !== 'string' || o.db === '') throw new TypeError('option db must be a file path or :memory:');
   requireInt('maxSessions', o.maxSessions, 1);
   requireInt('maxSessionsPerAddress', o.maxSessionsPerAddress, 1, o.maxSessions);
+  requireInt('maxPreHelloSockets', o.maxPreHelloSockets, 1);
+  requireInt('maxPreHelloSocketsPerAddress', o.maxPreHelloSocketsPerAddress, 1, o.maxPreHelloSockets);
   // Params and results travel inside one frame, so neither may exceed the frame limit.
   requireInt('maxParamsBytes', o.maxParamsBytes, 1, o.maxFrameBytes);
   requireInt('maxResultBytes', o.maxResultBytes, 1, o.maxFrameBytes);

@@ -3,11 +3,13 @@
  * (in all and per address), who may say hello (tokens), and how big a result
  * may be. It sits between each Session and the Fleet as the session's
  * handler, so the fleet only ever sees admitted, authenticated peers.
+ *
+ * Sockets that have not said a valid hello are counted apart from registered
+ * sessions, with their own small limits: strangers holding silent sockets can
+ * fill only the waiting room, never the seats of registered workers.
  */
-import type { WebSocket } from 'ws';
-import { encodeMessage } from '../shared/codec.js';
-import { PROTOCOL_ERRORS, ProtocolError } from '../shared/errors.js';
-import { CLOSE_CODES, type TaskResult, type WorkerMessage } from '../shared/protocol.js';
+import { ProtocolError } from '../shared/errors.js';
+import type { TaskResult, WorkerMessage } from '../shared/protocol.js';
 import type { WorkerAuth } from './auth/worker-auth.js';
 import type { BatchItem, BatchKind } from '../shared/outbox.js';
 import type { Fleet } from './fleet.js';
@@ -16,52 +18,120 @@ import type { Session, SessionHandler } from './session.js';
 import { BLOB_HINT } from '../shared/blob-ref.js';
 import { valueProblem } from './value-limits.js';
 
-type Limits = Pick<ForemanOptions, 'maxSessions' | 'maxSessionsPerAddress' | 'maxResultBytes' | 'maxValueDepth' | 'maxFrameBytes'>;
+type Limits = Pick<
+  ForemanOptions,
+  'maxSessions' | 'maxSessionsPerAddress' | 'maxPreHelloSockets' | 'maxPreHelloSocketsPerAddress' | 'maxResultBytes' | 'maxValueDepth' | 'maxFrameBytes'
+>;
 
 /** Largest `hello.meta`, encoded, in bytes: it is kept for every worker and served in /workers, and is meant for a few labels. */
 export const MAX_META_BYTES = 64 * 1024;
 
 export interface SessionGuardHooks {
-  /** A socket was refused before it became a session; `reason` is TOO_MANY_SESSIONS. */
+  /** A socket was refused (or displaced from the waiting room) for want of room; `reason` is TOO_MANY_SESSIONS. */
   onRefused(reason: 'TOO_MANY_SESSIONS', address: string): void;
 }
 
+/** Registered sessions counted in all and per address. */
+class SessionCount {
+  total = 0;
+  private readonly byAddress = new Map<string, number>();
+
+  constructor(
+    private readonly max: number,
+    private readonly maxPerAddress: number,
+  ) {}
+
+  /** Why one more from `address` does not fit, or null when it does. */
+  full(address: string): string | null {
+    if (this.total >= this.max) return `${this.total} sessions are open`;
+    const n = this.byAddress.get(address) ?? 0;
+    return n >= this.maxPerAddress ? `${n} sessions are open from ${address}` : null;
+  }
+
+  add(address: string): void {
+    this.total++;
+    this.byAddress.set(address, (this.byAddress.get(address) ?? 0) + 1);
+  }
+
+  remove(address: string): void {
+    this.total--;
+    const n = (this.byAddress.get(address) ?? 1) - 1;
+    if (n <= 0) this.byAddress.delete(address);
+    else this.byAddress.set(address, n);
+  }
+}
+
+/**
+ * Sockets that have not said a valid hello, oldest first, in all and per address. When it is full,
+ * the newcomer is let in and the oldest one (of its address, else of all) is closed: a worker says
+ * hello within a round trip, so only a socket that has sat silent is ever closed, and silent
+ * sockets cannot keep a real worker out, even one from their own address.
+ */
+class WaitingRoom {
+  private readonly all = new Set<Session>();
+  private readonly byAddress = new Map<string, Set<Session>>();
+
+  constructor(
+    private readonly max: number,
+    private readonly maxPerAddress: number,
+  ) {}
+
+  get size(): number {
+    return this.all.size;
+  }
+
+  /** Lets `session` in; returns the session it displaced and why, or null. */
+  enter(session: Session): { displaced: Session; detail: string } | null {
+    let here = this.byAddress.get(session.address);
+    let displaced: { displaced: Session; detail: string } | null = null;
+    if (here && here.size >= this.maxPerAddress) {
+      displaced = { displaced: here.values().next().value as Session, detail: `the oldest of ${here.size} sockets without hello from ${session.address} gives way to a newer one` };
+    } else if (this.all.size >= this.max) {
+      displaced = { displaced: this.all.values().next().value as Session, detail: `the oldest of ${this.all.size} sockets without hello gives way to a newer one` };
+    }
+    if (displaced) this.leave(displaced.displaced);
+    if (!here) this.byAddress.set(session.address, (here = new Set()));
+    here.add(session);
+    this.all.add(session);
+    return displaced;
+  }
+
+  /** Returns whether `session` was waiting. */
+  leave(session: Session): boolean {
+    if (!this.all.delete(session)) return false;
+    const here = this.byAddress.get(session.address);
+    here?.delete(session);
+    if (here?.size === 0) this.byAddress.delete(session.address);
+    return true;
+  }
+}
+
 export class SessionGuard implements SessionHandler {
-  /** Worker sockets open now (sessions, whether or not they said hello). */
-  open = 0;
-  private readonly perAddress = new Map<string, number>();
+  /** Sockets that have not said a valid hello yet. */
+  private readonly waiting: WaitingRoom;
+  /** Sessions that said a valid hello. */
+  private readonly registered: SessionCount;
+  private readonly registeredSessions = new WeakSet<Session>();
 
   constructor(
     private readonly fleet: Fleet,
     private readonly auth: WorkerAuth,
     private readonly limits: Limits,
     private readonly hooks: SessionGuardHooks,
-  ) {}
+  ) {
+    this.waiting = new WaitingRoom(limits.maxPreHelloSockets, limits.maxPreHelloSocketsPerAddress);
+    this.registered = new SessionCount(limits.maxSessions, limits.maxSessionsPerAddress);
+  }
 
-  /**
-   * Counts a new socket in, or refuses it with TOO_MANY_SESSIONS (4013) when a
-   * cap is reached. Returns whether the caller may build a Session on it.
-   */
-  admit(socket: WebSocket, address: string): boolean {
-    const fromAddress = this.perAddress.get(address) ?? 0;
-    if (this.open >= this.limits.maxSessions || fromAddress >= this.limits.maxSessionsPerAddress) {
-      const detail = this.open >= this.limits.maxSessions ? `${this.open} sessions are open` : `${fromAddress} sessions are open from ${address}`;
-      socket.send(encodeMessage({ kind: 'error', code: 'TOO_MANY_SESSIONS', message: `${PROTOCOL_ERRORS.TOO_MANY_SESSIONS.message}: ${detail}`, retryable: true }));
-      socket.close(CLOSE_CODES.tooManySessions, 'TOO_MANY_SESSIONS');
-      // A refused peer that ignores the close handshake must not keep its socket either.
-      setTimeout(() => socket.terminate(), 2000).unref();
-      this.hooks.onRefused('TOO_MANY_SESSIONS', address);
-      return false;
-    }
-    this.open++;
-    this.perAddress.set(address, fromAddress + 1);
-    socket.once('close', () => {
-      this.open--;
-      const n = (this.perAddress.get(address) ?? 1) - 1;
-      if (n <= 0) this.perAddress.delete(address);
-      else this.perAddress.set(address, n);
-    });
-    return true;
+  /** Worker sockets open now, registered or not. */
+  get open(): number {
+    return this.waiting.size + this.registered.total;
+  }
+
+  /** Counts a new socket in among those waiting for hello, closing the oldest silent one if the room is full. */
+  admit(session: Session): void {
+    const displaced = this.waiting.enter(session);
+    if (displaced) this.refuse(displaced.displaced, displaced.detail);
   }
 
   onHello(session: Session, hello: Extract<WorkerMessage, { kind: 'hello' }>): void {
@@ -70,6 +140,11 @@ export class SessionGuard implements SessionHandler {
     if (!grant) return session.fail(new ProtocolError('UNAUTHORIZED'));
     const metaProblem = valueProblem('hello.meta', hello.meta, { maxBytes: MAX_META_BYTES, maxDepth: this.limits.maxValueDepth, bytesOption: 'MAX_META_BYTES' });
     if (metaProblem) return session.fail(new ProtocolError('INVALID_MESSAGE', metaProblem.message));
+    const full = this.registered.full(session.address);
+    if (full) return this.refuse(session, full);
+    this.waiting.leave(session);
+    this.registered.add(session.address);
+    this.registeredSessions.add(session);
     this.auth.admit(session, grant);
     this.fleet.onHello(session, hello);
   }
@@ -82,7 +157,13 @@ export class SessionGuard implements SessionHandler {
   }
 
   onClose(session: Session, code: number): void {
+    if (!this.waiting.leave(session) && this.registeredSessions.delete(session)) this.registered.remove(session.address);
     this.fleet.onClose(session, code);
+  }
+
+  private refuse(session: Session, detail: string): void {
+    session.fail(new ProtocolError('TOO_MANY_SESSIONS', detail));
+    this.hooks.onRefused('TOO_MANY_SESSIONS', session.address);
   }
 
   onProtocolError(session: Session, code: string): void {

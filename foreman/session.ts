@@ -99,12 +99,20 @@ export class Session {
     this.send({ kind: 'error', code, message, retryable });
   }
 
-  /** Reports a protocol error to the peer; ends the session when the error demands it or errors pile up. */
+  /**
+   * Reports a protocol error to the peer; ends the session when the error demands it, when errors
+   * pile up, or at once when the peer has not said a valid hello yet: a socket whose first frame is
+   * not a valid hello is not a worker (as MQTT closes a connection whose first packet is not CONNECT).
+   */
   fail(err: ProtocolError): void {
     this.handler.onProtocolError(this, err.code);
-    this.sendError(err.code, err.message);
+    this.sendError(err.code, err.message, err.retryable);
     if (err.closeCode !== null) {
       this.close(err.closeCode, err.code);
+      return;
+    }
+    if (this.state === 'awaiting-hello') {
+      this.close(CLOSE_CODES.invalidHello, err.code);
       return;
     }
     if (++this.protocolErrors >= this.limits.maxProtocolErrors) {

@@ -5,21 +5,24 @@
 import type { WireError } from './protocol.js';
 import { CLOSE_CODES } from './protocol.js';
 
-/** Protocol error codes sent in `error` frames, with the close code used when the error ends the session. */
+/**
+ * Protocol error codes sent in `error` frames, with the close code used when the error ends the
+ * session, and whether the same frame may succeed later (`retryable`: only a full foreman).
+ */
 export const PROTOCOL_ERRORS = {
-  BAD_FRAME: { closeCode: null, message: 'frame is not a valid msgpack message' },
-  UNKNOWN_KIND: { closeCode: null, message: 'message kind is unknown or not allowed from this peer' },
-  INVALID_MESSAGE: { closeCode: null, message: 'message does not match its schema' },
-  FRAME_TOO_LARGE: { closeCode: 1009, message: 'frame exceeds the maximum payload size' },
-  PAYLOAD_TOO_LARGE: { closeCode: null, message: 'params or result exceed the maximum size' },
-  HELLO_REQUIRED: { closeCode: null, message: 'the first message must be hello' },
-  HELLO_TIMEOUT: { closeCode: CLOSE_CODES.helloTimeout, message: 'no hello within the deadline' },
-  UNSUPPORTED_VERSION: { closeCode: CLOSE_CODES.unsupportedVersion, message: 'protocol version not supported' },
-  UNAUTHORIZED: { closeCode: CLOSE_CODES.unauthorized, message: 'missing, wrong or revoked worker token' },
-  WORKER_ID_IN_USE: { closeCode: CLOSE_CODES.workerIdInUse, message: 'another live session holds this worker id' },
-  TOO_MANY_ERRORS: { closeCode: CLOSE_CODES.protocolAbuse, message: 'too many protocol errors' },
-  RATE_LIMITED: { closeCode: CLOSE_CODES.rateLimited, message: 'message rate limit exceeded' },
-  TOO_MANY_SESSIONS: { closeCode: CLOSE_CODES.tooManySessions, message: 'too many sessions' },
+  BAD_FRAME: { closeCode: null, message: 'frame is not a valid msgpack message', retryable: false },
+  UNKNOWN_KIND: { closeCode: null, message: 'message kind is unknown or not allowed from this peer', retryable: false },
+  INVALID_MESSAGE: { closeCode: null, message: 'message does not match its schema', retryable: false },
+  FRAME_TOO_LARGE: { closeCode: 1009, message: 'frame exceeds the maximum payload size', retryable: false },
+  PAYLOAD_TOO_LARGE: { closeCode: null, message: 'params or result exceed the maximum size', retryable: false },
+  HELLO_REQUIRED: { closeCode: null, message: 'the first message must be hello', retryable: false },
+  HELLO_TIMEOUT: { closeCode: CLOSE_CODES.helloTimeout, message: 'no hello within the deadline', retryable: false },
+  UNSUPPORTED_VERSION: { closeCode: CLOSE_CODES.unsupportedVersion, message: 'protocol version not supported', retryable: false },
+  UNAUTHORIZED: { closeCode: CLOSE_CODES.unauthorized, message: 'missing, wrong or revoked worker token', retryable: false },
+  WORKER_ID_IN_USE: { closeCode: CLOSE_CODES.workerIdInUse, message: 'another live session holds this worker id', retryable: false },
+  TOO_MANY_ERRORS: { closeCode: CLOSE_CODES.protocolAbuse, message: 'too many protocol errors', retryable: false },
+  RATE_LIMITED: { closeCode: CLOSE_CODES.rateLimited, message: 'message rate limit exceeded', retryable: false },
+  TOO_MANY_SESSIONS: { closeCode: CLOSE_CODES.tooManySessions, message: 'too many sessions', retryable: true },
 } as const;
 
 export type ProtocolErrorCode = keyof typeof PROTOCOL_ERRORS;
@@ -118,11 +121,13 @@ export class GafferError extends Error {
 /** A frame or message broke the protocol; `closeCode` is set when the session must end. */
 export class ProtocolError extends GafferError {
   readonly closeCode: number | null;
+  readonly retryable: boolean;
   constructor(code: ProtocolErrorCode, detail?: string, options?: { cause?: unknown }) {
     const entry = PROTOCOL_ERRORS[code];
     super(code, detail ? `${entry.message}: ${detail}` : entry.message, options);
     this.name = 'ProtocolError';
     this.closeCode = entry.closeCode;
+    this.retryable = entry.retryable;
   }
 }
 

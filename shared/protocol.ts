@@ -118,6 +118,8 @@ export const CLOSE_CODES = {
   helloTimeout: 4002,
   /** `hello.protocolVersion` is not spoken by this foreman. */
   unsupportedVersion: 4003,
+  /** The first frame was not a valid `hello` (the `error` frame before the close says what was wrong). */
+  invalidHello: 4004,
   /** Message rate limit exceeded. */
   rateLimited: 4008,
   /** Another live session holds this worker id. */
@@ -128,7 +130,7 @@ export const CLOSE_CODES = {
   foremanShutdown: 4011,
   /** The session missed heartbeats past its lease; its tasks were requeued. */
   leaseExpired: 4012,
-  /** Too many sessions (in all, or from this address). */
+  /** Too many sockets waiting for hello, or too many registered sessions (in all, or from this address). */
   tooManySessions: 4013,
   /** The worker was asked to restart its session. */
   restartRequested: 4014,

@@ -33,8 +33,9 @@ export class RawPeer {
     socket.on('error', () => {});
   }
 
-  static async connect(foremanWsUrl: string): Promise<RawPeer> {
-    const socket = new WebSocket(`${foremanWsUrl}${WORKER_WS_PATH}`);
+  /** @param localAddress another loopback address (127.0.0.2, …) to appear to the foreman as another machine. */
+  static async connect(foremanWsUrl: string, opts: { localAddress?: string } = {}): Promise<RawPeer> {
+    const socket = new WebSocket(`${foremanWsUrl}${WORKER_WS_PATH}`, opts);
     const peer = new RawPeer(socket);
     open.add(peer);
     await new Promise<void>((resolve, reject) => {

@@ -12,10 +12,17 @@ const post = postRaw;
 const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
 
 describe('limits on worker sockets', () => {
-  it('caps sessions per address and in all with 4013, and frees the slot when a socket closes', async () => {
+  it('caps registered sessions per address and in all with 4013, and frees the slot when a session closes', async () => {
     const foreman = await startForeman(['--max-sessions', '5', '--max-sessions-per-address', '3']);
-    const held = [await peer(foreman.wsUrl), await peer(foreman.wsUrl), await peer(foreman.wsUrl)];
+    const registered = async (url: string, id: string) => {
+      const p = await peer(url);
+      p.hello(id, { skills: [{ type: 'none' }] });
+      await p.next((m) => m.kind === 'welcome');
+      return p;
+    };
+    const held = [await registered(foreman.wsUrl, 'a'), await registered(foreman.wsUrl, 'b'), await registered(foreman.wsUrl, 'c')];
     const fourth = await peer(foreman.wsUrl);
+    fourth.hello('d', { skills: [{ type: 'none' }] });
     const refusal = await fourth.next((m) => m.kind === 'error');
     expect(refusal).toMatchObject({ code: 'TOO_MANY_SESSIONS', retryable: true });
     expect(refusal.message).toContain('from 127.0.0.1');
@@ -23,15 +30,14 @@ describe('limits on worker sockets', () => {
     held[0].close();
     await held[0].closed;
     // The slot is free again (the count is decremented on close, not leaked).
-    const again = await peer(foreman.wsUrl);
-    again.hello('after-cap', { skills: [{ type: 'none' }] });
-    await again.next((m) => m.kind === 'welcome');
+    await registered(foreman.wsUrl, 'after-cap');
 
     // The total cap, on a foreman that allows one address all of it.
     const small = await startForeman(['--max-sessions', '2', '--max-sessions-per-address', '2']);
-    await peer(small.wsUrl);
-    await peer(small.wsUrl);
+    await registered(small.wsUrl, 'x');
+    await registered(small.wsUrl, 'y');
     const third = await peer(small.wsUrl);
+    third.hello('z', { skills: [{ type: 'none' }] });
     expect((await third.next((m) => m.kind === 'error')).message).toMatch(/2 sessions are open$/);
     expect(await third.closed).toBe(CLOSE_CODES.tooManySessions);
   });

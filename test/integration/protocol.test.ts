@@ -31,15 +31,20 @@ describe('the worker protocol', () => {
   it('answers malformed frames with error codes, closes an abusive peer, and keeps serving good workers', async () => {
     const foreman = await startForeman();
     await spawnWorker(foreman.wsUrl);
+    // Before hello, the first bad frame closes the socket (pre-hello.test.ts); a registered session is told and counted.
+    const early = await peer(foreman.wsUrl);
+    early.sendRaw(encodeValue({ kind: 'heartbeat', running: [] }));
+    expect((await early.next((m) => m.kind === 'error')).code).toBe('HELLO_REQUIRED');
+    expect(await early.closed).toBe(CLOSE_CODES.invalidHello);
     const bad = await peer(foreman.wsUrl);
+    bad.hello('bad', { skills: [{ type: 'none' }] });
+    await bad.next((m) => m.kind === 'welcome');
     bad.sendRaw(Buffer.from([0xc1, 0xff, 0x00]));
     expect((await bad.next((m) => m.kind === 'error')).code).toBe('BAD_FRAME');
     bad.sendRaw(encodeValue({ kind: 'task.explode' }));
     await bad.next((m) => m.code === 'UNKNOWN_KIND');
     bad.sendRaw(encodeValue({ kind: 'heartbeat', running: 'nope' }));
     await bad.next((m) => m.code === 'INVALID_MESSAGE' && /running must be an array/.test(m.message));
-    bad.sendRaw(encodeValue({ kind: 'heartbeat', running: [] }));
-    await bad.next((m) => m.code === 'HELLO_REQUIRED');
     for (let i = 0; i < 20; i++) bad.sendRaw(Buffer.from([i]));
     expect(await bad.closed).toBe(CLOSE_CODES.protocolAbuse);
 
