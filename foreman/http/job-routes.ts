@@ -37,7 +37,7 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
             },
             200: { description: 'a job with this key exists', ...object({ jobId: { type: 'string' }, count: { type: 'integer' }, duplicate: { type: 'boolean', enum: [true] } }) },
           },
-          errors: [400, 413, 415],
+          errors: [400, 409, 413, 415],
           write: true,
         }),
         body: {

@@ -48,7 +48,7 @@ export function taskRoutes(app: FastifyInstance, ctx: ApiContext): void {
             202: { description: 'accepted: the task is durable', ...object({ id: { type: 'string' } }) },
             200: { description: 'a task with this key exists', ...object({ id: { type: 'string' }, duplicate: { type: 'boolean', enum: [true] } }) },
           },
-          errors: [400, 413, 415],
+          errors: [400, 409, 413, 415],
           write: true,
         }),
         body: taskInputSchema,

@@ -40,10 +40,14 @@ const CALLS: Calls = {
   'POST /tasks': (call) =>
     Promise.all([
       call('/tasks', { method: 'POST', body: { type: 'echo', params: 1 } }),
-      call('/tasks', { method: 'POST', body: { type: 'echo', params: 1, key: 'k-1' } }).then(() => call('/tasks', { method: 'POST', body: { type: 'echo', key: 'k-1' } })),
+      call('/tasks', { method: 'POST', body: { type: 'echo', params: 1, key: 'k-1' } }).then(async (first) => [
+        first,
+        await call('/tasks', { method: 'POST', body: { type: 'echo', params: 1, key: 'k-1' } }),
+        await call('/tasks', { method: 'POST', body: { type: 'echo', params: 2, key: 'k-1' } }),
+      ]),
       call('/tasks', { method: 'POST', body: { type: 7 } }),
       call('/tasks', { method: 'POST', body: { type: 'echo' }, token: TOKENS.read }),
-    ]),
+    ]).then((r) => r.flat()),
   'GET /tasks': (call) => Promise.all([call('/tasks?order=desc&limit=5'), call('/tasks?state=lost')]),
   'GET /tasks/{id}': (call, ids) => Promise.all([call(`/tasks/${ids.failedTask}`), call('/tasks/t_none')]),
   'GET /tasks/{id}/wait': (call, ids) => Promise.all([call(`/tasks/${ids.okTask}/wait?timeoutMs=1000`), call('/tasks/t_none/wait')]),
