@@ -21,6 +21,8 @@ import { resolveForemanOptions, type ForemanOptions } from './options.js';
 import { Retention } from './retention.js';
 import { Session } from './session.js';
 import { openDatabase, type Db } from './store/database.js';
+import { lockDatabase, startFiles, type DbLock } from './store/db-lock.js';
+import { tokensFile } from './auth/credentials.js';
 import { GroupCommit } from './store/group-commit.js';
 import { TaskStore } from './store/task-store.js';
 import { TaskManager } from './task-manager.js';
@@ -68,6 +70,7 @@ export class Foreman {
     readonly options: Readonly<ForemanOptions>,
     readonly app: FastifyInstance,
     readonly db: Db,
+    private readonly lock: DbLock,
   ) {
     this.store = new TaskStore(db);
     this.commit = new GroupCommit(
@@ -136,13 +139,24 @@ export class Foreman {
       ajv: { customOptions: { removeAdditional: false, allErrors: false, coerceTypes: false } },
       logController: new LogController({ disableRequestLogging: true }),
     });
-    const db = openDatabase(options.db, options.sync);
-    const foreman = new Foreman(options, app, db);
+    // Before anything is written: a second foreman on this file refuses here, leaving no trace.
+    const lock = lockDatabase(options.db);
+    const files = options.db === ':memory:' ? null : startFiles([options.db, `${options.db}-wal`, `${options.db}-shm`, tokensFile(options.db) as string, `${options.db}.blobs`]);
+    let foreman: Foreman;
+    try {
+      foreman = new Foreman(options, app, openDatabase(options.db, options.sync), lock);
+    } catch (err) {
+      files?.removeCreated();
+      lock.release();
+      throw err;
+    }
     try {
       await foreman.setup(plugins);
       await app.listen({ port: options.port, host: options.host });
     } catch (err) {
-      await foreman.close();
+      // A start that fails (port taken, bad tokens file) leaves behind none of the files it created.
+      await foreman.close().catch(() => {});
+      files?.removeCreated();
       throw err;
     }
     return foreman;
@@ -245,6 +259,8 @@ export class Foreman {
       } catch (err) {
         errors.push(err);
       }
+      // Last: the file is free for another foreman only once this one has stopped writing it.
+      this.lock.release();
       if (errors.length > 0) throw new AggregateError(errors, 'foreman close failed');
     })();
     return this.closing;

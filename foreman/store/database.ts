@@ -10,7 +10,12 @@ export type Db = Database.Database;
  * @throws GafferError SCHEMA_TOO_NEW when the file was written by a newer foreman.
  */
 export function openDatabase(file: string, sync: 'normal' | 'full', migrations: readonly string[] = MIGRATIONS): Db {
-  const db = new Database(file);
+  let db: Db;
+  try {
+    db = new Database(file);
+  } catch (err) {
+    throw cannotOpen(file, err);
+  }
   try {
     db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode never loses a committed transaction to a process crash (kill -9); FULL adds an fsync per commit for power loss.
@@ -21,8 +26,15 @@ export function openDatabase(file: string, sync: 'normal' | 'full', migrations: 
     return db;
   } catch (err) {
     db.close();
-    throw err;
+    throw err instanceof GafferError ? err : cannotOpen(file, err);
   }
+}
+
+/** SQLite's own messages name neither the file nor what to do ("unable to open database file"). */
+function cannotOpen(file: string, err: unknown): GafferError {
+  const code = (err as { code?: string }).code;
+  const reason = code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' ? `${(err as Error).message} (is the file or its directory read-only?)` : (err as Error).message;
+  return new GafferError('DB_UNWRITABLE', `cannot open ${file}: ${reason}${code ? ` [${code}]` : ''}`, { cause: err });
 }
 
 /** Brings `db` up to `migrations.length`; refuses a database newer than that. */
