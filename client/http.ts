@@ -6,7 +6,13 @@ import type { ClientOptions } from './options.js';
 export type Query = Record<string, string | number | undefined>;
 
 export class Http {
-  constructor(private readonly options: Pick<ClientOptions, 'foreman' | 'token' | 'fetch'>) {}
+  /** Called as a plain function: a browser's fetch throws "Illegal invocation" when called as a method of another object. */
+  private readonly fetch: typeof fetch;
+
+  constructor(private readonly options: Pick<ClientOptions, 'foreman' | 'token' | 'fetch'>) {
+    const f = options.fetch;
+    this.fetch = (input, init) => f(input, init);
+  }
 
   /** The base URL, without a trailing slash. */
   get baseUrl(): string {
@@ -35,7 +41,7 @@ export class Http {
    * @throws ApiError for any other status.
    */
   async json<T>(method: string, path: string, opts: { body?: unknown; query?: Query; signal?: AbortSignal; headers?: Record<string, string> } = {}): Promise<T> {
-    const res = await this.options.fetch(this.url(path, opts.query), {
+    const res = await this.fetch(this.url(path, opts.query), {
       method,
       headers: this.headers(opts.body === undefined ? opts.headers : { 'content-type': 'application/json', ...opts.headers }),
       body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
@@ -52,7 +58,7 @@ export class Http {
   async postNdjson<T>(path: string, items: string | Iterable<unknown> | AsyncIterable<unknown>, counter: UploadCounter, headers: Record<string, string> = {}): Promise<T> {
     let res: Response;
     try {
-      res = await this.options.fetch(this.url(path), {
+      res = await this.fetch(this.url(path), {
         method: 'POST',
         headers: this.headers({ 'content-type': 'application/x-ndjson', ...headers }),
         body: typeof items === 'string' ? items : ndjsonBody(items, counter),
@@ -68,7 +74,7 @@ export class Http {
   /** Sends a request with the token and returns the response as it is (the caller reads the body and checks the status). */
   raw(method: string, path: string, init: { body?: BodyInit | null; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Response> {
     const streamed = typeof ReadableStream !== 'undefined' && init.body instanceof ReadableStream;
-    return this.options.fetch(this.url(path), {
+    return this.fetch(this.url(path), {
       method,
       headers: this.headers(init.headers),
       body: init.body,
@@ -80,7 +86,7 @@ export class Http {
 
   /** Reads an NDJSON response line by line until it ends. */
   async *lines<T>(path: string, signal?: AbortSignal): AsyncGenerator<T> {
-    const res = await this.options.fetch(this.url(path), { headers: this.headers(), signal });
+    const res = await this.fetch(this.url(path), { headers: this.headers(), signal });
     if (!res.ok || !res.body) throw new ApiError(res.status, await res.json().catch(() => null));
     yield* readNdjson<T>(res.body);
   }
