@@ -175,6 +175,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.draining = true;
+      // Tell the foreman first, or it hands the released tasks straight back to this closing session,
+      // which drops them: they would stay running for the grace period and then count as lost.
+      this.connection.send({ kind: 'worker.state', state: 'draining' });
       this.releaseAll('worker closing');
       this.outbox.flush();
       this.stopHeartbeat();
@@ -246,7 +249,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
         this.connection.established();
         this.outbox.setMaxFrameBytes(m.maxFrameBytes);
         for (const ref of m.revoked) {
-          this.runs.get(ref.taskId)?.abort('REVOKED');
+          // By attempt, like task.cancel: a revoked older attempt (a held result) must not abort the newer one running.
+          const run = this.runs.get(ref.taskId);
+          if (run && run.assignment.attempt === ref.attempt) run.abort('REVOKED');
           this.unacked.delete(refKey(ref));
         }
         for (const r of this.unacked.values()) this.outbox.add('task.result', r);
