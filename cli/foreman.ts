@@ -1,5 +1,5 @@
 /** `gaffer foreman`: reads flags and GAFFER_* variables, starts the foreman, handles signals. */
-import { networkInterfaces } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import { Command } from 'commander';
 import { createLogger } from './logger.js';
 import { addOptionFlags, readOptionFlags } from './option-flags.js';
@@ -8,13 +8,17 @@ import { Foreman } from '../foreman/foreman.js';
 import { DEFAULTS, type ForemanOptions } from '../foreman/options.js';
 import { schemes } from '../foreman/tls.js';
 
-/** An address other machines can probably reach us on, for the printed worker command. */
+/**
+ * An address other machines can reach us on, for the printed join command: the bound address when it is
+ * specific, otherwise the first non-internal IPv4 address, otherwise the hostname (never loopback, which
+ * would be wrong on every other machine).
+ */
 function reachableHost(bound: string): string {
-  if (bound !== '0.0.0.0' && bound !== '::') return bound;
+  if (bound !== '0.0.0.0' && bound !== '::') return bound.includes(':') ? `[${bound}]` : bound;
   for (const list of Object.values(networkInterfaces())) {
     for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
   }
-  return '127.0.0.1';
+  return hostname();
 }
 
 export function foremanCommand(): Command {
@@ -32,14 +36,16 @@ export function foremanCommand(): Command {
     }
     const log = foreman.app.log;
     const { logLevel: _l, ...settings } = foreman.options;
-    log.info({ settings }, 'effective settings');
+    // The tokens in force (configured or generated), so the dump shows `[set]` rather than null when they are.
+    const creds = foreman.edge.credentials;
+    log.info({ settings: { ...settings, workerToken: creds.workerToken, apiToken: creds.apiToken, readToken: creds.readToken } }, 'effective settings');
     const scheme = schemes(foreman.options);
-    const wsUrl = `${scheme.ws}://${reachableHost(foreman.options.host)}:${foreman.port}`;
-    log.info({ port: foreman.port, url: foreman.url, workerCommand: `npx gaffer worker --foreman ${wsUrl}` }, 'foreman listening');
-    log.info(`start a worker with: npx gaffer worker --foreman ${wsUrl}`);
-    const notice = accessNotice(foreman.edge.credentials, `${scheme.http}://${reachableHost(foreman.options.host)}:${foreman.port}`, wsUrl);
+    const host = reachableHost(foreman.options.host);
+    const wsUrl = `${scheme.ws}://${host}:${foreman.port}`;
+    const notice = accessNotice(creds, `${scheme.http}://${host}:${foreman.port}`, wsUrl);
+    log.info({ port: foreman.port, url: foreman.url, joinCommand: notice.log.fields.joinCommand }, 'foreman listening');
     log[notice.log.level](notice.log.fields, notice.log.msg);
-    if (notice.terminal) process.stderr.write(notice.terminal);
+    process.stderr.write(notice.terminal);
 
     let signals = 0;
     const stop = async (signal: string) => {

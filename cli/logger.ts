@@ -24,8 +24,12 @@ export const REDACTED_PATHS = [
 export function createLogger(level: string, pretty: boolean): Logger {
   return pino({
     level,
-    // An unset token stays null in the log, so "no token configured" remains visible.
-    redact: { paths: REDACTED_PATHS, censor: (value) => (value === null || value === undefined ? value : '[redacted]') },
+    // An unset token stays null in the log, so "no token configured" remains visible; in the settings dump a
+    // token in force reads `[set]`.
+    redact: {
+      paths: REDACTED_PATHS,
+      censor: (value, path) => (value === null || value === undefined ? value : path[0] === 'settings' ? '[set]' : '[redacted]'),
+    },
     ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
   });
 }

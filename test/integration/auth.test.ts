@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { CLOSE_CODES } from '../../shared/protocol.js';
 import { client, LOCKED, runCli, TOKENS } from '../helpers/auth.js';
-import { spawnWorker, startForeman } from '../helpers/processes.js';
+import { BIN, LoggedProcess, spawnWorker, startForeman } from '../helpers/processes.js';
 import { RawPeer } from '../helpers/raw-peer.js';
 import { settled, waitForTask } from '../helpers/tasks.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -126,12 +127,15 @@ describe('API authentication', () => {
     const api = client(foreman.url);
     await api.request('GET', '/stats');
     const shown = JSON.stringify([await api.request('GET', '/workers'), await api.request('GET', '/stats')]);
-    const logs = JSON.stringify([foreman.lines, foreman.stderr, w.lines, w.stderr]);
-    expect(logs).toContain('[redacted]');
+    const logs = JSON.stringify([foreman.lines, w.lines, w.stderr]);
+    expect(logs).toContain('[set]');
     for (const secret of [...Object.values(TOKENS), 'control-token-0123456789abcdef']) {
       expect(shown).not.toContain(secret);
       expect(logs).not.toContain(secret);
     }
+    // The terminal (stderr) carries the join command with the worker token, and no other token.
+    expect(foreman.stderr).toContain(`--worker-token ${TOKENS.worker}`);
+    for (const secret of [TOKENS.api, TOKENS.read]) expect(foreman.stderr).not.toContain(secret);
   });
 });
 
@@ -142,10 +146,11 @@ describe('safe default', () => {
     expect((await fetch(`${foreman.url}/stats`)).status).toBe(200);
   });
 
-  it('generates tokens off loopback, keeps them in a 0600 file, and prints the join command once', async () => {
+  it('generates tokens off loopback, keeps them in a 0600 file, and prints them once', async () => {
     const foreman = await startForeman(['--host', '0.0.0.0']);
     const file = `${foreman.dbPath}.tokens.json`;
     await waitFor(() => foreman.stderr.includes('start a worker with'), 'join command on the terminal');
+    expect(foreman.lines.find((l) => l.msg === 'effective settings')?.settings).toMatchObject({ workerToken: '[set]', apiToken: '[set]', readToken: '[set]' });
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const tokens = JSON.parse(readFileSync(file, 'utf8'));
     expect(foreman.stderr).toContain(`--worker-token ${tokens.workerToken}`);
@@ -156,12 +161,23 @@ describe('safe default', () => {
     await refused(await hello(foreman.wsUrl, 'anon'));
     await welcomed(await hello(foreman.wsUrl, 'joined', tokens.workerToken));
 
-    // A restart on the same database keeps the same tokens and does not print them again.
+    // A restart on the same database keeps the same tokens and does not print the API tokens again, but the
+    // join command it prints still carries the worker token, names a non-loopback address, and works as printed.
     foreman.kill('SIGTERM');
     await foreman.exited();
     const again = await startForeman(['--host', '0.0.0.0'], { dbPath: foreman.dbPath });
     await again.waitForLine((l) => typeof l.msg === 'string' && l.msg.startsWith('authentication on'), 'auth notice');
-    expect(again.stderr).not.toContain(tokens.workerToken);
+    await waitFor(() => again.stderr.includes('dashboard:'), 'join command and dashboard on the terminal');
+    expect(again.stderr).not.toContain(tokens.apiToken);
+    expect(again.stderr).toContain(`<apiToken (tokens in ${file})>`);
+    expect(again.lines.find((l) => l.msg === 'effective settings')?.settings).toMatchObject({ workerToken: '[set]' });
+    expect(JSON.stringify(again.lines)).not.toContain(tokens.workerToken);
+    const printed = /start a worker with: +npx gaffer (worker .*)$/m.exec(again.stderr)?.[1];
+    expect(printed).toContain(`--worker-token ${tokens.workerToken}`);
+    expect(printed).not.toMatch(/127\.0\.0\.1|localhost/);
+    expect(again.stderr).toMatch(new RegExp(`dashboard: +http://[^/]+:${again.port}/#token=<apiToken`));
+    const joined = new LoggedProcess(spawn(process.execPath, [BIN, ...(printed as string).split(' '), '--id', 'as-printed', '--status-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    await joined.waitForLine((l) => l.msg === 'registered with foreman', 'the printed join command registers');
     expect((await client(again.url, tokens.apiToken).request('GET', '/stats')).tasks).toBeDefined();
   });
 });

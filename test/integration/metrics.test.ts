@@ -102,7 +102,7 @@ describe('observability', () => {
     const run = (pretty: boolean) =>
       spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script.replace('PRETTY', String(pretty))], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } }).stdout;
     const json = JSON.parse(run(false).trim());
-    expect(json).toMatchObject({ msg: 'hello pretty', taskId: 't_1', settings: { apiToken: '[redacted]' } });
+    expect(json).toMatchObject({ msg: 'hello pretty', taskId: 't_1', settings: { apiToken: '[set]' } });
     const pretty = run(true);
     expect(pretty).toMatch(/INFO.*hello pretty/);
     expect(pretty).not.toContain('secret-token-value-123');

@@ -24,7 +24,7 @@ describe('TLS', () => {
     const foreman = await startForeman([...LOCKED, '--tls-cert', cert, '--tls-key', key]);
     const listening = await foreman.waitForLine((l) => l.msg === 'foreman listening', 'listening');
     expect(listening.url).toBe(`https://127.0.0.1:${foreman.port}`);
-    expect(listening.workerCommand).toContain(`wss://127.0.0.1:${foreman.port}`);
+    expect(listening.joinCommand).toContain(`wss://127.0.0.1:${foreman.port}`);
     const base = `https://127.0.0.1:${foreman.port}`;
 
     expect((await httpsJson(`${base}/health`, ca)).status).toBe(200);
