@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { Foreman } from '../foreman/foreman.js';
 import { Client } from '../client/index.js';
+import { ForemanApi } from './foreman-api.js';
 import { submitAndFollow } from './submit.js';
+import { numberedTasks } from './task-file.js';
 
 const BIN = fileURLToPath(new URL('../bin/gaffer.js', import.meta.url));
 
@@ -51,9 +53,9 @@ export function demoCommand(): Command {
         await foreman.close();
       };
       try {
-        const client = new Client({ foreman: foreman.url });
-        const summary = await submitAndFollow(client, demoTasks(Number(flags.tasks)), { progress: true });
-        const fleet = await client.workers();
+        const api = new ForemanApi(new Client({ foreman: foreman.url }));
+        const summary = await submitAndFollow(api, numberedTasks(demoTasks(Number(flags.tasks))), { progress: true });
+        const fleet = await api.workers();
         process.stderr.write(
           `\ndemo job ${summary.jobId}: ${summary.succeeded} succeeded, ${summary.failed} failed (by design), ${summary.cancelled} cancelled of ${summary.count} in ${(summary.elapsedMs / 1000).toFixed(2)} s\n`,
         );

@@ -1,11 +1,12 @@
 /** `gaffer foreman`: reads flags and GAFFER_* variables, starts the foreman, handles signals. */
 import { hostname, networkInterfaces } from 'node:os';
 import { Command } from 'commander';
+import { fail } from './fail.js';
 import { createLogger } from './logger.js';
 import { addOptionFlags, readOptionFlags } from './option-flags.js';
 import { accessNotice } from '../foreman/auth/access-notice.js';
 import { Foreman } from '../foreman/foreman.js';
-import { DEFAULTS, type ForemanOptions } from '../foreman/options.js';
+import { DEFAULTS, FOREMAN_OPTION_HELP, type ForemanOptions } from '../foreman/options.js';
 import { schemes } from '../foreman/tls.js';
 
 /**
@@ -23,16 +24,15 @@ function reachableHost(bound: string): string {
 
 export function foremanCommand(): Command {
   const cmd = new Command('foreman').description('Start the foreman: HTTP API, dashboard and worker endpoint on one port.');
-  addOptionFlags(cmd, DEFAULTS);
+  addOptionFlags(cmd, DEFAULTS, FOREMAN_OPTION_HELP);
   cmd.action(async (flags: Record<string, unknown>) => {
-    const options = readOptionFlags(flags, DEFAULTS, process.env) as Partial<ForemanOptions>;
     let foreman: Foreman;
     try {
+      const options = readOptionFlags(flags, DEFAULTS, process.env) as Partial<ForemanOptions>;
       // Pretty lines on a terminal, JSON otherwise; tokens are redacted either way.
       foreman = await Foreman.start({ ...options, logger: createLogger(options.logLevel ?? DEFAULTS.logLevel, process.stdout.isTTY === true) });
     } catch (err) {
-      process.stderr.write(`gaffer foreman: ${(err as Error).message}\n`);
-      process.exit(1);
+      fail('foreman', err);
     }
     const log = foreman.app.log;
     const { logLevel: _l, ...settings } = foreman.options;

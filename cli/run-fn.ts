@@ -7,7 +7,7 @@ import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { Command, Option } from 'commander';
-import { Client } from '../client/index.js';
+import { addForemanApiOptions, foremanApi } from './foreman-api.js';
 import { followJob } from './submit.js';
 
 /** One input line → the function's arguments: a JSON array is the argument list, anything else the one argument. */
@@ -22,13 +22,11 @@ export function argsOfLine(line: string, lineNo: number): unknown[] {
 }
 
 export function runFnCommand(): Command {
-  return new Command('run-fn')
+  return addForemanApiOptions(new Command('run-fn'))
     .description('Run a JavaScript function (a function expression, or a module with a default export) over each line of an inputs file, in the sandbox of workers started with --allow-code.')
     .argument('<file>', 'the function, e.g. (a, b) => a + b, or export default function (x) { … }')
     .requiredOption('--args <file>', 'inputs, one JSON value per line: an array is the argument list, anything else the single argument')
     .option('--out <file>', 'write {line, state, result, error} per input here as NDJSON, in completion order (default: stdout)')
-    .addOption(new Option('--foreman <url>', 'foreman HTTP URL').env('GAFFER_FOREMAN_URL').default('http://127.0.0.1:9000'))
-    .addOption(new Option('--token <token>', 'API token').env('GAFFER_API_TOKEN'))
     .option('--max-attempts <n>', 'attempts per input (a wall-clock CODE_TIMEOUT or a crashed sandbox is retried)', (v) => Number(v))
     .action(async (file: string, flags: { args: string; out?: string; foreman: string; token?: string; maxAttempts?: number }) => {
       const out = flags.out ? createWriteStream(flags.out) : process.stdout;
@@ -43,7 +41,7 @@ export function runFnCommand(): Command {
           tasks.push({ type: 'js', key: `run-fn:${run}:${i + 1}`, params: { args: argsOfLine(text, i + 1) }, ...(flags.maxAttempts ? { maxAttempts: flags.maxAttempts } : {}) });
         });
         if (tasks.length === 0) throw new Error(`${flags.args} has no inputs`);
-        const client = new Client({ foreman: flags.foreman, token: flags.token ?? null });
+        const client = foremanApi(flags).client;
         const started = Date.now();
         const { jobId, count } = await client.request<{ jobId: string; count: number }>('POST', '/jobs', { params: { source }, tasks });
         const summary = await followJob(client.job(jobId), count, started, {

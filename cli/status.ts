@@ -1,15 +1,14 @@
 /** `gaffer status`: workers and queue depth at a glance. */
-import { Command, Option } from 'commander';
-import { Client } from '../client/index.js';
+import { Command } from 'commander';
+import { fail } from './fail.js';
+import { addForemanApiOptions, foremanApi } from './foreman-api.js';
 
 export function statusCommand(): Command {
-  return new Command('status')
+  return addForemanApiOptions(new Command('status'))
     .description('Print the workers and the queue.')
-    .addOption(new Option('--foreman <url>', 'foreman HTTP URL').env('GAFFER_FOREMAN_URL').default('http://127.0.0.1:9000'))
-    .addOption(new Option('--token <token>', 'API token').env('GAFFER_API_TOKEN'))
     .option('--json', 'print JSON')
     .action(async (flags: { foreman: string; token?: string; json?: boolean }) => {
-      const client = new Client({ foreman: flags.foreman, token: flags.token ?? null });
+      const client = foremanApi(flags);
       try {
         const [stats, workers] = await Promise.all([client.stats(), client.workers()]);
         if (flags.json) {
@@ -29,8 +28,7 @@ export function statusCommand(): Command {
           process.stdout.write(`  ${w.id.padEnd(24)} ${w.state.padEnd(9)} ${w.slotsInUse}/${w.capacity} slots  heartbeat ${hb}  ${w.address ?? ''}\n`);
         }
       } catch (err) {
-        process.stderr.write(`gaffer status: ${(err as Error).message}\n`);
-        process.exitCode = 1;
+        fail('status', err);
       }
     });
 }

@@ -1,5 +1,5 @@
 /**
- * The client's defaults from the environment: GAFFER_FOREMAN_URL and
+ * The client's defaults from the environment: GAFFER_FOREMAN (or its older name GAFFER_FOREMAN_URL) and
  * GAFFER_API_TOKEN, the variables the CLI reads. The client is a library whose
  * entry point is the user's own program, so this is the one file outside cli/
  * that reads process.env (test/unit/import-layers.test.ts names it); in a
@@ -11,7 +11,9 @@ export function optionsFromEnvironment(): Partial<ClientOptions> {
   const env = typeof process === 'undefined' ? undefined : process.env;
   if (!env) return {};
   const out: Partial<ClientOptions> = {};
-  if (env.GAFFER_FOREMAN_URL) out.foreman = env.GAFFER_FOREMAN_URL;
+  // GAFFER_FOREMAN is the one address variable of the CLI (ws:// or http://, either works); GAFFER_FOREMAN_URL is its older name.
+  const foreman = env.GAFFER_FOREMAN ?? env.GAFFER_FOREMAN_URL;
+  if (foreman) out.foreman = foreman;
   if (env.GAFFER_API_TOKEN) out.token = env.GAFFER_API_TOKEN;
   return out;
 }

@@ -18,9 +18,10 @@ export class JobHandle<Result = unknown> {
   /**
    * Every task's outcome as it settles (those settled already come first), ending when the job
    * is closed and complete. One streamed response; nothing is polled.
+   * @param opts.follow false: only the outcomes settled so far. Default true.
    */
-  results(opts: { signal?: AbortSignal } = {}): AsyncGenerator<ResultLine<Result>> {
-    return this.http.lines<ResultLine<Result>>(this.path('/results'), opts.signal);
+  results(opts: { signal?: AbortSignal; follow?: boolean } = {}): AsyncGenerator<ResultLine<Result>> {
+    return this.http.lines<ResultLine<Result>>(this.path(opts.follow === false ? '/results?follow=false' : '/results'), opts.signal);
   }
 
   /** The job now: counts by state, settled fraction, whether it is complete. */

@@ -5,7 +5,7 @@
  */
 
 export interface ClientOptions {
-  /** Foreman HTTP URL (`ws://` and `wss://` are taken as `http://`/`https://`). Default GAFFER_FOREMAN_URL, else http://127.0.0.1:9000. */
+  /** Foreman HTTP URL (`ws://` and `wss://` are taken as `http://`/`https://`). Default GAFFER_FOREMAN (or GAFFER_FOREMAN_URL), else http://127.0.0.1:9000. */
   foreman: string;
   /** API token (or the read token, for reading only). Default GAFFER_API_TOKEN, else none. */
   token: string | null;

@@ -4,7 +4,7 @@
  * being added): who may connect (tokens), how much they may send (limits),
  * and what operators can see (metrics, docs).
  */
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../shared/package-version.js';
 import type { FastifyInstance } from 'fastify';
 import { installApiAuth } from './auth/api-auth.js';
 import { resolveCredentials, type Credentials } from './auth/credentials.js';
@@ -40,14 +40,6 @@ export interface Edge {
 }
 
 const SUBMIT_ROUTES = new Set(['/tasks', '/jobs', '/jobs/:id/tasks']);
-
-function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-}
 
 /**
  * Installs authentication, limits, metrics and docs on `app`.

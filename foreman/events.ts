@@ -15,7 +15,7 @@ export interface ForemanEventMap {
   progress: [string];
   /** An attempt ended: `outcome` is succeeded, failed, lost, released or cancelled; `code` is its error's code, if any. */
   attemptEnded: [{ type: string; outcome: string; code: string | null }];
-  /** A worker session broke the protocol; `code` is from PROTOCOL_ERRORS. */
+  /** A worker session broke the protocol or was refused; `code` is from PROTOCOL_ERRORS; `workerId` the id it has or claimed. */
   protocolError: [{ code: string; workerId: string | null; address: string }];
 }
 

@@ -229,7 +229,7 @@ export class Fleet implements Omit<SessionHandler, 'onTooLarge'> {
   }
 
   onProtocolError(session: Session, code: string): void {
-    this.hooks.onProtocolError(code, session.workerId, session.address);
+    this.hooks.onProtocolError(code, session.workerId ?? session.claimedWorkerId, session.address);
   }
 
   /**

@@ -28,6 +28,7 @@ import { TaskStore } from './store/task-store.js';
 import { TaskManager } from './task-manager.js';
 import { installEdge, type Edge } from './edge.js';
 import { installBlobs, type Blobs } from './blobs/install-blobs.js';
+import { logRefusals } from './refusal-log.js';
 import { installStoreGuard } from './http/store-guard.js';
 import { clientErrorReply } from './http/client-error.js';
 import { httpsOption, schemes } from './tls.js';
@@ -107,6 +108,7 @@ export class Foreman {
     this.dispatcher = new Dispatcher(this.tasks, this.fleet, this.commit, this.events);
     this.checkpoints = new Checkpoints(db, this.commit, this.tasks, options);
     this.dispatcher.onAssign = (task, assignment) => this.checkpoints.attach(task, assignment);
+    logRefusals(this.events, app.log);
     this.retention = new Retention(this.tasks, options.retentionMs, Math.min(60_000, Math.max(1000, options.retentionMs)));
     this.api = {
       tasks: this.tasks,

@@ -42,6 +42,8 @@ export class Session {
   readonly connectedAt = Date.now();
   state: SessionState = 'awaiting-hello';
   workerId: string | null = null;
+  /** The id this peer's hello claimed, accepted or not (for logging refusals). */
+  claimedWorkerId: string | null = null;
   /** When the last frame or pong arrived, in ms since the epoch. */
   private lastActiveAt = Date.now();
   private protocolErrors = 0;
@@ -165,6 +167,7 @@ export class Session {
     if (message.kind === 'hello') {
       if (this.state !== 'awaiting-hello') return this.fail(new ProtocolError('INVALID_MESSAGE', 'hello was already received'));
       clearTimeout(this.helloTimer);
+      this.claimedWorkerId = message.workerId;
       this.handler.onHello(this, message);
       return;
     }

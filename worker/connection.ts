@@ -142,6 +142,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   private scheduleDial(delay: number): void {
+    // Stopped while the close was being reported (a refused worker): no timer to keep the process alive.
+    if (this.state === 'closed') return;
     this.timer = setTimeout(() => {
       this.timer = null;
       if (this.state !== 'closed') this.dial();

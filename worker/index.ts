@@ -1,6 +1,7 @@
 /** The worker SDK: what a handler module or a custom worker program imports. */
 export { Worker, type WorkerState, type WorkerConstructorOptions } from './worker.js';
 export { WORKER_DEFAULTS, type WorkerOptions } from './options.js';
+export { WorkerRefusedError } from './refusal.js';
 export type { TaskContext, TaskHandler, TaskRegistration, CustomStatusResult } from './task-context.js';
 export { BUILTIN_HANDLERS } from './handlers/builtin.js';
 export { startStatusServer, type StatusServer } from './status-server.js';

@@ -1,9 +1,10 @@
 /** Worker options: every tunable has its one default here. */
 import { hostname, availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { toWsUrl } from '../shared/foreman-url.js';
 
 export interface WorkerOptions {
-  /** Foreman WebSocket URL, e.g. ws://host:9000 (the /ws/worker path is added when missing). Default ws://127.0.0.1:9000. */
+  /** Foreman URL, e.g. ws://host:9000; http(s):// is accepted and turned into ws(s):// (the /ws/worker path is added when missing). Default ws://127.0.0.1:9000. */
   foreman: string;
   /** Worker id, unique among live workers. Default `<hostname>-<pid>`. */
   id: string;
@@ -35,6 +36,8 @@ export interface WorkerOptions {
   caFile: string | null;
   /** Where blobs named in params are downloaded, and where handlers put files to return as blobs. Default `<tmp>/gaffer-payloads`. */
   payloadDir: string;
+  /** Times in a row the foreman may refuse this worker's id as in use (4009) before the worker gives up. Default 10 (about 40 s of backoff). */
+  idInUseMaxTries: number;
   /** Log level (pino). Default info. */
   logLevel: string;
 }
@@ -56,8 +59,46 @@ export const WORKER_DEFAULTS: Readonly<WorkerOptions> = Object.freeze({
   controlToken: null,
   caFile: null,
   payloadDir: join(tmpdir(), 'gaffer-payloads'),
+  // Enough backoff (~40 s) for the foreman to notice that a previous run of this worker is gone (staleAfterMs 15 s).
+  idInUseMaxTries: 10,
   logLevel: 'info',
 });
+
+/** A few words on each option for `--help`; typed over every key, so a new option cannot go undescribed. */
+export const WORKER_OPTION_HELP: Readonly<Record<keyof WorkerOptions, string>> = Object.freeze({
+  foreman: 'foreman URL (ws://, wss://, http:// or https://; the other scheme is derived)',
+  id: 'worker id, unique among live workers',
+  concurrency: 'tasks run at once (slots)',
+  limits: 'per-group limits (see --limit)',
+  workerToken: 'token to join the foreman with (fleet or individual)',
+  reconnectMinMs: 'first reconnect delay; doubles per try, ms',
+  reconnectMaxMs: 'longest reconnect delay, ms',
+  drainTimeoutMs: 'on drain, how long running tasks may finish, ms',
+  resultBufferSize: 'results held while the foreman is unreachable',
+  cancelGraceMs: 'after a cancel, how long a handler may run before it is reported stuck, ms',
+  status: 'serve the status page and /stats',
+  statusPort: 'status server port (a free one if the default is taken; 0: any free port)',
+  statusHost: 'status server address',
+  controlToken: 'token for POST /restart on a status server off loopback',
+  caFile: 'CA certificate file for a wss:// foreman with a private CA',
+  idInUseMaxTries: 'refusals of this id as in use (4009) before giving up',
+  payloadDir: 'where blobs named in params are downloaded and result files put',
+  logLevel: 'log level: trace, debug, info, warn, error',
+});
+
+/**
+ * Parses per-group limits written `GROUP=N,GROUP=N` (GAFFER_LIMITS, or one `--limit GROUP=N` at a time).
+ * @throws TypeError naming the malformed entry.
+ */
+export function parseLimits(text: string, previous: Record<string, number> = {}): Record<string, number> {
+  const out = { ...previous };
+  for (const entry of text.split(',')) {
+    const m = /^([^=]+)=(\d+)$/.exec(entry.trim());
+    if (!m) throw new TypeError(`--limit expects GROUP=N, got ${entry}`);
+    out[m[1]] = Number(m[2]);
+  }
+  return out;
+}
 
 function requireInt(name: keyof WorkerOptions, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): void {
   if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
@@ -72,7 +113,11 @@ function requireInt(name: keyof WorkerOptions, value: unknown, min: number, max 
 export function resolveWorkerOptions(partial: Partial<WorkerOptions> = {}): Readonly<WorkerOptions> {
   const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
   const o: WorkerOptions = { ...WORKER_DEFAULTS, ...defined };
-  if (!/^wss?:\/\//.test(o.foreman)) throw new TypeError(`option foreman must be a ws:// or wss:// URL, got ${o.foreman}`);
+  if (typeof o.foreman !== 'string' || !/^(wss?|https?):\/\/[^/]/i.test(o.foreman)) {
+    throw new TypeError(`option foreman must be a ws://, wss://, http:// or https:// URL, got ${String(o.foreman)}`);
+  }
+  // The API's http(s) address works too: the worker endpoint is on the same port.
+  o.foreman = toWsUrl(o.foreman);
   if (!o.foreman.replace(/^wss?:\/\/[^/]+/, '').startsWith('/ws/')) o.foreman = `${o.foreman.replace(/\/$/, '')}/ws/worker`;
   if (typeof o.id !== 'string' || o.id.length === 0 || o.id.length > 200) throw new TypeError('option id must be 1-200 characters');
   requireInt('concurrency', o.concurrency, 1, 100_000);
@@ -85,5 +130,6 @@ export function resolveWorkerOptions(partial: Partial<WorkerOptions> = {}): Read
   requireInt('resultBufferSize', o.resultBufferSize, 1);
   requireInt('cancelGraceMs', o.cancelGraceMs, 0);
   requireInt('statusPort', o.statusPort, 0, 65535);
+  requireInt('idInUseMaxTries', o.idInUseMaxTries, 1, 1000);
   return Object.freeze(o);
 }

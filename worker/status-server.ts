@@ -80,8 +80,13 @@ class LiveUpdates {
   }
 }
 
-/** Starts the status server on the worker's statusHost/statusPort and records its URL on the worker. */
-export async function startStatusServer(worker: Worker): Promise<StatusServer> {
+/**
+ * Starts the status server on the worker's statusHost/statusPort and records its URL on the worker.
+ * @param opts.fallbackToFreePort when the port is taken (a second worker on this machine), listen on a free
+ *   port instead and log it; pass it when the port was not chosen explicitly. Default false.
+ * @throws Error with code EADDRINUSE when the port is taken and there is no fallback.
+ */
+export async function startStatusServer(worker: Worker, opts: { fallbackToFreePort?: boolean } = {}): Promise<StatusServer> {
   const { statusHost, statusPort, controlToken } = worker.options;
   const app = Fastify({ loggerInstance: worker.log.child({ component: 'status' }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
   await app.register(websocket);
@@ -137,7 +142,16 @@ export async function startStatusServer(worker: Worker): Promise<StatusServer> {
   app.get('/ws', { websocket: true }, (socket) => live.add(socket));
   workerMetricsRoute(app, worker);
 
-  await app.listen({ host: statusHost, port: statusPort });
+  try {
+    await app.listen({ host: statusHost, port: statusPort });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || !opts.fallbackToFreePort) {
+      await app.close();
+      throw err;
+    }
+    await app.listen({ host: statusHost, port: 0 });
+    worker.log.info({ wantedPort: statusPort }, `status port ${statusPort} is in use (another worker on this machine?); using a free port`);
+  }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : statusPort;
   const url = `http://${statusHost.includes(':') ? `[${statusHost}]` : statusHost}:${port}`;

@@ -13,7 +13,9 @@ import { CheckpointSender } from './checkpoint-sender.js';
 import { Connection } from './connection.js';
 import { BlobClient, httpBaseOf } from './payloads/blob-client.js';
 import { Payloads } from './payloads/payloads.js';
-import { resolveWorkerOptions, type WorkerOptions } from './options.js';
+import { optionsFromEnv, envName } from '../shared/option-env.js';
+import { parseLimits, resolveWorkerOptions, WORKER_DEFAULTS, type WorkerOptions } from './options.js';
+import { refusalFor, WorkerRefusedError } from './refusal.js';
 import type { TaskHandler, TaskRegistration } from './task-context.js';
 import { TaskRun, type RunHooks, type RunOutcome } from './task-runner.js';
 import { WorkerStats } from './worker-stats.js';
@@ -32,11 +34,26 @@ export interface WorkerEvents {
   state: [WorkerState];
   /** Something shown on the status page changed (task started, progressed or finished). */
   update: [];
+  /** The foreman refused this worker for good (bad token, protocol version, id in use); the worker is closing. */
+  refused: [WorkerRefusedError];
 }
 
 export interface WorkerConstructorOptions extends Partial<WorkerOptions> {
   /** A pino logger; default one is created at `logLevel`. */
   logger?: Logger;
+  /**
+   * Where options not passed here are read from, as GAFFER_* variables (GAFFER_FOREMAN, GAFFER_WORKER_TOKEN,
+   * GAFFER_LIMITS, … the same ones the CLI reads). Default `process.env`; pass `{}` to read none.
+   */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Options from GAFFER_* variables: every scalar option, plus GAFFER_LIMITS (`GROUP=N,GROUP=N`). */
+function workerOptionsFromEnv(env: Readonly<Record<string, string | undefined>>): Partial<WorkerOptions> {
+  const fromEnv = optionsFromEnv(WORKER_DEFAULTS, env) as Partial<WorkerOptions>;
+  const limits = env[envName('limits')];
+  if (limits !== undefined && limits.trim() !== '') fromEnv.limits = parseLimits(limits);
+  return fromEnv;
 }
 
 const refKey = (r: TaskRef): string => `${r.taskId}:${r.attempt}`;
@@ -66,11 +83,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (this.registered && this.connection.isOpen) this.connection.send({ kind: 'task.checkpoint', checkpoints: [c] });
   });
   private closing: Promise<void> | null = null;
+  /** Consecutive closes with 4009 (id in use); reset by a welcome. */
+  private idInUseTries = 0;
+  /** Why the foreman refused this worker for good, once it has; `whenReady()` rejects with it. */
+  refusal: WorkerRefusedError | null = null;
 
   constructor(options: WorkerConstructorOptions = {}) {
     super();
-    const { logger, ...rest } = options;
-    this.options = resolveWorkerOptions(rest);
+    const { logger, env = process.env, ...rest } = options;
+    // Options passed win over the environment; resolveWorkerOptions drops the undefined ones.
+    this.options = resolveWorkerOptions({ ...workerOptionsFromEnv(env), ...rest });
     this.log = logger ?? pino({ level: this.options.logLevel });
     this.connection = new Connection(this.options.foreman, {
       reconnectMinMs: this.options.reconnectMinMs,
@@ -116,13 +138,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.connection.start();
   }
 
-  /** Resolves once the foreman has welcomed this worker (now, if it already has). */
+  /**
+   * Resolves once the foreman has welcomed this worker (now, if it already has).
+   * @throws WorkerRefusedError (with `code` UNAUTHORIZED, UNSUPPORTED_VERSION or WORKER_ID_IN_USE) when the
+   *   foreman refuses the worker for good; Error when the worker is closed first.
+   */
   whenReady(signal?: AbortSignal): Promise<void> {
     if (this.state === 'ready' || this.state === 'draining') return Promise.resolve();
+    if (this.refusal) return Promise.reject(this.refusal);
     return new Promise((resolve, reject) => {
       const onState = (s: WorkerState) => {
         if (s === 'ready' || s === 'draining') done(resolve);
-        else if (s === 'closed') done(() => reject(new Error('worker closed before it was ready')));
+        else if (s === 'closed') done(() => reject(this.refusal ?? new Error('worker closed before it was ready')));
       };
       const onAbort = () => done(() => reject(signal?.reason));
       const done = (fn: () => void) => {
@@ -248,6 +275,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         this.heartbeatIntervalMs = m.heartbeatIntervalMs;
         this.connection.established();
         this.outbox.setMaxFrameBytes(m.maxFrameBytes);
+        this.idInUseTries = 0;
         for (const ref of m.revoked) {
           // By attempt, like task.cancel: a revoked older attempt (a held result) must not abort the newer one running.
           const run = this.runs.get(ref.taskId);
@@ -405,10 +433,19 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.outbox.clear();
     this.stats.reconnects++;
     if (this.state !== 'closed') this.setState('reconnecting');
-    const refused = code === CLOSE_CODES.unauthorized || code === CLOSE_CODES.unsupportedVersion || code === CLOSE_CODES.workerIdInUse;
-    // Refusals will repeat until someone fixes the token, the version or the id; retrying still makes sense (a token may be re-issued).
-    if (refused) this.log.error({ code, reason }, 'the foreman refused this worker; retrying with backoff');
-    else this.log.warn({ code, reason, running: this.runs.size, held: this.unacked.size, retryInMs, tries }, 'lost the foreman; reconnecting');
+    this.idInUseTries = code === CLOSE_CODES.workerIdInUse ? this.idInUseTries + 1 : 0;
+    const refusal = refusalFor(code, this.options.id, this.idInUseTries, this.options.idInUseMaxTries);
+    if (refusal) {
+      // Retrying cannot fix this: stop, and let whoever started the worker say what to change.
+      this.refusal = refusal;
+      this.log.error({ code: refusal.code, closeCode: code }, refusal.message);
+      this.emit('refused', refusal);
+      void this.close();
+    } else if (code === CLOSE_CODES.workerIdInUse) {
+      this.log.warn({ code, tries: this.idInUseTries, maxTries: this.options.idInUseMaxTries }, `another live worker holds the id ${this.options.id}; retrying`);
+    } else {
+      this.log.warn({ code, reason, running: this.runs.size, held: this.unacked.size, retryInMs, tries }, 'lost the foreman; reconnecting');
+    }
   }
 
   private startHeartbeat(): void {

@@ -6,7 +6,7 @@ import { LedgerError } from '../ledger-error.js';
 import type { SettledTask } from '../task-manager.js';
 import type { TaskInput } from '../task-types.js';
 import { apiError, type ApiContext } from './context.js';
-import { idParams, jobBodySchema, taskInputSchema } from './schemas.js';
+import { idParams, jobBodySchema, resultsQuery, taskInputSchema } from './schemas.js';
 import { doc, jobSchema, object, resultLineSchema } from './openapi.js';
 import { MAX_JOB_BODY_BYTES } from './ndjson.js';
 import { jobView } from './views.js';
@@ -119,17 +119,18 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
     schema: doc({ summary: 'List the latest jobs', tag: 'jobs', operationId: 'listJobs', responses: { 200: { description: 'the latest 200 jobs, newest first', ...object({ jobs: { type: 'array', items: jobSchema } }) } } }),
   }, async () => ({ jobs: (await ctx.tasks.recentJobs(200)).map((j) => jobView(ctx, j)) }));
 
-  app.get<{ Params: { id: string } }>('/jobs/:id/results', {
+  app.get<{ Params: { id: string }; Querystring: { follow?: 'true' | 'false' } }>('/jobs/:id/results', {
     schema: {
       ...doc({
         summary: "Stream a job's results (NDJSON)",
         tag: 'jobs',
         operationId: 'streamJobResults',
-        description: 'Every settled task, then each one as it settles, one JSON object per line; the response ends when the job is complete.',
+        description: 'Every settled task, then each one as it settles, one JSON object per line; the response ends when the job is complete (with follow=false: right after the tasks settled so far).',
         responses: { 200: { description: 'one line per settled task', content: { 'application/x-ndjson': { schema: resultLineSchema } } } },
         errors: [400, 404],
       }),
       params: idParams,
+      querystring: resultsQuery,
     },
   }, async (req, reply) => {
     const job = await ctx.tasks.getJob(req.params.id);
@@ -198,7 +199,11 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
     for (const row of await ctx.store.settledOfJob(job.id)) write({ ...row, state: row.state as SettledTask['state'] });
     reading = false;
     for (const t of early.splice(0)) write(t);
-    endIfComplete();
+    // follow=false: only what has settled so far, then the end (a snapshot, for `gaffer results` without --follow).
+    if (req.query.follow === 'false') {
+      stop();
+      out.end();
+    } else endIfComplete();
     return reply.type('application/x-ndjson').send(out);
   });
 

@@ -95,6 +95,12 @@ export const waitQuery = {
   },
 } as const;
 
+export const resultsQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { follow: { type: 'string', enum: ['true', 'false'], default: 'true', description: 'false: only the tasks settled so far, then the stream ends' } },
+} as const;
+
 export const restartQuery = {
   type: 'object',
   additionalProperties: false,

@@ -125,8 +125,9 @@ describe('resolveWorkerOptions', () => {
   });
 
   it.each<[string, Partial<WorkerOptions>]>([
-    ['foreman', { foreman: 'http://host:9000' }],
+    ['foreman', { foreman: 'ftp://host:9000' }],
     ['foreman', { foreman: 'host:9000' }],
+    ['idInUseMaxTries', { idInUseMaxTries: 0 }],
     ['id', { id: '' }],
     ['id', { id: 'x'.repeat(201) }],
     ['concurrency', { concurrency: 0 }],

@@ -30,6 +30,17 @@ export const LLM_DEFAULTS: Readonly<LlmOptions> = Object.freeze({
   llmMaxRateLimitWaits: 3,
 });
 
+/** A few words on each option for `--help`; typed over every key, so a new option cannot go undescribed. */
+export const LLM_OPTION_HELP: Readonly<Record<keyof LlmOptions, string>> = Object.freeze({
+  llmBaseUrl: 'OpenAI-compatible API base URL; registers the llm handler',
+  llmApiKey: 'bearer key sent to the LLM endpoint',
+  llmModel: 'model used when a task names none',
+  llmRequestTimeoutMs: 'longest one LLM request may take, ms',
+  llmStream: 'stream responses to report tokens so far as progress',
+  llmMaxRetryAfterMs: 'longest 429 retry-after waited inside an attempt, ms',
+  llmMaxRateLimitWaits: '429s waited out in one attempt before it fails',
+});
+
 function requireInt(name: keyof LlmOptions, value: unknown, min: number): void {
   if (!Number.isSafeInteger(value) || (value as number) < min) throw new TypeError(`option ${name} must be an integer >= ${min}, got ${String(value)}`);
 }

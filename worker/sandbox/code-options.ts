@@ -25,6 +25,16 @@ export const CODE_DEFAULTS: Readonly<CodeOptions> = Object.freeze({
   codeResultBytes: 1_048_576,
 });
 
+/** A few words on each option for `--help`; typed over every key, so a new option cannot go undescribed. */
+export const CODE_OPTION_HELP: Readonly<Record<keyof CodeOptions, string>> = Object.freeze({
+  allowCode: 'run js and wasm code tasks in a sandbox (off: no code skill)',
+  codeThreads: 'sandbox threads: code tasks run at once',
+  codeMemoryMb: 'memory limit of one code task, MB',
+  codeCpuMs: 'CPU time limit of one code task, ms',
+  codeTimeoutMs: 'wall-clock limit of one code task, ms',
+  codeResultBytes: 'largest result of one code task, bytes',
+});
+
 function requireInt(name: keyof CodeOptions, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): void {
   if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
     throw new TypeError(`option ${name} must be an integer between ${min} and ${max}, got ${String(value)}`);
