@@ -18,7 +18,7 @@ export async function* readTaskLines(file: string, uploader?: AtPathUploader): A
   for await (const text of lines) {
     line++;
     if (text.trim() === '') continue;
-    const task = parseTaskLine(text, `${file}:${line}`) as { params?: unknown };
+    const task = parseTaskLine(text, `${file} line ${line}`) as { params?: unknown };
     if (uploader && task.params !== undefined) task.params = await uploader.replace(task.params);
     yield { line, task, bytes: text.length };
   }

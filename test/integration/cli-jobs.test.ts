@@ -87,13 +87,17 @@ describe('gaffer submit', () => {
     expect(unknown.stderr).toMatch(/^gaffer cancel: HTTP 404: no job j_nope\n$/);
   });
 
-  it('names the line the foreman refused, and cancels what was already submitted', async () => {
+  it('names the line the foreman refuses, and cancels what was already submitted', async () => {
     const foreman = await startForeman();
     const dir = tempDir();
-    writeFileSync(join(dir, 'tasks.jsonl'), '{"type":"echo"}\n{"type":"echo"}\nnot json\n');
+    // 1,000 good lines go out as the first batch (the job exists); line 1002 is refused in the second.
+    const good = Array.from({ length: 1001 }, (_, i) => `{"type":"nobody-has-this","params":${i}}`);
+    writeFileSync(join(dir, 'tasks.jsonl'), `${good.join('\n')}\n{"type":"echo","priority":"high"}\n`);
     const proc = submit([join(dir, 'tasks.jsonl'), '--foreman', foreman.url]);
     expect(await proc.exited()).toBe(1);
-    expect(proc.stderr).toMatch(/gaffer submit: .*tasks\.jsonl:3 is not valid JSON/);
+    const jobId = /^job (j_\w+)/.exec(proc.stderr)?.[1] as string;
+    expect(proc.stderr).toMatch(new RegExp(`gaffer submit: line 1002: .*priority.*; job ${jobId} \\(1000 tasks so far\\) was cancelled\\n$`));
     expect(proc.stderr).not.toMatch(/\n\s+at /);
+    expect((await foreman.api.request('GET', `/jobs/${jobId}`)).counts).toMatchObject({ cancelled: 1000 });
   });
 });
