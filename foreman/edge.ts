@@ -12,9 +12,11 @@ import { WorkerAuth } from './auth/worker-auth.js';
 import type { ForemanEvents } from './events.js';
 import type { Fleet } from './fleet.js';
 import { installConnectionCloser } from './http/connection-closer.js';
+import { installConnectionLimits } from './http/connection-limits.js';
 import { registerDocs } from './http/docs.js';
 import { installParamsLimit, installRateLimit } from './http/limits.js';
 import { ForemanMetrics } from './metrics.js';
+import { filesNeeded, openFileLimit } from './open-file-limit.js';
 import type { ForemanOptions } from './options.js';
 import { SessionGuard } from './session-guard.js';
 import type { Db } from './store/database.js';
@@ -53,6 +55,13 @@ export async function installEdge(app: FastifyInstance, host: EdgeHost): Promise
   const metrics = new ForemanMetrics({ events: host.events, tasks: host.tasks, fleet: host.fleet, openSessions: () => sessions?.open ?? 0 });
   sessions = new SessionGuard(host.fleet, workerAuth, options, { onRefused: (reason) => metrics.refused.inc({ reason }) });
 
+  installConnectionLimits(app.server, options, () => metrics.httpDenied.inc({ status: '503' }));
+  const files = { openFileLimit: openFileLimit(), needed: filesNeeded(options) };
+  if (files.openFileLimit !== null && files.openFileLimit < files.needed) {
+    app.log.warn(files, 'the open-file limit is below what maxSessions + maxPreHelloSockets + maxHttpConnections need: raise it (ulimit -n, or LimitNOFILE= under systemd) or lower those limits');
+  } else {
+    app.log.info(files, 'open-file limit');
+  }
   await registerDocs(app, { version: packageVersion(), secured: credentials.apiToken !== null, url: () => host.url });
   // Order matters: the rate limit runs first so that token guessing is throttled as well.
   installRateLimit(app, options.maxRequestsPerSecond, () => metrics.httpDenied.inc({ status: '429' }));

@@ -31,6 +31,7 @@ import { installBlobs, type Blobs } from './blobs/install-blobs.js';
 import { logRefusals } from './refusal-log.js';
 import { installStoreGuard } from './http/store-guard.js';
 import { clientErrorReply } from './http/client-error.js';
+import { serverTimeouts } from './http/connection-limits.js';
 import { httpsOption, schemes } from './tls.js';
 
 /**
@@ -130,7 +131,9 @@ export class Foreman {
     const app = Fastify({
       ...(logger ? { loggerInstance: logger } : { logger: logger === false ? false : { level: options.logLevel } }),
       bodyLimit: options.maxBodyBytes,
-      ...httpsOption(options),
+      requestTimeout: options.requestTimeoutMs,
+      http: serverTimeouts(options.requestTimeoutMs),
+      ...httpsOption(options, serverTimeouts(options.requestTimeoutMs)),
       clientErrorHandler: clientErrorReply,
       frameworkErrors: frameworkErrorReply,
       // Our own 503 (installErrorReplies) carries a code; Fastify's has none.

@@ -69,7 +69,7 @@ export class ForemanMetrics {
     });
     this.protocolErrors = new Counter({ name: 'gaffer_protocol_errors_total', help: 'Protocol errors answered to worker sockets, by code', labelNames: ['code'], registers });
     this.refused = new Counter({ name: 'gaffer_sessions_refused_total', help: 'Worker sockets refused before hello, by reason', labelNames: ['reason'], registers });
-    this.httpDenied = new Counter({ name: 'gaffer_http_denied_total', help: 'HTTP requests refused by authentication (401, 403) or rate limit (429)', labelNames: ['status'], registers });
+    this.httpDenied = new Counter({ name: 'gaffer_http_denied_total', help: 'HTTP requests refused by authentication (401, 403), rate limit (429) or the connection caps (503)', labelNames: ['status'], registers });
     this.dispatchLatency = new Histogram({
       name: 'gaffer_dispatch_latency_seconds',
       help: 'From a task becoming ready (submit or retry time) to its assignment',

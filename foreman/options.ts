@@ -91,6 +91,12 @@ export interface ForemanOptions {
   maxNdjsonLineBytes: number;
   /** Most HTTP requests per second from one address (token bucket; then 429). Default 2000. */
   maxRequestsPerSecond: number;
+  /** Time a client has to send a whole request (headers and body) before it gets 408 and its connection is closed, in ms. Default 60000. */
+  requestTimeoutMs: number;
+  /** Most HTTP connections open at once; more are answered 503 TOO_MANY_CONNECTIONS and closed (worker sockets leave the count once upgraded). Default 2000. */
+  maxHttpConnections: number;
+  /** Most HTTP connections open at once from one address. Default 200. */
+  maxHttpConnectionsPerAddress: number;
   /** On close, how long in-flight HTTP requests may finish before their connections are cut, in ms (result streams are cut at once). Default 5000. */
   shutdownGraceMs: number;
   /** Queued tasks held in memory; past it, new submissions wait only in the store and are paged in as the queue drains (see foreman/spill.ts). Default 60000. */
@@ -144,6 +150,10 @@ export const DEFAULTS: Readonly<ForemanOptions> = Object.freeze({
   maxNdjsonLineBytes: 8 * 1024 * 1024,
   maxRequestsPerSecond: 2000,
   shutdownGraceMs: 5000,
+  // Long enough for a 256 MiB NDJSON job over a 50 Mbit/s link; a client trickling a body is cut after it.
+  requestTimeoutMs: 60_000,
+  maxHttpConnections: 2000,
+  maxHttpConnectionsPerAddress: 200,
   // ~1 KB of foreman memory per queued task held: 60,000 keeps a million-task backlog under 300 MB.
   hotQueueMax: 60_000,
 });
@@ -247,6 +257,9 @@ export function resolveForemanOptions(partial: Partial<ForemanOptions> = {}): Re
   requireInt('maxNdjsonLineBytes', o.maxNdjsonLineBytes, 1024);
   requireInt('maxRequestsPerSecond', o.maxRequestsPerSecond, 1);
   requireInt('shutdownGraceMs', o.shutdownGraceMs, 0);
+  requireInt('requestTimeoutMs', o.requestTimeoutMs, 100);
+  requireInt('maxHttpConnections', o.maxHttpConnections, 1);
+  requireInt('maxHttpConnectionsPerAddress', o.maxHttpConnectionsPerAddress, 1, o.maxHttpConnections);
   requireInt('hotQueueMax', o.hotQueueMax, 1);
   for (const name of ['workerToken', 'apiToken', 'readToken'] as const) {
     const v = o[name];

@@ -9,9 +9,9 @@ import type { ForemanOptions } from './options.js';
  * The Fastify `https` option for these options, or an empty object for plain HTTP.
  * @throws TypeError naming the option whose file cannot be read.
  */
-export function httpsOption(options: Pick<ForemanOptions, 'tlsCert' | 'tlsKey'>): { https?: { cert: Buffer; key: Buffer } } {
+export function httpsOption<T extends object>(options: Pick<ForemanOptions, 'tlsCert' | 'tlsKey'>, serverOptions: T): { https?: { cert: Buffer; key: Buffer } & T } {
   if (options.tlsCert === null || options.tlsKey === null) return {};
-  return { https: { cert: readPem('tlsCert', options.tlsCert), key: readPem('tlsKey', options.tlsKey) } };
+  return { https: { cert: readPem('tlsCert', options.tlsCert), key: readPem('tlsKey', options.tlsKey), ...serverOptions } };
 }
 
 function readPem(name: string, file: string): Buffer {

@@ -86,6 +86,7 @@ export const API_ERRORS = {
   HEADERS_TOO_LARGE: { status: 431, message: 'the request headers exceed the maximum size' },
   INTERNAL: { status: 500, message: 'a bug or an unexpected failure (logged)' },
   SHUTTING_DOWN: { status: 503, message: 'the foreman is shutting down' },
+  TOO_MANY_CONNECTIONS: { status: 503, message: 'maxHttpConnections in all or maxHttpConnectionsPerAddress from this address are open; sent before the request is read' },
   STORE_UNAVAILABLE: { status: 503, message: 'the store cannot write now (disk full, I/O error, read-only); retry after Retry-After' },
 } as const;
 

@@ -58,6 +58,9 @@ export function roleOf(token: string | null, creds: Pick<Credentials, 'apiToken'
 
 function deny(reply: FastifyReply, status: 401 | 403, message: string): FastifyReply {
   if (status === 401) reply.header('www-authenticate', 'Bearer realm="gaffer"');
+  // Answered before the body is read, and the connection closed after the answer: a refused client
+  // must not hold it open by trickling a large body (Node would otherwise read it to keep the connection alive).
+  reply.header('connection', 'close');
   return reply.code(status).send(apiError(status, status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN', message));
 }
 

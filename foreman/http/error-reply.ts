@@ -100,6 +100,13 @@ export function installErrorReplies(app: FastifyInstance, isClosing: () => boole
   app.addHook('onRequest', async (_req, reply) => {
     if (isClosing()) return reply.code(503).header('connection', 'close').send(apiError(503, 'SHUTTING_DOWN', 'the foreman is shutting down; retry shortly'));
   });
+  // A route whose body schema is given per content type (the OpenAPI form) is not validated when the
+  // request has no body at all: refuse it here rather than let the handler meet `undefined`.
+  app.addHook('preValidation', async (req, reply) => {
+    if (req.body === undefined && req.routeOptions.schema?.body !== undefined) {
+      return reply.code(400).send(apiError(400, 'INVALID_REQUEST', 'body is required (application/json)', 'body'));
+    }
+  });
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const body = toApiError(err, req);
     if (body.statusCode >= 500) req.log.error({ err }, 'request failed');

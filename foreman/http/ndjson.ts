@@ -66,7 +66,12 @@ export async function parseNdjson(body: string, maxLineBytes: number): Promise<u
   return out;
 }
 
-/** Registers the NDJSON body parser on `app`. */
+/**
+ * Registers the NDJSON body parser on `app`, and removes Fastify's text/plain parser: the API
+ * takes JSON and NDJSON only, and a route whose schema lists its content types does not validate
+ * any other, so a text body would reach a handler unchecked (a 500). Other types get 415.
+ */
 export function installNdjsonParser(app: FastifyInstance, maxLineBytes: number): void {
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/x-ndjson', { parseAs: 'string', bodyLimit: MAX_JOB_BODY_BYTES }, async (_req: unknown, body: string | Buffer) => parseNdjson(body as string, maxLineBytes));
 }

@@ -41,6 +41,8 @@ describe('HTTP errors', () => {
       ['invalid JSON', post(`${u}/tasks`, '{"type": '), 400, 'INVALID_JSON', 'body'],
       ['body over maxBodyBytes', post(`${u}/tasks`, JSON.stringify({ type: 'a', params: 'x'.repeat(8000) })), 413, 'BODY_TOO_LARGE', 'body'],
       ['unsupported content type', post(`${u}/tasks`, '<task/>', 'application/xml'), 415, 'UNSUPPORTED_MEDIA_TYPE', 'headers/content-type'],
+      ['job body as text/plain', post(`${u}/jobs`, '{"type":', 'text/plain'), 415, 'UNSUPPORTED_MEDIA_TYPE', 'headers/content-type'],
+      ['job without a body', call(`${u}/jobs`, { method: 'POST' }), 400, 'INVALID_REQUEST', 'body'],
       ['unknown route', call(`${u}/nope`), 404, 'ROUTE_NOT_FOUND', 'url'],
       ['bad percent-encoding', call(`${u}/tasks/%E0%A4%A`), 400, 'BAD_URL', 'url'],
       ['id over 200 characters', call(`${u}/tasks/${'x'.repeat(300)}`), 400, 'INVALID_REQUEST', 'params/id'],
