@@ -3,7 +3,7 @@
  * Its default export receives the worker and registers handlers on it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PermanentError, type Worker } from '../worker/index.js';
+import { customStatus, PermanentError, type Worker } from '../worker/index.js';
 
 export default function register(worker: Worker): void {
   // Tasks in the `gpu` group share `--limit gpu=N` on this worker.
@@ -20,9 +20,10 @@ export default function register(worker: Worker): void {
     { group: 'gpu' },
   );
 
-  // A custom status: stored and shown as `needs_review` instead of plain success.
+  // A custom status: stored and shown as `needs_review` instead of plain success. It must be asked for with
+  // customStatus(); a plain object with `status` and `data` keys is just a result.
   worker.task('score', (params: { text: string }) => {
     const score = params.text.length % 10;
-    return score < 3 ? { status: 'needs_review', data: { score } } : { score };
+    return score < 3 ? customStatus('needs_review', { score }) : { score };
   });
 }

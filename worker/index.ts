@@ -3,6 +3,7 @@ export { Worker, type WorkerState, type WorkerConstructorOptions } from './worke
 export { WORKER_DEFAULTS, type WorkerOptions } from './options.js';
 export { WorkerRefusedError } from './refusal.js';
 export type { TaskContext, TaskHandler, TaskRegistration, CustomStatusResult } from './task-context.js';
+export { customStatus } from './task-context.js';
 export { BUILTIN_HANDLERS } from './handlers/builtin.js';
 export { startStatusServer, type StatusServer } from './status-server.js';
 export { TransientError, PermanentError, GafferError } from '../shared/errors.js';

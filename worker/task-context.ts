@@ -37,17 +37,31 @@ export interface TaskRegistration {
   group?: string;
 }
 
-/** A handler result with a custom status, e.g. `{ status: 'needs_review', data }`, stored and shown as that status. */
+/**
+ * A handler result with a custom status, made by `customStatus()`: stored as `data`, and the task shows
+ * `status` (e.g. `needs_review`) instead of plain `succeeded`. Only values made by `customStatus()` are read this
+ * way; a plain object such as `{ status: 'ok', data: {...} }` is always just the result.
+ */
 export interface CustomStatusResult<D = unknown> {
-  status: string;
-  data: D;
+  readonly status: string;
+  readonly data: D;
 }
 
+// Symbol.for, not Symbol(): a handler file that loads its own copy of Gaffer (CommonJS beside ESM) still matches.
+const CUSTOM_STATUS = Symbol.for('gaffer.customStatus');
 const STATUS = /^[a-z][a-z0-9_]{0,63}$/;
 
-/** Whether a returned value is a custom-status result: exactly the keys `status` (a snake_case word) and `data`. */
+/**
+ * Marks a handler's return value as succeeding with a custom status: `return customStatus('needs_review', { score })`.
+ * @param status a snake_case word, 1-64 characters.
+ * @throws TypeError when `status` is not one.
+ */
+export function customStatus<D>(status: string, data: D): CustomStatusResult<D> {
+  if (typeof status !== 'string' || !STATUS.test(status)) throw new TypeError(`customStatus: status must be a snake_case word of 1-64 characters, got ${JSON.stringify(status)}`);
+  return Object.freeze({ status, data, [CUSTOM_STATUS]: true });
+}
+
+/** Whether a returned value was made by `customStatus()`. */
 export function isCustomStatus(value: unknown): value is CustomStatusResult {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  const v = value as { status?: unknown; data?: unknown };
-  return Object.keys(v).length === 2 && 'data' in v && typeof v.status === 'string' && STATUS.test(v.status);
+  return value !== null && typeof value === 'object' && (value as Record<symbol, unknown>)[CUSTOM_STATUS] === true;
 }

@@ -91,5 +91,14 @@ describe('push dispatch', () => {
     }, 'task settled');
     expect(t.status).toBe('needs_review');
     expect(t.result).toEqual({ score: 0.4 });
+
+    // A plain object that happens to have `status` and `data` is an ordinary result, kept whole.
+    const plain = await foreman.api.request('POST', '/tasks', { type: 'identity', params: { status: 'ok', data: { n: 1 } } });
+    const p = await waitFor(async () => {
+      const v = await foreman.api.request('GET', `/tasks/${plain.id}`);
+      return v.state === 'succeeded' && v;
+    }, 'plain task settled');
+    expect(p.status).toBe('succeeded');
+    expect(p.result).toEqual({ status: 'ok', data: { n: 1 } });
   });
 });
