@@ -4,14 +4,12 @@
  * (so nothing is acknowledged before it is durable).
  */
 import type { Assignment, TaskRef, TaskResult } from '../shared/protocol.js';
-import { encodeValue } from '../shared/codec.js';
-import { newTimeOrderedId } from '../shared/ids.js';
 import { CANCELLED_QUEUED, decideLoss, decideRelease, decideResult, type Decision } from './task-outcome.js';
 import type { ForemanOptions } from './options.js';
 import type { GroupCommit } from './store/group-commit.js';
 import type { TaskFilter, TaskStore } from './store/task-store.js';
 import { JobControl } from './job-control.js';
-import { LedgerError } from './ledger-error.js';
+import { TaskSubmission } from './task-submission.js';
 import { Spill } from './spill.js';
 import { TaskQueues } from './task-queues.js';
 import { DelayTimer } from './delay-timer.js';
@@ -22,24 +20,11 @@ import type { NewJob, RejectReason, SettledTask, TaskLedger, TaskManagerHooks } 
 
 export type { JobState };
 
-
 export type { RejectReason, SettledTask, TaskManagerHooks };
 
 type Options = Pick<ForemanOptions, 'maxAttempts' | 'maxLosses' | 'retryBackoffMs' | 'retryBackoffMaxMs' | 'hotQueueMax'>;
 
-/** Largest params (encoded) kept in memory while a task waits; 10 KB params for 60,000 queued tasks would be 600 MB. */
-const RETAINED_PARAMS_MAX_BYTES = 1024;
-
 const noop = (): void => {};
-
-/** Names input i's key in a bulk submission. */
-const itemKeyField = (i: number): string => `body/${i}/key`;
-
-/** Refuses `input` under `key` when the key already names a task of another type or params. */
-function sameAsKeyed(key: string, type: string, params: Buffer, input: TaskInput, field: string): void {
-  if (type === input.type && params.equals(encodeValue(input.params ?? null))) return;
-  throw new LedgerError(409, 'KEY_CONFLICT', `key ${JSON.stringify(key)} already names a task with a different type or params`, field);
-}
 
 
 const cancellingOf = (t: LiveTask) => ({ cancelling: t.state === 'cancelling', failures: t.failures, losses: t.losses, maxAttempts: t.maxAttempts });
@@ -54,15 +39,14 @@ export class TaskManager implements TaskLedger {
   readonly counts = this.tally.counts;
   /** Jobs with their counters. */
   readonly jobs = this.tally.jobs;
-  private nextSeq = 0;
+  /** The last seq handed out; the submission room takes the next. */
+  private readonly seq = { next: 0 };
   private readonly delays = new DelayTimer(
     () => this.queues.nextDueAt(),
     (now) => {
       if (this.queues.promoteDue(now) > 0) this.hooks.onReady();
     },
   );
-  /** Idempotency keys submitted but not committed yet (with what they were submitted with), so two racing requests get one task. */
-  private readonly pendingKeys = new Map<string, { type: string; params: Buffer; id: Promise<string> }>();
   /**
    * Results taken but not durable yet, by task id. A resend of the same attempt (the worker
    * reconnected meanwhile) is acknowledged with the same commit, not refused as settled.
@@ -70,6 +54,7 @@ export class TaskManager implements TaskLedger {
   private readonly unacked = new Map<string, { attempt: number; workerId: string; acks: Array<() => void> }>();
   private readonly spill: Spill;
   private readonly control: JobControl;
+  private readonly submission: TaskSubmission;
 
   constructor(
     private readonly store: TaskStore,
@@ -84,6 +69,10 @@ export class TaskManager implements TaskLedger {
       onSettled: (t) => hooks.onSettled(t),
       onReady: () => hooks.onReady(),
     });
+    this.submission = new TaskSubmission({
+      store, commit, spill: this.spill, tally: this.tally, queues: this.queues, live: this.live,
+      maxAttempts: options.maxAttempts, seq: this.seq, onReady: () => hooks.onReady(true),
+    });
   }
 
   /**
@@ -92,7 +81,7 @@ export class TaskManager implements TaskLedger {
    * for their workers to re-attach.
    */
   load(now: number): Map<string, LiveTask[]> {
-    this.nextSeq = this.store.maxSeq();
+    this.seq.next = this.store.maxSeq();
     for (const job of this.store.allJobs()) this.tally.addJob(job);
     // Settled tasks are counted from their index; live ones as they are loaded below.
     for (const { jobId, state, n } of this.store.settledCounts()) this.tally.addLoaded(jobId, state, n, true);
@@ -116,152 +105,14 @@ export class TaskManager implements TaskLedger {
     return orphans;
   }
 
-  /**
-   * The task an idempotency key names (submissions not yet committed included), or null.
-   * @param input when given, what is submitted now under the key.
-   * @throws LedgerError KEY_CONFLICT (409, naming `field`) when the key names a task of another type or params:
-   *   the new submission would otherwise be dropped silently.
-   */
-  findTaskByKey(key: string, input?: TaskInput, field = 'body/key'): Promise<string> | string | null {
-    const pending = this.pendingKeys.get(key);
-    if (pending) {
-      if (input) sameAsKeyed(key, pending.type, pending.params, input, field);
-      return pending.id;
-    }
-    const row = this.store.getTaskByKey(key);
-    if (!row) return null;
-    if (input) sameAsKeyed(key, row.type, encodeValue(row.params), input, field);
-    return row.id;
+  /** See TaskSubmission.findTaskByKey. */
+  findTaskByKey(key: string, input?: TaskInput, field?: string): Promise<string> | string | null {
+    return this.submission.findTaskByKey(key, input, field);
   }
 
-  /**
-   * Creates a job (optionally) and its tasks; resolves once they are durable.
-   * Inputs whose `key` already names a task (of the same type and params) return that task's id instead.
-   * @param jobId the job the tasks belong to, or null.
-   * @param newJob set when `jobId` is a job to create with these tasks; unset to add to an existing job.
-   * @param keyField names input i's key in a KEY_CONFLICT error.
-   * @throws LedgerError JOB_NOT_FOUND, JOB_CLOSED (a close or cancel was asked for), KEY_CONFLICT.
-   */
-  submit(inputs: TaskInput[], jobId: string | null, newJob?: NewJob, keyField = itemKeyField): Promise<string[]> {
-    if (jobId === null || newJob) return this.insert(inputs, jobId, newJob, keyField);
-    const job = this.jobs.get(jobId);
-    if (!job) return Promise.reject(new LedgerError(404, 'JOB_NOT_FOUND', `no job ${jobId}`, 'id'));
-    if (job.closing) return Promise.reject(new LedgerError(409, 'JOB_CLOSED', 'job is closed and takes no more tasks', 'id'));
-    // Tracked until its tasks are in the ledger, so that a close or cancel acknowledged later covers them.
-    const adding = this.insert(inputs, jobId, undefined, keyField);
-    job.adding.add(adding);
-    const done = () => void job.adding.delete(adding);
-    adding.then(done, done);
-    return adding;
-  }
-
-  private async insert(inputs: TaskInput[], jobId: string | null, newJob: NewJob | undefined, keyField: (i: number) => string): Promise<string[]> {
-    const now = Date.now();
-    const ids: string[] = new Array(inputs.length);
-    const fresh: LiveTask[] = [];
-    const waits: Array<Promise<void>> = [];
-    /** Inputs whose key named a submission whose commit then failed: this one creates them after all. */
-    const orphaned: number[] = [];
-    const keysHere = new Map<string, { id: string; type: string; params: Buffer }>();
-    const encoded: Buffer[] = [];
-    for (let i = 0; i < inputs.length; i++) {
-      const input = inputs[i];
-      if (input.key !== undefined) {
-        // The same key twice in one submission is one task, like the same key in two submissions.
-        const here = keysHere.get(input.key);
-        if (here) sameAsKeyed(input.key, here.type, here.params, input, keyField(i));
-        const existing = here?.id ?? this.findTaskByKey(input.key, input, keyField(i));
-        if (typeof existing === 'string') {
-          ids[i] = existing;
-          continue;
-        }
-        if (existing) {
-          waits.push(existing.then((id) => void (ids[i] = id), () => void orphaned.push(i)));
-          continue;
-        }
-      }
-      const task = this.newTask(input, jobId, now);
-      ids[i] = task.id;
-      fresh.push(task);
-      const params = encodeValue(task.params);
-      encoded.push(params);
-      if (input.key !== undefined) keysHere.set(input.key, { id: task.id, type: task.type, params });
-    }
-    const cold = this.spill.decide(fresh);
-    const committed = this.commit.write(() => {
-      if (jobId && newJob) this.store.insertJob(jobId, newJob.key, now, newJob.open ? null : now, newJob.params ?? null);
-      for (let i = 0; i < fresh.length; i++) {
-        const t = fresh[i];
-        this.store.insertTask(t, encoded[i]);
-        if (cold[i]) this.store.spill.add(t.seq, t.type, t.priority, t.jobId);
-      }
-    });
-    const keyed = fresh.filter((t) => t.key !== null);
-    for (const t of keyed) {
-      const id = committed.then(() => t.id);
-      // A racing submission awaits this; if nobody does, a failed commit must not become an unhandled rejection.
-      id.catch(() => {});
-      this.pendingKeys.set(t.key as string, { type: t.type, params: (keysHere.get(t.key as string) as { params: Buffer }).params, id });
-    }
-    try {
-      await committed;
-    } finally {
-      for (const t of keyed) this.pendingKeys.delete(t.key as string);
-      this.spill.settled(fresh, cold);
-    }
-    if (jobId && newJob) {
-      const closedAt = newJob.open ? null : now;
-      this.tally.addJob({ id: jobId, key: newJob.key, createdAt: now, closedAt, cancelledAt: null, params: newJob.params ?? null });
-    }
-    const enqueuedAt = Date.now();
-    for (let i = 0; i < fresh.length; i++) {
-      const t = fresh[i];
-      if (cold[i]) {
-        this.queues.addCold(t.type, t.priority);
-      } else {
-        // Big params are not held while the task waits: the assignment reads them back from the store.
-        if (encoded[i].length > RETAINED_PARAMS_MAX_BYTES) {
-          t.params = undefined;
-          t.paramsLoaded = false;
-        }
-        this.live.set(t.id, t);
-        this.queues.add(t, enqueuedAt);
-      }
-      this.tally.move(t.jobId, null, 'queued');
-    }
-    await Promise.all(waits);
-    if (orphaned.length > 0) {
-      // Our own tasks are durable: answering with an error now would make the client resend (and duplicate) them.
-      const again = await this.insert(orphaned.map((i) => inputs[i]), jobId, undefined, (k) => keyField(orphaned[k]));
-      orphaned.forEach((i, k) => (ids[i] = again[k]));
-    }
-    if (fresh.length > 0) this.hooks.onReady(true);
-    return ids;
-  }
-
-  private newTask(input: TaskInput, jobId: string | null, now: number): LiveTask {
-    return {
-      seq: ++this.nextSeq,
-      id: newTimeOrderedId('t_'),
-      jobId,
-      key: input.key ?? null,
-      type: input.type,
-      priority: input.priority ?? 0,
-      params: input.params ?? null,
-      paramsLoaded: true,
-      state: 'queued',
-      attempt: 0,
-      failures: 0,
-      losses: 0,
-      maxAttempts: input.maxAttempts ?? this.options.maxAttempts,
-      timeoutMs: input.timeoutMs ?? null,
-      workerId: null,
-      runAt: now,
-      createdAt: now,
-      startedAt: null,
-      progress: null,
-      queued: false,
-    };
+  /** See TaskSubmission.submit. */
+  submit(inputs: TaskInput[], jobId: string | null, newJob?: NewJob, keyField?: (i: number) => string): Promise<string[]> {
+    return this.submission.submit(inputs, jobId, newJob, keyField);
   }
 
   /**

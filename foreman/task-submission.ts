@@ -1,0 +1,200 @@
+/**
+ * Submission: new tasks (and jobs) into the ledger, durable before they are acknowledged.
+ * Idempotency keys are decided here: a key names one task; the same key with the same type and
+ * params is that task, with another type or params a KEY_CONFLICT; two submissions racing with
+ * one key get one task, and one whose commit fails leaves the key to the other (which then creates
+ * the task itself rather than failing after its own tasks are durable). Additions to an existing
+ * job are tracked until they are in the ledger, so a close or cancel acknowledged later covers them.
+ */
+import { encodeValue } from '../shared/codec.js';
+import { newTimeOrderedId } from '../shared/ids.js';
+import type { NewJob } from './ledger.js';
+import { LedgerError } from './ledger-error.js';
+import type { Spill } from './spill.js';
+import type { GroupCommit } from './store/group-commit.js';
+import type { TaskStore } from './store/task-store.js';
+import type { TaskQueues } from './task-queues.js';
+import type { TaskTally } from './task-tally.js';
+import type { LiveTask, TaskInput } from './task-types.js';
+
+/** Largest params (encoded) kept in memory while a task waits; 10 KB params for 60,000 queued tasks would be 600 MB. */
+const RETAINED_PARAMS_MAX_BYTES = 1024;
+
+/** Names input i's key in a bulk submission. */
+const itemKeyField = (i: number): string => `body/${i}/key`;
+
+/** Refuses `input` under `key` when the key already names a task of another type or params. */
+function sameAsKeyed(key: string, type: string, params: Buffer, input: TaskInput, field: string): void {
+  if (type === input.type && params.equals(encodeValue(input.params ?? null))) return;
+  throw new LedgerError(409, 'KEY_CONFLICT', `key ${JSON.stringify(key)} already names a task with a different type or params`, field);
+}
+
+/** What of the ledger a submission uses. */
+export interface SubmissionParts {
+  store: TaskStore;
+  commit: GroupCommit;
+  spill: Spill;
+  tally: TaskTally;
+  queues: TaskQueues;
+  live: Map<string, LiveTask>;
+  maxAttempts: number;
+  /** The last seq handed out (set from the store at load). */
+  seq: { next: number };
+  /** New tasks are queued and their submission is about to be acknowledged. */
+  onReady(): void;
+}
+
+export class TaskSubmission {
+  /** Idempotency keys submitted but not committed yet (with what they were submitted with), so two racing requests get one task. */
+  private readonly pendingKeys = new Map<string, { type: string; params: Buffer; id: Promise<string> }>();
+
+  constructor(private readonly l: SubmissionParts) {}
+
+  /**
+   * The task an idempotency key names (submissions not yet committed included), or null.
+   * @param input when given, what is submitted now under the key.
+   * @throws LedgerError KEY_CONFLICT (409, naming `field`) when the key names a task of another type or params:
+   *   the new submission would otherwise be dropped silently.
+   */
+  findTaskByKey(key: string, input?: TaskInput, field = 'body/key'): Promise<string> | string | null {
+    const pending = this.pendingKeys.get(key);
+    if (pending) {
+      if (input) sameAsKeyed(key, pending.type, pending.params, input, field);
+      return pending.id;
+    }
+    const row = this.l.store.getTaskByKey(key);
+    if (!row) return null;
+    if (input) sameAsKeyed(key, row.type, encodeValue(row.params), input, field);
+    return row.id;
+  }
+
+  /**
+   * Creates a job (optionally) and its tasks; resolves once they are durable.
+   * Inputs whose `key` already names a task (of the same type and params) return that task's id instead.
+   * @param jobId the job the tasks belong to, or null.
+   * @param newJob set when `jobId` is a job to create with these tasks; unset to add to an existing job.
+   * @param keyField names input i's key in a KEY_CONFLICT error.
+   * @throws LedgerError JOB_NOT_FOUND, JOB_CLOSED (a close or cancel was asked for), KEY_CONFLICT.
+   */
+  submit(inputs: TaskInput[], jobId: string | null, newJob?: NewJob, keyField = itemKeyField): Promise<string[]> {
+    if (jobId === null || newJob) return this.insert(inputs, jobId, newJob, keyField);
+    const job = this.l.tally.jobs.get(jobId);
+    if (!job) return Promise.reject(new LedgerError(404, 'JOB_NOT_FOUND', `no job ${jobId}`, 'id'));
+    if (job.closing) return Promise.reject(new LedgerError(409, 'JOB_CLOSED', 'job is closed and takes no more tasks', 'id'));
+    // Tracked until its tasks are in the ledger, so that a close or cancel acknowledged later covers them.
+    const adding = this.insert(inputs, jobId, undefined, keyField);
+    job.adding.add(adding);
+    const done = () => void job.adding.delete(adding);
+    adding.then(done, done);
+    return adding;
+  }
+
+  private async insert(inputs: TaskInput[], jobId: string | null, newJob: NewJob | undefined, keyField: (i: number) => string): Promise<string[]> {
+    const now = Date.now();
+    const ids: string[] = new Array(inputs.length);
+    const fresh: LiveTask[] = [];
+    const waits: Array<Promise<void>> = [];
+    /** Inputs whose key named a submission whose commit then failed: this one creates them after all. */
+    const orphaned: number[] = [];
+    const keysHere = new Map<string, { id: string; type: string; params: Buffer }>();
+    const encoded: Buffer[] = [];
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i];
+      if (input.key !== undefined) {
+        // The same key twice in one submission is one task, like the same key in two submissions.
+        const here = keysHere.get(input.key);
+        if (here) sameAsKeyed(input.key, here.type, here.params, input, keyField(i));
+        const existing = here?.id ?? this.findTaskByKey(input.key, input, keyField(i));
+        if (typeof existing === 'string') {
+          ids[i] = existing;
+          continue;
+        }
+        if (existing) {
+          waits.push(existing.then((id) => void (ids[i] = id), () => void orphaned.push(i)));
+          continue;
+        }
+      }
+      const task = this.newTask(input, jobId, now);
+      ids[i] = task.id;
+      fresh.push(task);
+      const params = encodeValue(task.params);
+      encoded.push(params);
+      if (input.key !== undefined) keysHere.set(input.key, { id: task.id, type: task.type, params });
+    }
+    const cold = this.l.spill.decide(fresh);
+    const committed = this.l.commit.write(() => {
+      if (jobId && newJob) this.l.store.insertJob(jobId, newJob.key, now, newJob.open ? null : now, newJob.params ?? null);
+      for (let i = 0; i < fresh.length; i++) {
+        const t = fresh[i];
+        this.l.store.insertTask(t, encoded[i]);
+        if (cold[i]) this.l.store.spill.add(t.seq, t.type, t.priority, t.jobId);
+      }
+    });
+    const keyed = fresh.filter((t) => t.key !== null);
+    for (const t of keyed) {
+      const id = committed.then(() => t.id);
+      // A racing submission awaits this; if nobody does, a failed commit must not become an unhandled rejection.
+      id.catch(() => {});
+      this.pendingKeys.set(t.key as string, { type: t.type, params: (keysHere.get(t.key as string) as { params: Buffer }).params, id });
+    }
+    try {
+      await committed;
+    } finally {
+      for (const t of keyed) this.pendingKeys.delete(t.key as string);
+      this.l.spill.settled(fresh, cold);
+    }
+    if (jobId && newJob) {
+      const closedAt = newJob.open ? null : now;
+      this.l.tally.addJob({ id: jobId, key: newJob.key, createdAt: now, closedAt, cancelledAt: null, params: newJob.params ?? null });
+    }
+    const enqueuedAt = Date.now();
+    for (let i = 0; i < fresh.length; i++) {
+      const t = fresh[i];
+      if (cold[i]) {
+        this.l.queues.addCold(t.type, t.priority);
+      } else {
+        // Big params are not held while the task waits: the assignment reads them back from the store.
+        if (encoded[i].length > RETAINED_PARAMS_MAX_BYTES) {
+          t.params = undefined;
+          t.paramsLoaded = false;
+        }
+        this.l.live.set(t.id, t);
+        this.l.queues.add(t, enqueuedAt);
+      }
+      this.l.tally.move(t.jobId, null, 'queued');
+    }
+    await Promise.all(waits);
+    if (orphaned.length > 0) {
+      // Our own tasks are durable: answering with an error now would make the client resend (and duplicate) them.
+      const again = await this.insert(orphaned.map((i) => inputs[i]), jobId, undefined, (k) => keyField(orphaned[k]));
+      orphaned.forEach((i, k) => (ids[i] = again[k]));
+    }
+    if (fresh.length > 0) this.l.onReady();
+    return ids;
+  }
+
+  private newTask(input: TaskInput, jobId: string | null, now: number): LiveTask {
+    return {
+      seq: ++this.l.seq.next,
+      id: newTimeOrderedId('t_'),
+      jobId,
+      key: input.key ?? null,
+      type: input.type,
+      priority: input.priority ?? 0,
+      params: input.params ?? null,
+      paramsLoaded: true,
+      state: 'queued',
+      attempt: 0,
+      failures: 0,
+      losses: 0,
+      maxAttempts: input.maxAttempts ?? this.l.maxAttempts,
+      timeoutMs: input.timeoutMs ?? null,
+      workerId: null,
+      runAt: now,
+      createdAt: now,
+      startedAt: null,
+      progress: null,
+      queued: false,
+    };
+  }
+}
