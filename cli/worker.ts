@@ -4,7 +4,7 @@ import { envName } from '../shared/option-env.js';
 import { BUILTIN_HANDLERS } from '../worker/handlers/builtin.js';
 import { createLlmHandler } from '../worker/handlers/llm.js';
 import { LLM_DEFAULTS, LLM_OPTION_HELP, resolveLlmOptions, type LlmOptions } from '../worker/handlers/llm-options.js';
-import { parseLimits, WORKER_DEFAULTS, WORKER_OPTION_HELP, type WorkerOptions } from '../worker/options.js';
+import { parseLimits, parseSkillDependencies, WORKER_DEFAULTS, WORKER_OPTION_HELP, type WorkerOptions } from '../worker/options.js';
 import { CODE_DEFAULTS, CODE_OPTION_HELP, resolveCodeOptions, type CodeOptions } from '../worker/sandbox/code-options.js';
 import { CODE_GROUP, enableCodeTasks } from '../worker/sandbox/code-tasks.js';
 import { startStatusServer } from '../worker/status-server.js';
@@ -23,6 +23,10 @@ export function workerCommand(): Command {
     new Option('--limit <GROUP=N>', `at most N tasks of concurrency group GROUP at once; repeatable; a task's group defaults to its type (${envName('limits')}=GROUP=N,GROUP=N)`)
       .argParser((value: string, previous?: Record<string, number>) => parseLimits(value, previous)),
   );
+  cmd.addOption(
+    new Option('--skill-dependency <TYPE=DEP[,DEP]>', `what task type TYPE needs loaded to be hot (handlers report loads through ctx.hotCache; the foreman routes TYPE to workers where it is hot); repeatable (${envName('skillDependencies')}=TYPE=DEP,DEP;TYPE=DEP)`)
+      .argParser((value: string, previous?: Record<string, string[]>) => parseSkillDependencies(value, previous)),
+  );
   cmd.addOption(new Option('--handlers <module>', 'handler file (.ts, .mjs, .cjs, .js) whose default export registers handlers: (worker) => { worker.task(...) }'));
   cmd.addOption(new Option('--no-builtins', 'do not register the built-in handlers (echo, sum, reverse, sleep, sha256, fail)'));
   cmd.action(async (flags: Record<string, unknown>) => {
@@ -33,6 +37,8 @@ export function workerCommand(): Command {
       const options = readOptionFlags(flags, WORKER_DEFAULTS, process.env) as Partial<WorkerOptions>;
       if (flags.limit) options.limits = flags.limit as Record<string, number>;
       else if (process.env[envName('limits')]) options.limits = parseLimits(process.env[envName('limits')] as string);
+      if (flags.skillDependency) options.skillDependencies = flags.skillDependency as Record<string, string[]>;
+      else if (process.env[envName('skillDependencies')]) options.skillDependencies = parseSkillDependencies(process.env[envName('skillDependencies')] as string);
       llm = resolveLlmOptions(readOptionFlags(flags, LLM_DEFAULTS, process.env) as Partial<LlmOptions>);
       code = resolveCodeOptions(readOptionFlags(flags, CODE_DEFAULTS, process.env) as Partial<CodeOptions>);
       // Code tasks run one per sandbox thread: the foreman learns it through the `code` group's limit.

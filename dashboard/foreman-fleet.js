@@ -92,7 +92,9 @@ export function renderFleet(fleet) {
   syncList(tbody, fleet, (w) => w.id, createRow, (row, w) => {
     const f = (name) => row.querySelector(`[data-field=${name}]`);
     // Long skill lists would push the table wide: show a few, the rest on hover.
-    const skills = w.skills.map((s) => s.type);
+    // A hot skill (its model loaded on the worker) is marked with a flame.
+    const hot = new Set(w.hotSkills ?? []);
+    const skills = w.skills.map((s) => (hot.has(s.type) ? `🔥${s.type}` : s.type));
     setText(f('skills'), skills.length > 4 ? `${skills.slice(0, 4).join(', ')} +${skills.length - 4} more` : skills.join(', '));
     f('skills').title = skills.join(', ');
     setPill(f('state'), w.state);

@@ -14,10 +14,15 @@ import type { ForemanEvents } from './events.js';
 import type { Fleet, WorkerEntry } from './fleet.js';
 import type { TaskLedger, TurnCommit } from './ledger.js';
 import type { LiveTask } from './task-types.js';
+import { HOT_HERE, SKIP, type HotRouting } from './hot-routing/hot-routing.js';
 
 export class Dispatcher {
   /** Called with every new assignment before it is sent, to add what other rooms carry (a checkpoint). */
   onAssign: ((task: LiveTask, assignment: Assignment) => void) | null = null;
+  /** Ranks tasks by where their models are loaded (foreman/hot-routing/); null: plain routing. */
+  hotRouting: HotRouting | null = null;
+  /** Set for the length of a pass in which some worker reports a hot type. */
+  private hot: HotRouting | null = null;
   private scheduled = false;
   private paused = false;
   private rotation = 0;
@@ -97,12 +102,13 @@ export class Dispatcher {
     const now = Date.now();
     const announce = this.events.listenerCount('assigned') > 0;
     let assigned = 0;
+    this.hot = this.fleet.hotSkillsSeen && this.hotRouting?.beginPass(this.fleet.workers.values()) ? this.hotRouting : null;
     for (let progress = true; progress; ) {
       progress = false;
       for (let i = 0; i < workers.length; i++) {
         const worker = workers[(start + i) % workers.length];
         if (worker.running.size >= worker.capacity) continue;
-        const task = this.pick(worker);
+        const task = this.pick(worker, now);
         if (!task) continue;
         const group = worker.skills.get(task.type) as string;
         // Each assignment leaves only once the write of its own attempt is durable: a foreman
@@ -124,6 +130,8 @@ export class Dispatcher {
         progress = true;
       }
     }
+    this.hot?.endPass(now);
+    this.hot = null;
     if (this.tasks.claims) this.refill(workers);
     if (assigned === 0) return 0;
     // After the attempts' own callbacks have queued what committed: send it now, one frame per worker.
@@ -146,27 +154,48 @@ export class Dispatcher {
     this.tasks.refill(free);
   }
 
-  /** The best ready task this worker can take: highest priority, then oldest, among its skills with group room. */
-  private pick(worker: WorkerEntry): LiveTask | undefined {
+  /**
+   * The best ready task this worker can take: highest priority, then (while some worker reports a hot
+   * type) hot here before no one's before hot elsewhere, then oldest; among its skills with group room.
+   */
+  private pick(worker: WorkerEntry, now: number): LiveTask | undefined {
     const queues = this.tasks.queues;
-    let best: LiveTask | undefined;
+    this.best = undefined;
     // Walk whichever is shorter: the types with ready tasks in memory, or the worker's skills
     // (always the skills while tasks are spilled: a type may have only spilled ones).
     if (queues.coldSize === 0 && queues.readyTypeCount < worker.skills.size) {
       for (const type of queues.readyTypes()) {
         const group = worker.skills.get(type);
         if (group === undefined || !this.fleet.groupHasRoom(worker, group)) continue;
-        const t = queues.peek(type);
-        if (t && (!best || t.priority > best.priority || (t.priority === best.priority && t.seq < best.seq))) best = t;
+        this.consider(worker, queues.peek(type), now);
       }
-      return best;
+    } else {
+      for (const [type, group] of worker.skills) {
+        if (!this.fleet.groupHasRoom(worker, group)) continue;
+        this.consider(worker, this.tasks.peekReady(type), now);
+      }
     }
-    for (const [type, group] of worker.skills) {
-      if (!this.fleet.groupHasRoom(worker, group)) continue;
-      const t = this.tasks.peekReady(type);
-      if (t && (!best || t.priority > best.priority || (t.priority === best.priority && t.seq < best.seq))) best = t;
-    }
+    const best = this.best;
+    this.best = undefined;
     return best;
+  }
+
+  /** The pick under way (fields, not a closure, so a pick allocates nothing). */
+  private best: LiveTask | undefined = undefined;
+  private bestRank = HOT_HERE;
+
+  private consider(worker: WorkerEntry, t: LiveTask | undefined, now: number): void {
+    if (!t) return;
+    let rank = HOT_HERE;
+    if (this.hot !== null) {
+      rank = this.hot.rank(worker, t, now);
+      if (rank === SKIP) return;
+    }
+    const b = this.best;
+    if (!b || t.priority > b.priority || (t.priority === b.priority && (rank < this.bestRank || (rank === this.bestRank && t.seq < b.seq)))) {
+      this.best = t;
+      this.bestRank = rank;
+    }
   }
 }
 

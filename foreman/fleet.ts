@@ -43,6 +43,8 @@ export interface WorkerEntry {
   lastHeartbeatAt: number | null;
   reconnects: number;
   missedHeartbeats: number;
+  /** Task types whose models the worker has loaded, as its last hello or heartbeat said (foreman/hot-routing/). */
+  hotSkills: readonly string[];
 }
 
 export interface FleetHooks {
@@ -62,6 +64,8 @@ type Options = Pick<
 /** The fleet handles the sessions the SessionGuard admitted (it is their handler's inner half). */
 export class Fleet implements Omit<SessionHandler, 'onTooLarge'> {
   readonly workers = new Map<string, WorkerEntry>();
+  /** Whether any worker ever reported a hot type: until one does, dispatch skips hot-model routing entirely. */
+  hotSkillsSeen = false;
   /** Returns false to refuse a worker's credentials; set by the auth layer. */
   authorize: (hello: Extract<WorkerMessage, { kind: 'hello' }>) => boolean = () => true;
 
@@ -114,6 +118,8 @@ export class Fleet implements Omit<SessionHandler, 'onTooLarge'> {
     entry.skills = new Map(hello.skills.map((s) => [s.type, s.group ?? s.type]));
     entry.capacity = hello.capacity;
     entry.groupLimits = hello.groupLimits;
+    entry.hotSkills = hello.hotSkills ?? [];
+    if (entry.hotSkills.length > 0) this.hotSkillsSeen = true;
     entry.connectedAt = now;
     entry.disconnectedAt = null;
     entry.lastSeenAt = now;
@@ -172,6 +178,7 @@ export class Fleet implements Omit<SessionHandler, 'onTooLarge'> {
       case 'heartbeat': {
         entry.lastHeartbeatAt = now;
         if (message.draining !== undefined && message.draining !== entry.draining) this.setDraining(entry, message.draining, now);
+        if (message.hotSkills !== undefined) this.setHotSkills(entry, message.hotSkills);
         const foreign = message.running.filter((ref) => !this.tasks.owns(entry.id, ref));
         if (foreign.length > 0) session.send({ kind: 'task.cancel', tasks: foreign, reason: 'revoked' });
         break;
@@ -378,10 +385,19 @@ export class Fleet implements Omit<SessionHandler, 'onTooLarge'> {
     else entry.state = entry.draining ? 'draining' : 'active';
   }
 
+  /** A worker loaded or unloaded a model: a task that waits for a hot worker may now have one. */
+  private setHotSkills(entry: WorkerEntry, hotSkills: readonly string[]): void {
+    const before = entry.hotSkills;
+    if (before.length === hotSkills.length && hotSkills.every((t) => before.includes(t))) return;
+    entry.hotSkills = hotSkills;
+    if (hotSkills.length > 0) this.hotSkillsSeen = true;
+    this.hooks.onCapacity();
+  }
+
   private newEntry(id: string, now: number): WorkerEntry {
     return {
       id, session: null, sessionToken: newSecret(), state: 'offline', draining: false, skills: new Map(), capacity: 0,
-      groupLimits: {}, running: new Map(), groupUsage: new Map(), address: null, statusUrl: null, meta: {},
+      groupLimits: {}, running: new Map(), groupUsage: new Map(), address: null, statusUrl: null, meta: {}, hotSkills: [],
       connectedAt: null, disconnectedAt: null, graceMs: this.options.graceMs, lastSeenAt: now, lastHeartbeatAt: null,
       reconnects: 0, missedHeartbeats: 0,
     };

@@ -8,6 +8,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { WORKER_WS_PATH, CLOSE_CODES } from '../shared/protocol.js';
 import { Checkpoints } from './checkpoints/checkpoints.js';
 import { Dispatcher } from './dispatcher.js';
+import { HotRouting } from './hot-routing/hot-routing.js';
 import { ForemanEvents } from './events.js';
 import { Fleet } from './fleet.js';
 import type { ApiContext } from './http/context.js';
@@ -59,6 +60,7 @@ export class Foreman {
   readonly commit: GroupCommit;
   readonly api: ApiContext;
   readonly checkpoints: Checkpoints;
+  readonly hotRouting: HotRouting;
   /** Authentication, limits, metrics and docs (set in setup). */
   edge!: Edge;
   /** The blob store and its retention (set in setup). */
@@ -110,6 +112,8 @@ export class Foreman {
     this.checkpoints = new Checkpoints(db, this.commit, this.tasks, options);
     this.dispatcher.onAssign = (task, assignment) => this.checkpoints.attach(task, assignment);
     logRefusals(this.events, app.log);
+    this.hotRouting = new HotRouting(options.coldStartWaitMs, () => this.dispatcher.schedule());
+    this.dispatcher.hotRouting = this.hotRouting;
     this.retention = new Retention(this.tasks, options.retentionMs, Math.min(60_000, Math.max(1000, options.retentionMs)));
     this.api = {
       tasks: this.tasks,
@@ -246,6 +250,7 @@ export class Foreman {
       if (this.sweepTimer) clearInterval(this.sweepTimer);
       this.retention.stop();
       this.checkpoints.stop();
+      this.hotRouting.stop();
       this.tasks.close();
       const errors: unknown[] = [];
       try {

@@ -81,6 +81,11 @@ export interface ForemanOptions {
   blobRetentionMs: number;
   /** How often unreferenced blobs are looked for, in ms. Default 1 hour. */
   blobSweepIntervalMs: number;
+  /**
+   * Longest a task waits for a worker where its type is hot (its model loaded) while a cold worker is
+   * free, in ms; 0 sends it to the first free worker (hot ones are still preferred). Default 250.
+   */
+  coldStartWaitMs: number;
   /** Largest checkpoint state (`ctx.checkpoint`), msgpack-encoded, in bytes; a bigger one is refused. Default 64 KiB. */
   maxCheckpointBytes: number;
   /** Deepest nesting of arrays and objects in params, results and worker meta; deeper input is refused. Default 64. */
@@ -141,6 +146,8 @@ export const DEFAULTS: Readonly<ForemanOptions> = Object.freeze({
   maxParamsBytes: 4 * 1024 * 1024,
   maxResultBytes: 4 * 1024 * 1024,
   maxCheckpointBytes: 64 * 1024,
+  // A few hundred ms: short against a model load (seconds), long against a hot slot opening up under load.
+  coldStartWaitMs: 250,
   blobStore: null,
   maxBlobBytes: 10 * 1024 ** 3,
   blobRetentionMs: 24 * 3600 * 1000,
@@ -201,6 +208,7 @@ export const FOREMAN_OPTION_HELP: Readonly<Record<keyof ForemanOptions, string>>
   maxHttpConnectionsPerAddress: 'most HTTP connections open at once from one address',
   hotQueueMax: 'queued tasks held in memory; the rest wait in the store',
   maxCheckpointBytes: 'largest checkpoint a handler may save (msgpack), bytes',
+  coldStartWaitMs: 'longest a task waits for a worker where its model is loaded (hot) while a cold one is free, ms',
   maxBlobBytes: 'largest blob PUT /blobs accepts, bytes',
   blobStore: 'where blobs live: a directory (default <db>.blobs/ beside the database)',
   blobRetentionMs: 'how long an unreferenced blob is kept, ms',
@@ -253,6 +261,7 @@ export function resolveForemanOptions(partial: Partial<ForemanOptions> = {}): Re
   requireInt('blobRetentionMs', o.blobRetentionMs, 0);
   requireInt('blobSweepIntervalMs', o.blobSweepIntervalMs, 10);
   if (o.blobStore !== null && (typeof o.blobStore !== 'string' || o.blobStore === '')) throw new TypeError('option blobStore must be a directory or s3://bucket/prefix');
+  requireInt('coldStartWaitMs', o.coldStartWaitMs, 0);
   requireInt('maxCheckpointBytes', o.maxCheckpointBytes, 1, o.maxFrameBytes);
   // Deeply nested values overflow the stack of recursive encoders (msgpack, JSON); 1000 is far below where that happens.
   requireInt('maxValueDepth', o.maxValueDepth, 1, 1000);

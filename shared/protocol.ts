@@ -29,8 +29,9 @@ export const MESSAGE_SPECS = {
     running: [taskRef],
     'statusUrl?': 'string',
     'meta?': { '*': 'any' },
+    'hotSkills?': ['id'],
   },
-  heartbeat: { running: [taskRef], 'draining?': 'boolean' },
+  heartbeat: { running: [taskRef], 'draining?': 'boolean', 'hotSkills?': ['id'] },
   'task.result': {
     results: [
       {

@@ -38,6 +38,11 @@ export interface WorkerOptions {
   payloadDir: string;
   /** Times in a row the foreman may refuse this worker's id as in use (4009) before the worker gives up. Default 10 (about 40 s of backoff). */
   idInUseMaxTries: number;
+  /**
+   * What each task type needs loaded to be hot, e.g. `{ caption: ['blip-large'] }`; handlers report loads
+   * through `ctx.hotCache`, and the foreman routes tasks to workers where their type is hot. Default none.
+   */
+  skillDependencies: Record<string, string[]>;
   /** Log level (pino). Default info. */
   logLevel: string;
 }
@@ -61,6 +66,7 @@ export const WORKER_DEFAULTS: Readonly<WorkerOptions> = Object.freeze({
   payloadDir: join(tmpdir(), 'gaffer-payloads'),
   // Enough backoff (~40 s) for the foreman to notice that a previous run of this worker is gone (staleAfterMs 15 s).
   idInUseMaxTries: 10,
+  skillDependencies: {},
   logLevel: 'info',
 });
 
@@ -83,6 +89,7 @@ export const WORKER_OPTION_HELP: Readonly<Record<keyof WorkerOptions, string>> =
   caFile: 'CA certificate file for a wss:// foreman with a private CA',
   idInUseMaxTries: 'refusals of this id as in use (4009) before giving up',
   payloadDir: 'where blobs named in params are downloaded and result files put',
+  skillDependencies: 'what each task type needs loaded to be hot (see --skill-dependency)',
   logLevel: 'log level: trace, debug, info, warn, error',
 });
 
@@ -96,6 +103,23 @@ export function parseLimits(text: string, previous: Record<string, number> = {})
     const m = /^([^=]+)=(\d+)$/.exec(entry.trim());
     if (!m) throw new TypeError(`--limit expects GROUP=N, got ${entry}`);
     out[m[1]] = Number(m[2]);
+  }
+  return out;
+}
+
+/**
+ * Parses skill dependencies written `TYPE=DEP,DEP;TYPE=DEP` (GAFFER_SKILL_DEPENDENCIES, or one
+ * `--skill-dependency TYPE=DEP,DEP` at a time).
+ * @throws TypeError naming the malformed entry.
+ */
+export function parseSkillDependencies(text: string, previous: Record<string, string[]> = {}): Record<string, string[]> {
+  const out = { ...previous };
+  for (const entry of text.split(';')) {
+    if (entry.trim() === '') continue;
+    const m = /^([^=]+)=(.+)$/.exec(entry.trim());
+    const deps = m ? m[2].split(',').map((d) => d.trim()).filter(Boolean) : [];
+    if (!m || deps.length === 0) throw new TypeError(`--skill-dependency expects TYPE=DEP[,DEP…], got ${entry}`);
+    out[m[1].trim()] = deps;
   }
   return out;
 }
@@ -131,5 +155,8 @@ export function resolveWorkerOptions(partial: Partial<WorkerOptions> = {}): Read
   requireInt('cancelGraceMs', o.cancelGraceMs, 0);
   requireInt('statusPort', o.statusPort, 0, 65535);
   requireInt('idInUseMaxTries', o.idInUseMaxTries, 1, 1000);
+  for (const [type, deps] of Object.entries(o.skillDependencies)) {
+    if (!Array.isArray(deps) || deps.some((d) => typeof d !== 'string' || d === '')) throw new TypeError(`option skillDependencies.${type} must be an array of names`);
+  }
   return Object.freeze(o);
 }

@@ -1,4 +1,5 @@
 /** What a handler sees: the task, its cancellation signal, and ways to report. */
+import type { HotCache } from './hot-cache.js';
 
 export interface TaskContext {
   taskId: string;
@@ -27,6 +28,8 @@ export interface TaskContext {
   payloadDir: string;
   /** Uploads a file to the foreman's blob store; resolves with its `blob:sha256:…` reference. */
   upload(path: string): Promise<string>;
+  /** The worker's loaded models: `add(name)` after loading one, `remove(name)` after unloading it (see `skillDependencies`). */
+  hotCache: HotCache;
 }
 
 /** A task handler: return a value to succeed, throw to fail (PermanentError: no retry). */

@@ -10,6 +10,7 @@
  */
 import { GafferError, toWireError } from '../shared/errors.js';
 import type { Assignment, WireError } from '../shared/protocol.js';
+import type { HotCache } from './hot-cache.js';
 import { isCustomStatus, type TaskContext, type TaskHandler } from './task-context.js';
 
 /** Why a running attempt was aborted by the worker (a timeout is the other reason a signal aborts). */
@@ -28,6 +29,7 @@ export interface RunHooks {
   checkpoint(run: TaskRun, state: unknown): Promise<void>;
   upload(run: TaskRun, path: string): Promise<string>;
   payloadDir(): string;
+  hotCache(): HotCache;
   /** The attempt ended; called once. A handler that returns without awaiting ends inside `start()`. */
   onDone(run: TaskRun, outcome: RunOutcome): void;
 }
@@ -111,6 +113,7 @@ export class TaskRun {
       files: NO_FILES,
       payloadDir: this.hooks.payloadDir(),
       upload: uploadOf(this, this.hooks),
+      hotCache: this.hooks.hotCache(),
     };
     let value: unknown;
     try {

@@ -11,6 +11,7 @@ import { CLOSE_CODES, PROTOCOL_VERSION, type Assignment, type ForemanMessage, ty
 import { BLOB_HINT } from '../shared/blob-ref.js';
 import { CheckpointSender } from './checkpoint-sender.js';
 import { Connection } from './connection.js';
+import { HotCache } from './hot-cache.js';
 import { BlobClient, httpBaseOf } from './payloads/blob-client.js';
 import { Payloads } from './payloads/payloads.js';
 import { optionsFromEnv, envName } from '../shared/option-env.js';
@@ -56,6 +57,9 @@ function workerOptionsFromEnv(env: Readonly<Record<string, string | undefined>>)
   return fromEnv;
 }
 
+/** How long a hot-cache change waits for more changes before the worker tells the foreman, in ms (a swap is a remove and an add). */
+const HOT_UPDATE_DEBOUNCE_MS = 20;
+
 const refKey = (r: TaskRef): string => `${r.taskId}:${r.attempt}`;
 
 export class Worker extends EventEmitter<WorkerEvents> {
@@ -77,6 +81,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Set by the foreman's welcome: the foreman owns the liveness timing. */
   private heartbeatIntervalMs = 0;
   private readonly idleWaiters = new Set<() => void>();
+  /** The models this worker has loaded; hot task types go to the foreman in heartbeats. */
+  readonly hotCache: HotCache;
+  private hotUpdateTimer: NodeJS.Timeout | null = null;
   /** Blob references in params in, payload files in results out (worker/payloads/). */
   readonly payloads: Payloads;
   private readonly checkpoints = new CheckpointSender((c) => {
@@ -106,6 +113,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         if (kind === 'task.result') this.resultTooLarge(item as TaskResult, bytes);
       },
     });
+    this.hotCache = new HotCache(this.options.skillDependencies, () => this.hotCacheChanged());
     this.payloads = new Payloads(new BlobClient(httpBaseOf(this.options.foreman), this.options.id, this.options.workerToken, this.options.payloadDir));
     this.connection.on('open', () => this.sendHello());
     this.connection.on('message', (m) => this.onMessage(m));
@@ -208,6 +216,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.releaseAll('worker closing');
       this.outbox.flush();
       this.stopHeartbeat();
+      if (this.hotUpdateTimer) clearTimeout(this.hotUpdateTimer);
       this.setState('closed');
       await this.connection.stop();
     })();
@@ -231,6 +240,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
         reconnectMaxMs: this.options.reconnectMaxMs,
       },
       heldResults: this.unacked.size,
+      hotCache: this.hotCache.list(),
+      hotSkills: this.hotCache.hotSkills(),
       tasks: [...this.runs.values()].map((r) => ({
         id: r.assignment.taskId,
         type: r.assignment.type,
@@ -264,6 +275,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       running,
       ...(this.statusUrl ? { statusUrl: this.statusUrl } : {}),
       meta: { hostname: hostname(), pid: process.pid, node: process.version },
+      ...(this.hotCache.tracked ? { hotSkills: this.hotCache.hotSkills() } : {}),
     });
   }
 
@@ -357,6 +369,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     checkpoint: (r, state) => this.checkpoints.save(r.ref, state),
     upload: (r, path) => this.payloads.upload(path, r.signal),
     payloadDir: () => this.options.payloadDir,
+    hotCache: () => this.hotCache,
     onDone: (run, outcome) => this.finished(run, outcome),
   };
 
@@ -451,7 +464,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private startHeartbeat(): void {
     this.stopHeartbeat();
     this.heartbeatTimer = setInterval(() => {
-      this.connection.send({ kind: 'heartbeat', running: [...this.runs.values()].map((r) => r.ref), draining: this.draining });
+      this.sendHeartbeat();
       const now = Date.now();
       for (const run of this.runs.values()) {
         if (run.cancelRequestedAt !== null && now - run.cancelRequestedAt > this.options.cancelGraceMs) {
@@ -460,6 +473,26 @@ export class Worker extends EventEmitter<WorkerEvents> {
       }
     }, this.heartbeatIntervalMs);
     this.heartbeatTimer.unref();
+  }
+
+  private sendHeartbeat(): void {
+    const running = [...this.runs.values()].map((r) => r.ref);
+    this.connection.send(
+      this.hotCache.tracked
+        ? { kind: 'heartbeat', running, draining: this.draining, hotSkills: this.hotCache.hotSkills() }
+        : { kind: 'heartbeat', running, draining: this.draining },
+    );
+  }
+
+  /** Tells the foreman about a load or unload soon, without waiting for the next heartbeat; several changes in a row make one update. */
+  private hotCacheChanged(): void {
+    this.emit('update');
+    if (this.hotUpdateTimer || !this.hotCache.tracked) return;
+    this.hotUpdateTimer = setTimeout(() => {
+      this.hotUpdateTimer = null;
+      if (this.registered && this.connection.isOpen) this.sendHeartbeat();
+    }, HOT_UPDATE_DEBOUNCE_MS);
+    this.hotUpdateTimer.unref();
   }
 
   private stopHeartbeat(): void {

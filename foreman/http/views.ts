@@ -63,6 +63,7 @@ export function workerView(entry: WorkerEntry, now: number) {
     skills: [...entry.skills].map(([type, group]) => ({ type, group })),
     capacity: entry.capacity,
     slotsInUse: entry.running.size,
+    hotSkills: entry.hotSkills,
     groupLimits: entry.groupLimits,
     groupUsage: Object.fromEntries(entry.groupUsage),
     running: [...entry.running.values()].map((t) => ({

@@ -28,8 +28,9 @@ const SAMPLES: { [K in MessageKind]: MessageOf<K> } = {
     running: [{ taskId: 't_1', attempt: 2 }],
     statusUrl: 'http://127.0.0.1:8001/',
     meta: { hostname: 'box', pid: 123, tags: ['a', 'b'], nested: { x: null } },
+    hotSkills: ['caption'],
   },
-  heartbeat: { kind: 'heartbeat', running: [{ taskId: 't_1', attempt: 1 }], draining: false },
+  heartbeat: { kind: 'heartbeat', running: [{ taskId: 't_1', attempt: 1 }], draining: false, hotSkills: ['caption', 'upscale'] },
   'task.result': {
     kind: 'task.result',
     results: [
