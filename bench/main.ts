@@ -3,7 +3,7 @@
  * processes on loopback, several times each, and prints the median with
  * min–max per metric; writes every run to bench/results/ as JSON.
  *
- *   npm run bench -- [--quick] [--scenario NAME[,NAME]] [--runs N] [--profile]
+ *   npm run bench -- [--quick] [--scenario NAME[,NAME]] [--runs N] [--profile] [--redis-server PATH]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -33,12 +33,14 @@ const { values } = parseArgs({
     scenario: { type: 'string', multiple: true },
     runs: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    'redis-server': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 
 if (values.help) {
-  process.stdout.write(`usage: npm run bench -- [--quick] [--scenario NAME[,NAME]] [--runs N] [--profile]\nscenarios:\n`);
+  process.stdout.write(`usage: npm run bench -- [--quick] [--scenario NAME[,NAME]] [--runs N] [--profile] [--redis-server PATH]\n`);
+  process.stdout.write(`  --redis-server PATH  the redis-server compare starts for BullMQ (default: found on PATH; '' skips BullMQ)\nscenarios:\n`);
   for (const s of SCENARIOS) process.stdout.write(`  ${s.name.padEnd(16)} ${s.description}\n`);
   process.exit(0);
 }
@@ -74,7 +76,12 @@ for (const scenario of selected) {
     log(`[${scenario.name}] run ${r}/${runs} (load ${load.toFixed(2)})`);
     try {
       const dir = profileDir ? join(profileDir, `${scenario.name}-${r}`) : null;
-      const res = await scenario.run({ quick: values.quick, profileDir: dir, log: (m) => log(`[${scenario.name}]   ${m}`) });
+      const res = await scenario.run({
+        quick: values.quick,
+        profileDir: dir,
+        redisServer: values['redis-server'] ?? null,
+        log: (m) => log(`[${scenario.name}]   ${m}`),
+      });
       report.runs.push({ ...res, loadBefore: load, loadAfter: loadavg()[0] });
     } catch (err) {
       report.error = (err as Error).stack ?? String(err);

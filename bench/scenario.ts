@@ -5,6 +5,8 @@ export interface RunContext {
   quick: boolean;
   /** Directory for `--cpu-prof` output of the foreman and workers, or null. */
   profileDir: string | null;
+  /** `--redis-server PATH` for the compare scenario: null to look on the PATH, '' to skip BullMQ. */
+  redisServer: string | null;
   /** Prints a progress line (stderr). */
   log(message: string): void;
 }

@@ -11,6 +11,9 @@ import { runRaw } from '../compare/raw.js';
 import type { SideResult, Workload } from '../compare/workload.js';
 import type { Scenario } from '../scenario.js';
 
+type Side = 'raw' | 'BullMQ' | 'Gaffer';
+const ORDER: Side[] = ['raw', 'BullMQ', 'Gaffer'];
+let runsStarted = 0;
 const SKIPPED: SideResult = { tasksPerSec: NaN, cpuUsPerTask: NaN, resultP50: NaN, resultP99: NaN, ackP50: NaN };
 
 export const compare: Scenario = {
@@ -42,18 +45,24 @@ export const compare: Scenario = {
     const workload: Workload = ctx.quick
       ? { total: 10_000, chunk: 1000, inFlight: 4, slots: 200, samples: 300, warmup: 50 }
       : { total: 50_000, chunk: 1000, inFlight: 4, slots: 200, samples: 2000, warmup: 200 };
-    const raw = await runRaw(workload);
-    ctx.log(`raw: ${raw.tasksPerSec.toFixed(0)} tasks/s, round trip p50 ${raw.resultP50.toFixed(3)} ms`);
-    const redisServer = findRedisServer();
-    let bullmq = SKIPPED;
-    if (redisServer) {
-      bullmq = await runBullmq(redisServer, workload);
-      ctx.log(`BullMQ: ${bullmq.tasksPerSec.toFixed(0)} tasks/s, p50 ${bullmq.resultP50.toFixed(3)} ms, p99 ${bullmq.resultP99.toFixed(3)} ms`);
-    } else {
-      ctx.log(REDIS_MISSING);
+    const redisServer = ctx.redisServer ?? findRedisServer();
+    const skipNote = ctx.redisServer === '' ? "BullMQ part skipped (--redis-server '')" : REDIS_MISSING;
+    if (!redisServer) ctx.log(skipNote);
+    const sides: Record<Side, () => Promise<SideResult>> = {
+      raw: () => runRaw(workload),
+      BullMQ: () => (redisServer ? runBullmq(redisServer, workload) : Promise.resolve(SKIPPED)),
+      Gaffer: () => runGaffer(workload, ctx.profileDir),
+    };
+    // Each run starts with a different side, so a machine that slows down (or speeds up) during a run does not always favour the same one.
+    const order = ORDER.map((_, i) => ORDER[(i + runsStarted) % ORDER.length]);
+    runsStarted++;
+    const results = {} as Record<Side, SideResult>;
+    for (const side of order) {
+      results[side] = await sides[side]();
+      const r = results[side];
+      if (Number.isFinite(r.tasksPerSec)) ctx.log(`${side}: ${r.tasksPerSec.toFixed(0)} tasks/s, result p50 ${r.resultP50.toFixed(3)} ms, p99 ${r.resultP99.toFixed(3)} ms`);
     }
-    const gaffer = await runGaffer(workload, ctx.profileDir);
-    ctx.log(`Gaffer: ${gaffer.tasksPerSec.toFixed(0)} tasks/s, p50 ${gaffer.resultP50.toFixed(3)} ms, p99 ${gaffer.resultP99.toFixed(3)} ms`);
+    const { raw, BullMQ: bullmq, Gaffer: gaffer } = results;
     return {
       metrics: {
         gafferTasksPerSec: gaffer.tasksPerSec,
@@ -78,7 +87,8 @@ export const compare: Scenario = {
       },
       sizes: {
         tasks: workload.total, chunk: workload.chunk, submissionsInFlight: workload.inFlight, workerSlots: workload.slots,
-        rawInFlight: workload.chunk, latencySamples: workload.samples, bullmq: redisServer ? 'redis-server AOF everysec' : REDIS_MISSING,
+        rawInFlight: workload.chunk, latencySamples: workload.samples, order: order.join('→'),
+        bullmq: redisServer ? 'redis-server AOF everysec' : skipNote,
       },
     };
   },
