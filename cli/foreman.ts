@@ -38,7 +38,7 @@ export function foremanCommand(): Command {
     const { logLevel: _l, ...settings } = foreman.options;
     // The tokens in force (configured or generated), so the dump shows `[set]` rather than null when they are.
     const creds = foreman.edge.credentials;
-    log.info({ settings: { ...settings, workerToken: creds.workerToken, apiToken: creds.apiToken, readToken: creds.readToken } }, 'effective settings');
+    log.info({ settings: { ...settings, store: withoutPassword(settings.store), workerToken: creds.workerToken, apiToken: creds.apiToken, readToken: creds.readToken } }, 'effective settings');
     const scheme = schemes(foreman.options);
     const host = reachableHost(foreman.options.host);
     const wsUrl = `${scheme.ws}://${host}:${foreman.port}`;
@@ -67,4 +67,16 @@ export function foremanCommand(): Command {
     process.on('SIGINT', () => void stop('SIGINT'));
   });
   return cmd;
+}
+
+/** A store URL as it may be printed: the password replaced. */
+function withoutPassword(url: string | null): string | null {
+  if (url === null) return null;
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
 }

@@ -142,16 +142,18 @@ export class Dispatcher {
   /** Tells a ledger that claims from a shared store how many tasks of each type its workers could start now. */
   private refill(workers: WorkerEntry[]): void {
     const free = new Map<string, number>();
+    let total = 0;
     for (const w of workers) {
       const slots = w.capacity - w.running.size;
       if (slots <= 0) continue;
+      total += slots;
       for (const [type, group] of w.skills) {
         const limit = w.groupLimits[group];
         const room = limit === undefined ? slots : Math.min(slots, limit - (w.groupUsage.get(group) ?? 0));
         if (room > 0) free.set(type, (free.get(type) ?? 0) + room);
       }
     }
-    this.tasks.refill(free);
+    this.tasks.refill(free, total);
   }
 
   /**

@@ -20,7 +20,7 @@ import { filesNeeded, openFileLimit } from './open-file-limit.js';
 import type { ForemanOptions } from './options.js';
 import { SessionGuard } from './session-guard.js';
 import type { Db } from './store/database.js';
-import type { TaskManager } from './task-manager.js';
+import type { TaskLedger } from './ledger.js';
 
 /** The parts of the foreman the edge needs. */
 export interface EdgeHost {
@@ -29,7 +29,7 @@ export interface EdgeHost {
   options: Readonly<ForemanOptions>;
   db: Db;
   fleet: Fleet;
-  tasks: TaskManager;
+  tasks: TaskLedger;
   events: ForemanEvents;
 }
 

@@ -86,11 +86,62 @@ export class Fleet implements Omit<SessionHandler, 'onTooLarge'> {
     }
   }
 
+  /**
+   * Set with a shared store (several foremen): fetches the worker's running tasks from the store and
+   * takes them over before its hello is answered, since it may have run them under another foreman.
+   */
+  storedTasksOf: ((workerId: string) => Promise<LiveTask[]>) | null = null;
+
   onHello(session: Session, hello: Extract<WorkerMessage, { kind: 'hello' }>): void {
     if (hello.protocolVersion !== PROTOCOL_VERSION) {
       return session.fail(new ProtocolError('UNSUPPORTED_VERSION', `this foreman speaks version ${PROTOCOL_VERSION}`));
     }
     if (!this.authorize(hello)) return session.fail(new ProtocolError('UNAUTHORIZED'));
+    if (!this.storedTasksOf) return this.register(session, hello);
+    // Checked before the store is asked, so a second socket under a live worker's id takes nothing over.
+    if (this.idInUse(session, hello)) return;
+    this.storedTasksOf(hello.workerId).then(
+      (tasks) => {
+        if (session.state === 'closed') return;
+        this.holdStored(hello.workerId, tasks, Date.now());
+        this.register(session, hello);
+      },
+      (err) => {
+        this.hooks.log.warn({ err, workerId: hello.workerId }, 'could not read the worker\'s tasks from the store; asking it to come back later');
+        session.close(CLOSE_CODES.foremanShutdown, 'STORE_UNAVAILABLE');
+      },
+    );
+  }
+
+  private idInUse(session: Session, hello: Extract<WorkerMessage, { kind: 'hello' }>): boolean {
+    const entry = this.workers.get(hello.workerId);
+    if (!entry?.session || hello.sessionToken === entry.sessionToken) return false;
+    session.fail(new ProtocolError('WORKER_ID_IN_USE', `worker id ${hello.workerId} is connected from ${entry.session.address}`));
+    return true;
+  }
+
+  /** Makes `tasks` (as the store has them) exactly what this foreman counts as running on `workerId`. */
+  private holdStored(workerId: string, tasks: LiveTask[], now: number): void {
+    let entry = this.workers.get(workerId);
+    if (!entry) {
+      entry = this.newEntry(workerId, now);
+      entry.disconnectedAt = now;
+      this.workers.set(workerId, entry);
+    }
+    const stored = new Set(tasks);
+    for (const t of [...entry.running.values()]) if (!stored.has(t)) this.removeRunning(entry, t.id);
+    for (const t of tasks) if (entry.running.get(t.id) !== t) this.addRunning(entry, t, null);
+  }
+
+  /** Another foreman took this worker over (it said hello there): forget it here, closing a half-dead socket. */
+  movedAway(workerId: string): void {
+    const entry = this.workers.get(workerId);
+    if (!entry) return;
+    entry.session?.close(CLOSE_CODES.sessionReplaced, 'SESSION_REPLACED');
+    this.workers.delete(workerId);
+  }
+
+  private register(session: Session, hello: Extract<WorkerMessage, { kind: 'hello' }>): void {
     const now = Date.now();
     let entry = this.workers.get(hello.workerId);
     if (entry?.session) {

@@ -27,6 +27,8 @@ import { tokensFile } from './auth/credentials.js';
 import { GroupCommit } from './store/group-commit.js';
 import { TaskStore } from './store/task-store.js';
 import { TaskManager } from './task-manager.js';
+import type { StoreReads, TaskLedger, TaskManagerHooks, TurnCommit } from './ledger.js';
+import { PgStore } from './store/postgres/pg-store.js';
 import { installEdge, type Edge } from './edge.js';
 import { installBlobs, type Blobs } from './blobs/install-blobs.js';
 import { logRefusals } from './refusal-log.js';
@@ -53,7 +55,7 @@ export interface ForemanStartOptions extends Partial<ForemanOptions> {
 export class Foreman {
   state: ForemanState = 'running';
   readonly events = new ForemanEvents();
-  readonly tasks: TaskManager;
+  readonly tasks: TaskLedger;
   readonly fleet: Fleet;
   readonly dispatcher: Dispatcher;
   readonly store: TaskStore;
@@ -70,11 +72,17 @@ export class Foreman {
   private sweeps = 0;
   private closing: Promise<void> | null = null;
 
+  /**
+   * @param db the SQLite store; with `pg`, an in-memory SQLite database for the rooms that have no
+   *   PostgreSQL tables yet (checkpoints, individual worker tokens), which then live only in this process.
+   * @param pg the PostgreSQL store shared with other foremen, when `--store` is given.
+   */
   private constructor(
     readonly options: Readonly<ForemanOptions>,
     readonly app: FastifyInstance,
     readonly db: Db,
     private readonly lock: DbLock,
+    readonly pg: PgStore | null = null,
   ) {
     this.store = new TaskStore(db);
     this.commit = new GroupCommit(
@@ -92,7 +100,7 @@ export class Foreman {
         }
       },
     );
-    this.tasks = new TaskManager(this.store, this.commit, options, {
+    const hooks: TaskManagerHooks = {
       onReady: (submitted) => (submitted ? this.dispatcher.submitted() : this.dispatcher.schedule()),
       onCancel: (workerId, refs) => this.fleet.sendCancel(workerId, refs, 'cancelled'),
       onSettled: (t) => {
@@ -101,14 +109,17 @@ export class Foreman {
       },
       onProgress: (id) => this.events.listenerCount('progress') > 0 && this.events.emit('progress', id),
       onAttemptEnded: (type, outcome, error) => this.events.emit('attemptEnded', { type, outcome, code: error?.code ?? null }),
-    });
+    };
+    this.tasks = pg ? pg.createLedger(hooks, this.events) : new TaskManager(this.store, this.commit, options, hooks);
+    const turn: TurnCommit = pg ? pg.turn : this.commit;
+    const reads: StoreReads = pg ? pg.reads : this.store;
     this.fleet = new Fleet(this.tasks, options, {
       onCapacity: () => this.dispatcher.schedule(),
       onProtocolError: (code, workerId, address) => this.events.emit('protocolError', { code, workerId, address }),
       onCheckpoints: (workerId, session, checkpoints) => this.checkpoints.receive(workerId, session, checkpoints),
       log: app.log,
     });
-    this.dispatcher = new Dispatcher(this.tasks, this.fleet, this.commit, this.events);
+    this.dispatcher = new Dispatcher(this.tasks, this.fleet, turn, this.events);
     this.checkpoints = new Checkpoints(db, this.commit, this.tasks, options);
     this.dispatcher.onAssign = (task, assignment) => this.checkpoints.attach(task, assignment);
     logRefusals(this.events, app.log);
@@ -119,12 +130,12 @@ export class Foreman {
       tasks: this.tasks,
       fleet: this.fleet,
       dispatcher: this.dispatcher,
-      store: this.store,
+      store: reads,
       events: this.events,
       checkpoints: this.checkpoints,
       options,
       startedAt: Date.now(),
-      storeHealth: () => ({ state: this.commit.state, retryInMs: this.commit.retryInMs }),
+      storeHealth: () => ({ state: turn.state, retryInMs: turn.retryInMs }),
     };
   }
 
@@ -148,15 +159,19 @@ export class Foreman {
       ajv: { customOptions: { removeAdditional: false, allErrors: false, coerceTypes: false } },
       logController: new LogController({ disableRequestLogging: true }),
     });
+    let foreman: Foreman | null = null;
+    const pg = options.store === null ? null : await PgStore.open(options, app.log, () => foreman?.dispatcher.schedule());
+    // With PostgreSQL, the SQLite database is in memory (rooms without PostgreSQL tables yet) and no file is locked.
+    const dbFile = pg ? ':memory:' : options.db;
     // Before anything is written: a second foreman on this file refuses here, leaving no trace.
-    const lock = lockDatabase(options.db);
-    const files = options.db === ':memory:' ? null : startFiles([options.db, `${options.db}-wal`, `${options.db}-shm`, tokensFile(options.db) as string, `${options.db}.blobs`]);
-    let foreman: Foreman;
+    const lock = lockDatabase(dbFile);
+    const files = dbFile === ':memory:' ? null : startFiles([options.db, `${options.db}-wal`, `${options.db}-shm`, tokensFile(options.db) as string, `${options.db}.blobs`]);
     try {
-      foreman = new Foreman(options, app, openDatabase(options.db, options.sync), lock);
+      foreman = new Foreman(options, app, openDatabase(dbFile, options.sync), lock, pg);
     } catch (err) {
       files?.removeCreated();
       lock.release();
+      await pg?.close();
       throw err;
     }
     try {
@@ -173,9 +188,10 @@ export class Foreman {
 
   private async setup(plugins: NonNullable<ForemanStartOptions['plugins']>): Promise<void> {
     const { app, options } = this;
-    const now = Date.now();
-    const orphans = this.tasks.load(now);
-    this.fleet.adoptOrphans(orphans, now);
+    if (this.tasks instanceof TaskManager) {
+      const now = Date.now();
+      this.fleet.adoptOrphans(this.tasks.load(now), now);
+    }
     this.checkpoints.start();
 
     installErrorReplies(app, () => this.state === 'closed');
@@ -216,6 +232,8 @@ export class Foreman {
     }, options.sweepIntervalMs);
     this.sweepTimer.unref();
     this.retention.start();
+    // With PostgreSQL, running tasks are loaded per worker as each one says hello (whichever foreman it ran them under).
+    if (this.pg) await this.pg.start(this.fleet, this.url);
     this.dispatcher.schedule();
   }
 
@@ -266,6 +284,11 @@ export class Foreman {
       try {
         this.commit.close();
         this.db.close();
+      } catch (err) {
+        errors.push(err);
+      }
+      try {
+        await this.pg?.close();
       } catch (err) {
         errors.push(err);
       }

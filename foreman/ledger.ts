@@ -124,8 +124,11 @@ export interface TaskLedger {
   release(workerId: string, refs: TaskRef[], now: number): LiveTask[];
   /** The worker running these tasks is gone. */
   lose(tasks: Iterable<LiveTask>, now: number): void;
-  /** Free slots by task type after a dispatch pass; a ledger that claims from a shared store fetches work for them. */
-  refill(freeByType: Map<string, number>): void;
+  /**
+   * Free slots after a dispatch pass, by task type and in all; a ledger that claims from a shared
+   * store fetches that much work (a worker with several skills counts in each type, once in all).
+   */
+  refill(freeByType: Map<string, number>, freeSlots: number): void;
   /** Whether the dispatcher should report free slots through `refill` (false when everything is in memory). */
   readonly claims: boolean;
 

@@ -9,7 +9,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { ForemanEventMap, ForemanEvents } from './events.js';
 import { doc } from './http/openapi.js';
 import type { Fleet } from './fleet.js';
-import type { TaskManager } from './task-manager.js';
+import type { TaskLedger } from './ledger.js';
 import { TASK_STATES } from './task-types.js';
 
 /** Distinct task types given their own label; later ones are counted as "other", so clients cannot grow the registry without bound. */
@@ -23,7 +23,7 @@ const SECONDS_SLOW = [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 
 
 export interface MetricsSources {
   events: ForemanEvents;
-  tasks: TaskManager;
+  tasks: TaskLedger;
   fleet: Fleet;
   /** Worker sockets open now. */
   openSessions(): number;

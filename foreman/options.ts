@@ -8,8 +8,16 @@ export interface ForemanOptions {
   port: number;
   /** Address to bind. Default 0.0.0.0. */
   host: string;
-  /** SQLite file, or `:memory:`. Default ./gaffer.db. */
+  /** SQLite file, or `:memory:`; ignored when `store` is set. Default ./gaffer.db. */
   db: string;
+  /** A postgres:// URL: the store several foremen share (see README "Running several foremen"); null keeps the SQLite `db`. Default null. */
+  store: string | null;
+  /** PostgreSQL connections per foreman (at least 2: the turn's writes run beside claims and reads). Default 4. */
+  storePoolSize: number;
+  /** PostgreSQL: how often a foreman looks for claimable work even without a notification, in ms. Default 2000. */
+  pollIntervalMs: number;
+  /** PostgreSQL: a foreman whose heartbeat in the foremen table is older than this is dead and reaped by the others, in ms. Default 10000. */
+  foremanTtlMs: number;
   /** SQLite `synchronous` level: `normal` survives kill -9; `full` also survives power loss. Default normal. */
   sync: 'normal' | 'full';
   /** Interval at which workers send heartbeats, in ms. Default 5000. */
@@ -113,6 +121,12 @@ export const DEFAULTS: Readonly<ForemanOptions> = Object.freeze({
   port: 9000,
   host: '0.0.0.0',
   db: './gaffer.db',
+  store: null,
+  storePoolSize: 4,
+  // A missed notification costs at most this much delay; each poll is one claim per idle foreman.
+  pollIntervalMs: 2000,
+  // Four heartbeats per TTL: one or two slow ones (a GC pause, a busy database) do not make a foreman look dead.
+  foremanTtlMs: 10_000,
   sync: 'normal',
   heartbeatIntervalMs: 5000,
   staleAfterMs: 15_000,
@@ -169,7 +183,11 @@ export const DEFAULTS: Readonly<ForemanOptions> = Object.freeze({
 export const FOREMAN_OPTION_HELP: Readonly<Record<keyof ForemanOptions, string>> = Object.freeze({
   port: 'TCP port for HTTP, dashboard and workers (0: any free port)',
   host: 'address to bind (127.0.0.1: this machine only, no tokens needed)',
-  db: 'SQLite file holding every task (:memory: for none)',
+  db: 'SQLite file holding every task (:memory: for none); unused with --store',
+  store: 'postgres:// URL of a database several foremen share (instead of --db)',
+  storePoolSize: 'PostgreSQL connections for statements, per foreman',
+  pollIntervalMs: 'PostgreSQL: look for work this often without a notification, ms',
+  foremanTtlMs: 'PostgreSQL: a foreman silent this long is dead; others requeue its tasks, ms',
   sync: 'SQLite durability: normal survives kill -9, full also power loss',
   heartbeatIntervalMs: 'how often workers send heartbeats, ms',
   staleAfterMs: 'silent this long: a worker gets no new work, ms',
@@ -250,6 +268,12 @@ export function resolveForemanOptions(partial: Partial<ForemanOptions> = {}): Re
   requireInt('offlineRetentionMs', o.offlineRetentionMs, 0);
   if (o.sync !== 'normal' && o.sync !== 'full') throw new TypeError(`option sync must be normal or full, got ${String(o.sync)}`);
   if (typeof o.db !== 'string' || o.db === '') throw new TypeError('option db must be a file path or :memory:');
+  if (o.store !== null && (typeof o.store !== 'string' || !/^postgres(ql)?:\/\//.test(o.store))) {
+    throw new TypeError(`option store must be a postgres:// URL, got ${String(o.store)}`);
+  }
+  requireInt('storePoolSize', o.storePoolSize, 2, 100);
+  requireInt('pollIntervalMs', o.pollIntervalMs, 10);
+  requireInt('foremanTtlMs', o.foremanTtlMs, 100);
   requireInt('maxSessions', o.maxSessions, 1);
   requireInt('maxSessionsPerAddress', o.maxSessionsPerAddress, 1, o.maxSessions);
   requireInt('maxPreHelloSockets', o.maxPreHelloSockets, 1);

@@ -2,7 +2,7 @@
  * Background purge of settled tasks older than the retention period, in
  * small batches spread over event-loop turns so dispatch never waits on it.
  */
-import type { TaskManager } from './task-manager.js';
+import type { TaskLedger } from './ledger.js';
 
 const BATCH = 500;
 
@@ -11,7 +11,7 @@ export class Retention {
   private running = false;
 
   constructor(
-    private readonly tasks: TaskManager,
+    private readonly tasks: TaskLedger,
     private readonly retentionMs: number,
     private readonly intervalMs: number,
   ) {}

@@ -15,7 +15,7 @@ import { decodeValue, encodeValue } from '../../shared/codec.js';
 import type { Assignment, Checkpoint, CheckpointAck } from '../../shared/protocol.js';
 import type { Session } from '../session.js';
 import type { GroupCommit } from '../store/group-commit.js';
-import type { TaskManager } from '../task-manager.js';
+import type { TaskLedger } from '../ledger.js';
 import type { LiveTask } from '../task-types.js';
 import { valueProblem } from '../value-limits.js';
 import { CheckpointStore, type CheckpointInfo } from './checkpoint-store.js';
@@ -40,7 +40,7 @@ export class Checkpoints {
   constructor(
     db: Db,
     private readonly commit: GroupCommit,
-    private readonly tasks: Pick<TaskManager, 'live' | 'owns'>,
+    private readonly tasks: Pick<TaskLedger, 'live' | 'owns'>,
     private readonly limits: CheckpointLimits,
   ) {
     this.store = new CheckpointStore(db);

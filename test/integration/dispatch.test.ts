@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { spawnWorker, startForeman } from '../helpers/processes.js';
+import { storeArgs, STORES } from '../helpers/stores.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-describe('push dispatch', () => {
+describe.each(STORES)('push dispatch (%s)', (store) => {
   it('runs a submitted task on a connected worker and records its result', async () => {
-    const foreman = await startForeman();
+    const foreman = await startForeman(await storeArgs(store));
     const worker = await spawnWorker(foreman.wsUrl);
     const { id } = await foreman.api.request('POST', '/tasks', { type: 'reverse', params: { text: 'gaffer' } });
     const task = await waitFor(async () => {
@@ -21,7 +22,7 @@ describe('push dispatch', () => {
   });
 
   it('runs every built-in handler', async () => {
-    const foreman = await startForeman();
+    const foreman = await startForeman(await storeArgs(store));
     await spawnWorker(foreman.wsUrl);
     const tasks = [
       { type: 'echo', params: { a: [1, 2] } },
@@ -44,7 +45,7 @@ describe('push dispatch', () => {
   });
 
   it('takes higher priority first and never assigns beyond declared capacity', async () => {
-    const foreman = await startForeman();
+    const foreman = await startForeman(await storeArgs(store));
     // Queue first, then connect a one-slot worker: the order it runs them in is the dispatch order.
     const low = await foreman.api.request('POST', '/tasks', { type: 'sleep', params: { ms: 20 }, priority: 0 });
     const high = await foreman.api.request('POST', '/tasks', { type: 'sleep', params: { ms: 20 }, priority: 5 });
@@ -61,7 +62,7 @@ describe('push dispatch', () => {
   });
 
   it('never exceeds a concurrency group limit, measured inside the handlers', async () => {
-    const foreman = await startForeman();
+    const foreman = await startForeman(await storeArgs(store));
     await spawnWorker(foreman.wsUrl, { concurrency: 8, args: ['--limit', 'gpu=2'] });
     const tasks = Array.from({ length: 24 }, (_, i) => ({ type: i % 2 ? 'gpu-a' : 'gpu-b', params: { ms: 30 } }));
     const { jobId } = await foreman.api.request('POST', '/jobs', tasks);
@@ -74,7 +75,7 @@ describe('push dispatch', () => {
   });
 
   it('accepts a task nobody can run yet and says why it waits', async () => {
-    const foreman = await startForeman();
+    const foreman = await startForeman(await storeArgs(store));
     const { id } = await foreman.api.request('POST', '/tasks', { type: 'transcode', params: {} });
     const t = await foreman.api.request('GET', `/tasks/${id}`);
     expect(t.state).toBe('queued');
@@ -82,7 +83,7 @@ describe('push dispatch', () => {
   });
 
   it('stores custom statuses returned by handlers', async () => {
-    const foreman = await startForeman();
+    const foreman = await startForeman(await storeArgs(store));
     await spawnWorker(foreman.wsUrl);
     const { id } = await foreman.api.request('POST', '/tasks', { type: 'needs-review', params: { score: 0.4 } });
     const t = await waitFor(async () => {

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { FAST_LIVENESS } from '../helpers/fast-liveness.js';
 import { spawnWorker, startForeman } from '../helpers/processes.js';
+import { storeArgs, STORES } from '../helpers/stores.js';
 import { settled, submit, waitForTask } from '../helpers/tasks.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-describe('when workers die, stall or misbehave', () => {
+describe.each(STORES)('when workers die, stall or misbehave (%s)', (store) => {
   it('finishes a task elsewhere after its worker is killed with SIGKILL mid-task', async () => {
-    const foreman = await startForeman([...FAST_LIVENESS, '--grace-ms', '200']);
+    const foreman = await startForeman([...(await storeArgs(store)), ...FAST_LIVENESS, '--grace-ms', '200']);
     const a = await spawnWorker(foreman.wsUrl);
     const id = await submit(foreman.api, { type: 'sleep', params: { ms: 800 } });
     await waitForTask(foreman.api, id, (t) => t.state === 'running' && t.workerId === a.id, 'running on A');
@@ -25,7 +26,7 @@ describe('when workers die, stall or misbehave', () => {
   });
 
   it('keeps the task with its worker when the worker reconnects within the grace period', async () => {
-    const foreman = await startForeman(FAST_LIVENESS);
+    const foreman = await startForeman([...(await storeArgs(store)), ...FAST_LIVENESS]);
     const a = await spawnWorker(foreman.wsUrl);
     const id = await submit(foreman.api, { type: 'sleep', params: { ms: 1500 } });
     await waitForTask(foreman.api, id, (t) => t.state === 'running', 'running');
@@ -47,7 +48,7 @@ describe('when workers die, stall or misbehave', () => {
   });
 
   it('rejects the late result of a worker that was frozen past its lease', async () => {
-    const foreman = await startForeman([...FAST_LIVENESS, '--grace-ms', '100']);
+    const foreman = await startForeman([...(await storeArgs(store)), ...FAST_LIVENESS, '--grace-ms', '100']);
     const a = await spawnWorker(foreman.wsUrl);
     const id = await submit(foreman.api, { type: 'record', params: { file: '/dev/null', ms: 1200 } });
     await waitForTask(foreman.api, id, (t) => t.state === 'running' && t.workerId === a.id, 'running on A');
@@ -69,7 +70,7 @@ describe('when workers die, stall or misbehave', () => {
   });
 
   it('pushes a cancel that reaches the running handler', async () => {
-    const foreman = await startForeman();
+    const foreman = await startForeman(await storeArgs(store));
     const w = await spawnWorker(foreman.wsUrl);
     const id = await submit(foreman.api, { type: 'honours-abort', params: {} });
     await waitForTask(foreman.api, id, (t) => t.state === 'running', 'running');
@@ -83,7 +84,7 @@ describe('when workers die, stall or misbehave', () => {
   });
 
   it('shows a task whose handler ignores the abort as cancelling, and never records it as succeeded', async () => {
-    const foreman = await startForeman();
+    const foreman = await startForeman(await storeArgs(store));
     await spawnWorker(foreman.wsUrl);
     const id = await submit(foreman.api, { type: 'ignores-abort', params: { ms: 1500 } });
     await waitForTask(foreman.api, id, (t) => t.state === 'running', 'running');
@@ -96,14 +97,14 @@ describe('when workers die, stall or misbehave', () => {
   });
 
   it('cancels a queued task at once', async () => {
-    const foreman = await startForeman();
+    const foreman = await startForeman(await storeArgs(store));
     const id = await submit(foreman.api, { type: 'sleep', params: { ms: 10 } });
     const res = await foreman.api.request('POST', `/tasks/${id}/cancel`);
     expect(res.state).toBe('cancelled');
   });
 
   it('aborts an attempt past its timeout and fails it as transient', async () => {
-    const foreman = await startForeman(FAST_LIVENESS);
+    const foreman = await startForeman([...(await storeArgs(store)), ...FAST_LIVENESS]);
     await spawnWorker(foreman.wsUrl);
     const id = await submit(foreman.api, { type: 'honours-abort', params: { ms: 60_000 }, timeoutMs: 150, maxAttempts: 2 });
     const t = await waitForTask(foreman.api, id, settled, 'task settled');
@@ -114,7 +115,7 @@ describe('when workers die, stall or misbehave', () => {
   });
 
   it('retries transient failures up to maxAttempts and does not retry permanent ones', async () => {
-    const foreman = await startForeman(FAST_LIVENESS);
+    const foreman = await startForeman([...(await storeArgs(store)), ...FAST_LIVENESS]);
     await spawnWorker(foreman.wsUrl);
     const transient = await submit(foreman.api, { type: 'fail', params: { kind: 'transient' }, maxAttempts: 3 });
     const permanent = await submit(foreman.api, { type: 'fail', params: { kind: 'permanent' }, maxAttempts: 3 });

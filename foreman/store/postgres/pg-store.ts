@@ -1,0 +1,106 @@
+/**
+ * One foreman's PostgreSQL store, put together: connections, schema, this foreman's row in the
+ * foremen table, the per-turn writer, the ledger, and the hand-over of workers between foremen.
+ * `Foreman` opens it instead of the SQLite file when `--store postgres://…` is given.
+ */
+import { newSecret } from '../../../shared/ids.js';
+import type { ForemanEvents } from '../../events.js';
+import type { Fleet } from '../../fleet.js';
+import type { TaskManagerHooks } from '../../ledger.js';
+import type { ForemanOptions } from '../../options.js';
+import { PgDb } from './pg-db.js';
+import { PgForemen } from './pg-foremen.js';
+import { PgLedger } from './pg-ledger.js';
+import { PgReads } from './pg-reads.js';
+import { PgTurn } from './pg-turn.js';
+import { migratePostgres } from './schema.js';
+
+type Log = { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+
+export class PgStore {
+  readonly reads: PgReads;
+  readonly foremen: PgForemen;
+  readonly turn: PgTurn;
+  ledger: PgLedger | null = null;
+
+  private constructor(
+    readonly db: PgDb,
+    readonly foremanId: string,
+    private readonly options: Readonly<ForemanOptions>,
+    private readonly log: Log,
+    onWritable: () => void,
+  ) {
+    this.reads = new PgReads(db);
+    this.foremen = new PgForemen(db, foremanId, options.foremanTtlMs, options.restartGraceMs, log);
+    this.turn = new PgTurn(
+      db,
+      foremanId,
+      (state, { err, outageMs }) => {
+        if (state === 'unavailable') log.error({ err }, 'database unreachable; holding every change and retrying until it is back');
+        else {
+          log.info({ outageMs }, 'database reachable again; held changes written');
+          onWritable();
+        }
+      },
+      (err) => log.error({ err }, 'store write failed'),
+    );
+  }
+
+  /**
+   * Connects, migrates (one foreman at a time, under an advisory lock) and registers this foreman.
+   * @param onWritable called when the database is back after an outage.
+   */
+  static async open(options: Readonly<ForemanOptions>, log: Log, onWritable: () => void): Promise<PgStore> {
+    const db = new PgDb(options.store as string, options.storePoolSize, 5000);
+    db.on('error', (err) => log.warn({ err }, 'database connection lost'));
+    try {
+      const client = await db.pool.connect();
+      try {
+        await migratePostgres(client);
+      } finally {
+        client.release();
+      }
+      await db.listen();
+      const store = new PgStore(db, `f_${newSecret().slice(0, 12)}`, options, log, onWritable);
+      await store.foremen.register(null);
+      return store;
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+  }
+
+  createLedger(hooks: TaskManagerHooks, events: ForemanEvents): PgLedger {
+    this.ledger = new PgLedger(this.db, this.turn, this.reads, this.foremanId, this.options, hooks, events, this.log);
+    // Only result streams need other foremen's settled rows; the first listener is the dashboard's counters.
+    const baseline = events.listenerCount('settled');
+    this.ledger.wantsRemoteSettled = () => events.listenerCount('settled') > baseline + 1;
+    return this.ledger;
+  }
+
+  /** Starts the background work and the hand-over of workers between foremen. */
+  async start(fleet: Fleet, url: string): Promise<void> {
+    const ledger = this.ledger as PgLedger;
+    fleet.storedTasksOf = async (workerId) => {
+      const tasks = await ledger.adoptWorker(workerId);
+      await this.db.notify('gaffer_worker', JSON.stringify({ workerId, foremanId: this.foremanId })).catch(() => {});
+      return tasks;
+    };
+    ledger.onWorkerMoved = (workerId, foremanId) => {
+      if (foremanId === this.foremanId) return;
+      ledger.forgetWorker(workerId);
+      fleet.movedAway(workerId);
+    };
+    await ledger.start();
+    this.foremen.start(ledger, url);
+    await this.foremen.register(url);
+  }
+
+  /** Stops heartbeating (marking this foreman gone), the ledger's timers and the connections. Idempotent. */
+  async close(): Promise<void> {
+    this.ledger?.close();
+    this.turn.close();
+    await this.foremen.stop();
+    await this.db.close();
+  }
+}
