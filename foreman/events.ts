@@ -16,7 +16,8 @@ export interface ForemanEventMap {
   /** An attempt ended: `outcome` is succeeded, failed, lost, released or cancelled; `code` is its error's code, if any. */
   attemptEnded: [{ type: string; outcome: string; code: string | null }];
   /** A worker session broke the protocol or was refused; `code` is from PROTOCOL_ERRORS; `workerId` the id it has or claimed. */
-  protocolError: [{ code: string; workerId: string | null; address: string }];
+  /** A protocol error answered to a worker socket; `closeCode` is set when it ended the session. */
+  protocolError: [{ code: string; workerId: string | null; address: string; closeCode: number | null }];
 }
 
 export class ForemanEvents extends EventEmitter<ForemanEventMap> {

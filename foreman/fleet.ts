@@ -50,7 +50,7 @@ export interface WorkerEntry {
 export interface FleetHooks {
   /** Some worker may have free slots now. */
   onCapacity(): void;
-  onProtocolError(code: string, workerId: string | null, address: string): void;
+  onProtocolError(code: string, workerId: string | null, address: string, closeCode: number | null): void;
   /** A worker sent checkpoints for its attempts (foreman/checkpoints/ fences, stores and acknowledges them). */
   onCheckpoints(workerId: string, session: Session, checkpoints: Checkpoint[]): void;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
@@ -286,8 +286,8 @@ export class Fleet implements Omit<SessionHandler, 'onTooLarge'> {
     this.hooks.log.info({ workerId: entry.id, code, running: entry.running.size }, 'worker disconnected');
   }
 
-  onProtocolError(session: Session, code: string): void {
-    this.hooks.onProtocolError(code, session.workerId ?? session.claimedWorkerId, session.address);
+  onProtocolError(session: Session, code: string, closeCode: number | null): void {
+    this.hooks.onProtocolError(code, session.workerId ?? session.claimedWorkerId, session.address, closeCode);
   }
 
   /**

@@ -115,7 +115,7 @@ export class Foreman {
     const reads: StoreReads = pg ? pg.reads : this.store;
     this.fleet = new Fleet(this.tasks, options, {
       onCapacity: () => this.dispatcher.schedule(),
-      onProtocolError: (code, workerId, address) => this.events.emit('protocolError', { code, workerId, address }),
+      onProtocolError: (code, workerId, address, closeCode) => this.events.emit('protocolError', { code, workerId, address, closeCode }),
       onCheckpoints: (workerId, session, checkpoints) => this.checkpoints.receive(workerId, session, checkpoints),
       log: app.log,
     });
@@ -200,7 +200,17 @@ export class Foreman {
     installStoreGuard(app, this.api.storeHealth);
     installNdjsonParser(app, options.maxNdjsonLineBytes);
 
-    await app.register(websocket, { options: { maxPayload: options.maxFrameBytes } });
+    await app.register(websocket, {
+      options: { maxPayload: options.maxFrameBytes },
+      // A frame ws refuses (too large, malformed) is a protocol refusal the session reports and logs
+      // in one line (refusal-log.ts); the plugin's default would log it as an error with a stack and
+      // tear the socket down before ws's close frame leaves.
+      errorHandler: (err: Error & { code?: string }, socket, req) => {
+        if (err.code?.startsWith('WS_ERR_')) return;
+        req.log.error({ err }, 'websocket handler failed');
+        socket.terminate();
+      },
+    });
     app.get(WORKER_WS_PATH, { websocket: true }, (socket, req) => {
       if (this.state === 'closed') return socket.close(CLOSE_CODES.foremanShutdown, 'FOREMAN_SHUTDOWN');
       const address = req.socket.remoteAddress ?? 'unknown';

@@ -166,8 +166,8 @@ export class SessionGuard implements SessionHandler {
     this.hooks.onRefused('TOO_MANY_SESSIONS', session.address);
   }
 
-  onProtocolError(session: Session, code: string): void {
-    this.fleet.onProtocolError(session, code);
+  onProtocolError(session: Session, code: string, closeCode: number | null): void {
+    this.fleet.onProtocolError(session, code, closeCode);
   }
 
   onTooLarge<K extends BatchKind>(session: Session, kind: K, item: BatchItem<K>, bytes: number): void {
@@ -188,7 +188,7 @@ export class SessionGuard implements SessionHandler {
     if (problem === null) return r;
     const { message } = problem;
     session.sendError('PAYLOAD_TOO_LARGE', message);
-    this.fleet.onProtocolError(session, 'PAYLOAD_TOO_LARGE');
+    this.fleet.onProtocolError(session, 'PAYLOAD_TOO_LARGE', null);
     return { taskId: r.taskId, attempt: r.attempt, outcome: 'failed', durationMs: r.durationMs, error: { code: 'PAYLOAD_TOO_LARGE', message, retryable: false } };
   }
 }

@@ -21,7 +21,8 @@ export interface SessionHandler {
   onHello(session: Session, hello: Extract<WorkerMessage, { kind: 'hello' }>): void;
   onMessage(session: Session, message: Exclude<WorkerMessage, { kind: 'hello' }>): void;
   onClose(session: Session, code: number): void;
-  onProtocolError(session: Session, code: string): void;
+  /** A protocol error was answered; `closeCode` is set when it ends the session (a refusal). */
+  onProtocolError(session: Session, code: string, closeCode: number | null): void;
   /** An item too large for any frame to this worker (`maxFrameBytes`) was not sent. */
   onTooLarge<K extends BatchKind>(session: Session, kind: K, item: BatchItem<K>, bytes: number): void;
 }
@@ -47,6 +48,8 @@ export class Session {
   /** When the last frame or pong arrived, in ms since the epoch. */
   private lastActiveAt = Date.now();
   private protocolErrors = 0;
+  /** The close code of the refusal that is ending this session, once there is one. */
+  private refusedWith: number | null = null;
   private readonly helloTimer: NodeJS.Timeout;
   private tokens: number;
   private tokensAt = Date.now();
@@ -72,13 +75,14 @@ export class Session {
     socket.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     socket.on('pong', () => (this.lastActiveAt = Date.now()));
     // 'error' is always followed by 'close'; the close reports the failure once.
-    socket.on('error', () => {});
+    socket.on('error', (err) => this.onSocketError(err as Error & { code?: string }));
     socket.on('close', (code) => {
       clearTimeout(this.helloTimer);
       const wasOpen = this.state !== 'closed';
       this.state = 'closed';
       this.outbox.clear();
-      if (wasOpen || this.workerId) this.handler.onClose(this, code);
+      // ws tears the socket down after refusing a frame, so its close event says 1006; report what we sent.
+      if (wasOpen || this.workerId) this.handler.onClose(this, this.refusedWith ?? code);
     });
     this.helloTimer = setTimeout(() => {
       if (this.state === 'awaiting-hello') this.fail(new ProtocolError('HELLO_TIMEOUT'));
@@ -107,20 +111,32 @@ export class Session {
    * not a valid hello is not a worker (as MQTT closes a connection whose first packet is not CONNECT).
    */
   fail(err: ProtocolError): void {
-    this.handler.onProtocolError(this, err.code);
+    const closeCode = err.closeCode ?? (this.state === 'awaiting-hello' ? CLOSE_CODES.invalidHello : null);
+    this.handler.onProtocolError(this, err.code, closeCode);
     this.sendError(err.code, err.message, err.retryable);
-    if (err.closeCode !== null) {
-      this.close(err.closeCode, err.code);
-      return;
-    }
-    if (this.state === 'awaiting-hello') {
-      this.close(CLOSE_CODES.invalidHello, err.code);
+    if (closeCode !== null) {
+      this.refusedWith ??= closeCode;
+      this.close(closeCode, err.code);
       return;
     }
     if (++this.protocolErrors >= this.limits.maxProtocolErrors) {
-      this.sendError('TOO_MANY_ERRORS', `closing after ${this.protocolErrors} protocol errors`);
-      this.close(CLOSE_CODES.protocolAbuse, 'TOO_MANY_ERRORS');
+      this.fail(new ProtocolError('TOO_MANY_ERRORS', `closing after ${this.protocolErrors} protocol errors`));
     }
+  }
+
+  /**
+   * ws refuses a frame itself (over maxFrameBytes: 1009; not a valid WebSocket frame: 1002; a text
+   * frame that is not UTF-8: 1007) and closes the socket: a protocol refusal like our own, reported
+   * once. Other socket errors (a reset) end in an ordinary close.
+   */
+  private onSocketError(err: Error & { code?: string }): void {
+    if (!err.code?.startsWith('WS_ERR_') || this.refusedWith !== null) return;
+    const [code, closeCode] =
+      err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? (['FRAME_TOO_LARGE', 1009] as const)
+      : err.code === 'WS_ERR_INVALID_UTF8' ? (['BAD_FRAME', 1007] as const)
+      : (['BAD_FRAME', 1002] as const);
+    this.refusedWith = closeCode;
+    this.handler.onProtocolError(this, code, closeCode);
   }
 
   /** Closes the socket gracefully, with a close code and short reason. Idempotent. */
@@ -150,11 +166,8 @@ export class Session {
 
   private onFrame(data: Buffer, isBinary: boolean): void {
     this.lastActiveAt = Date.now();
-    if (!this.takeToken()) {
-      this.sendError('RATE_LIMITED', `more than ${this.limits.maxMessagesPerSecond} messages per second`);
-      this.close(CLOSE_CODES.rateLimited, 'RATE_LIMITED');
-      return;
-    }
+    if (this.refusedWith !== null) return;
+    if (!this.takeToken()) return this.fail(new ProtocolError('RATE_LIMITED', `more than ${this.limits.maxMessagesPerSecond} messages per second`));
     let message: WorkerMessage;
     try {
       if (!isBinary) throw new ProtocolError('BAD_FRAME', 'text frames are not accepted; send binary msgpack');

@@ -1,5 +1,5 @@
 /** PROTOCOL.md must list every message kind, field, error code and close code that shared/ defines, so the doc cannot drift. */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CODE_TASK_ERRORS, PROTOCOL_ERRORS, TASK_ERROR_CODES } from '../../shared/errors.js';
 import { CLOSE_CODES, FOREMAN_KINDS, MESSAGE_SPECS, PROTOCOL_VERSION, WORKER_KINDS, WORKER_WS_PATH } from '../../shared/protocol.js';
@@ -121,6 +121,22 @@ describe('PROTOCOL.md', () => {
       expect(row, `${name} ${code}`).toBeDefined();
       expect(row).toContain(`\`${name}\``);
     }
+  });
+
+  it('names every close reason string the foreman and the reference worker send', () => {
+    const reasons = section('## Close codes').join('\n');
+    // Closes for a protocol error carry its code.
+    for (const [code, entry] of Object.entries(PROTOCOL_ERRORS)) if (entry.closeCode !== null && entry.closeCode !== 1009) expect(reasons, code).toContain(`\`${code}\``);
+    // Every literal reason in the sources.
+    const sources = ['foreman', 'worker'].flatMap((dir) =>
+      readdirSync(new URL(`../../${dir}`, import.meta.url), { recursive: true, encoding: 'utf8' })
+        .filter((f) => f.endsWith('.ts'))
+        .map((f) => readFileSync(new URL(`../../${dir}/${f}`, import.meta.url), 'utf8')),
+    );
+    const literal = [...sources.join('\n').matchAll(/(?:close|reconnect|closeAll|disconnect)\((?:CLOSE_CODES\.\w+|\d{4}), '([^']+)'/g)].map((m) => m[1]);
+    expect(literal.length).toBeGreaterThan(3);
+    for (const reason of new Set(literal)) expect(reasons, reason).toContain(`\`${reason}\``);
+    expect(reasons).toContain('`worker closing`');
   });
 
   it('keeps the headings other documents link to', () => {
