@@ -136,11 +136,12 @@ export class JobControl {
     });
     for (const t of gone) {
       this.l.queues.dropColdOne(t.type, t.priority);
-      this.l.tally.move(jobId, 'queued', 'cancelled');
-      this.l.tally.durable(jobId, 1);
+      this.l.tally.move(jobId, 'queued', 'cancelled', t.id);
+      const alsoJobs = this.l.tally.links.get(t.id);
+      this.l.tally.durable(jobId, 1, t.id);
       this.l.onSettled({
         id: t.id, jobId, key: t.key, type: t.type, state: 'cancelled', status: null, result: null, error,
-        attempt: t.attempt, workerId: null, startedAt: null, finishedAt: now,
+        attempt: t.attempt, workerId: null, startedAt: null, finishedAt: now, ...(alsoJobs ? { alsoJobs } : {}),
       });
     }
     return gone.length;
@@ -172,8 +173,11 @@ export class JobControl {
       const r = rows[i];
       if (!requeued[i] || this.l.live.has(r.id)) continue;
       n++;
-      this.l.tally.durable(r.jobId, -1);
-      this.l.tally.move(r.jobId, r.state, 'queued');
+      // Jobs it was submitted into by key follow it again while it is unsettled.
+      const linked = this.l.store.linksOf(r.seq);
+      if (linked.length > 0) this.l.tally.links.set(r.id, linked);
+      this.l.tally.durable(r.jobId, -1, r.id);
+      this.l.tally.move(r.jobId, r.state, 'queued', r.id);
       if (cold[i]) {
         this.l.queues.addCold(r.type, r.priority);
         continue;

@@ -20,6 +20,8 @@ import type { LiveTask, TaskError, TaskInput, TaskState } from './task-types.js'
 export interface SettledTask {
   id: string;
   jobId: string | null;
+  /** Other jobs the task belongs to (it was submitted into them again by key): their result streams show it too. */
+  alsoJobs?: string[];
   key: string | null;
   type: string;
   state: 'succeeded' | 'failed' | 'cancelled';

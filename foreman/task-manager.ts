@@ -85,13 +85,18 @@ export class TaskManager implements TaskLedger {
     for (const job of this.store.allJobs()) this.tally.addJob(job);
     // Settled tasks are counted from their index; live ones as they are loaded below.
     for (const { jobId, state, n } of this.store.settledCounts()) this.tally.addLoaded(jobId, state, n, true);
+    // Tasks submitted again by key into other jobs count there too (the job's own count comes with the task).
+    for (const l of this.store.allLinks()) {
+      this.tally.addToJob(l.jobId, l.state, 1, l.settled === 1);
+      if (l.settled !== 1) this.tally.links.set(l.id, [...(this.tally.links.get(l.id) ?? []), l.jobId]);
+    }
     const spill = this.store.spill.counts();
     for (const { type, priority, n } of spill.byType) this.queues.addCold(type, priority, n);
     this.tally.addLoaded(null, 'queued', spill.byType.reduce((sum, t) => sum + t.n, 0), false);
     for (const { jobId, n } of spill.byJob) this.tally.addToJob(jobId, 'queued', n, false);
     const orphans = new Map<string, LiveTask[]>();
     for (const task of this.store.loadLive()) {
-      this.tally.move(task.jobId, null, task.state as TaskState);
+      this.tally.move(task.jobId, null, task.state as TaskState, task.id);
       this.live.set(task.id, task);
       if (task.state === 'queued') {
         this.queues.add(task, now);
@@ -128,7 +133,7 @@ export class TaskManager implements TaskLedger {
     task.workerId = workerId;
     task.startedAt = now;
     task.progress = null;
-    this.tally.move(task.jobId, 'queued', 'running');
+    this.tally.move(task.jobId, 'queued', 'running', task.id);
     // The write runs at the next flush, when the task may have moved on: it takes the values of now.
     const { seq, attempt } = task;
     const own = task.paramsLoaded ? task.params : this.store.getParams(task.seq);
@@ -156,7 +161,7 @@ export class TaskManager implements TaskLedger {
     task.workerId = null;
     task.startedAt = null;
     task.runAt = now + this.options.retryBackoffMs;
-    this.tally.move(task.jobId, 'running', 'queued');
+    this.tally.move(task.jobId, 'running', 'queued', task.id);
     this.queues.add(task, now);
     this.delays.arm();
     return true;
@@ -256,7 +261,7 @@ export class TaskManager implements TaskLedger {
         commits.push(new Promise((resolve, reject) => this.settle(task, 'cancelled', null, null, CANCELLED_QUEUED, now, null, resolve, reject)));
       } else if (task.state === 'running') {
         task.state = 'cancelling';
-        this.tally.move(task.jobId, 'running', 'cancelling');
+        this.tally.move(task.jobId, 'running', 'cancelling', task.id);
         const seq = task.seq;
         commits.push(this.commit.write(() => this.store.markCancelling(seq)));
         const refs = pushes.get(task.workerId as string) ?? [];
@@ -342,10 +347,11 @@ export class TaskManager implements TaskLedger {
     const from = task.state as TaskState;
     this.live.delete(task.id);
     task.state = 'settled';
-    this.tally.move(task.jobId, from, state);
+    this.tally.move(task.jobId, from, state, task.id);
+    const alsoJobs = this.tally.links.get(task.id);
     const settled: SettledTask = {
       id: task.id, jobId: task.jobId, key: task.key, type: task.type, state, status, result, error,
-      attempt: task.attempt, workerId: task.workerId, startedAt: task.startedAt, finishedAt: now,
+      attempt: task.attempt, workerId: task.workerId, startedAt: task.startedAt, finishedAt: now, ...(alsoJobs ? { alsoJobs: [...alsoJobs] } : {}),
     };
     const { seq, failures, losses } = task;
     if (attemptOutcome !== null && settled.attempt > 0) this.hooks.onAttemptEnded?.(task.type, attemptOutcome, error);
@@ -359,7 +365,7 @@ export class TaskManager implements TaskLedger {
         this.store.markSettled(seq, state, status, result, error, failures, losses, now);
       },
       () => {
-        this.tally.durable(settled.jobId, 1);
+        this.tally.durable(settled.jobId, 1, settled.id);
         this.hooks.onSettled(settled);
         onDurable?.();
       },
@@ -376,7 +382,7 @@ export class TaskManager implements TaskLedger {
     task.workerId = null;
     task.runAt = runAt;
     task.progress = null;
-    this.tally.move(task.jobId, from, 'queued');
+    this.tally.move(task.jobId, from, 'queued', task.id);
     this.commit.enqueue(() => {
       if (workerId !== null) this.store.recordAttempt(seq, attempt, workerId, startedAt ?? now, now, attemptOutcome, error);
       this.store.markQueued(seq, runAt, failures, losses, error);
@@ -396,13 +402,13 @@ export class TaskManager implements TaskLedger {
    * Returns how many tasks went, so the caller can continue in a later turn.
    */
   async purge(cutoff: number, limit: number): Promise<number> {
-    let gone: Array<{ job_id: string | null; state: TaskState }> = [];
+    let gone: Array<{ job_id: string | null; state: TaskState; linked: string[] }> = [];
     let jobsGone: string[] = [];
     await this.commit.write(() => {
       gone = this.store.purgeFinished(cutoff, limit);
       jobsGone = this.store.purgeEmptyJobs(cutoff);
     });
-    for (const g of gone) this.tally.purged(g.job_id, g.state);
+    for (const g of gone) this.tally.purged(g.job_id, g.state, g.linked);
     for (const id of jobsGone) this.jobs.delete(id);
     return gone.length;
   }

@@ -15,7 +15,7 @@ import type { GroupCommit } from './store/group-commit.js';
 import type { TaskStore } from './store/task-store.js';
 import type { TaskQueues } from './task-queues.js';
 import type { TaskTally } from './task-tally.js';
-import type { LiveTask, TaskInput } from './task-types.js';
+import { isSettled, type LiveTask, type TaskInput, type TaskState } from './task-types.js';
 
 /** Largest params (encoded) kept in memory while a task waits; 10 KB params for 60,000 queued tasks would be 600 MB. */
 const RETAINED_PARAMS_MAX_BYTES = 1024;
@@ -169,8 +169,39 @@ export class TaskSubmission {
       const again = await this.insert(orphaned.map((i) => inputs[i]), jobId, undefined, (k) => keyField(orphaned[k]));
       orphaned.forEach((i, k) => (ids[i] = again[k]));
     }
+    if (jobId !== null) {
+      const freshIds = new Set(fresh.map((t) => t.id));
+      const known = [...new Set(ids.filter((id) => !freshIds.has(id)))];
+      if (known.length > 0) await this.link(jobId, known);
+    }
     if (fresh.length > 0) this.l.onReady();
     return ids;
+  }
+
+  /**
+   * Tasks of other jobs that this submission named by key belong to this job too, so that the job
+   * accounts for every input: they count in its progress and appear in its result stream.
+   */
+  private async link(jobId: string, ids: string[]): Promise<void> {
+    const linked: string[] = [];
+    await this.l.commit.write(
+      () => {
+        for (const id of ids) {
+          const row = this.l.store.retryCandidate(id);
+          if (row && row.jobId !== jobId && this.l.store.linkTask(jobId, row.seq)) linked.push(id);
+        }
+      },
+      () => {
+        // Right after the commit, in the same turn: memory holds every move decided so far (a settle
+        // decided earlier is in this commit or an earlier one, so the row read here shows it).
+        for (const id of linked) {
+          const state = (this.l.live.get(id)?.state as TaskState | undefined) ?? (this.l.store.retryCandidate(id) as { state: TaskState }).state;
+          const settled = isSettled(state);
+          this.l.tally.addToJob(jobId, state, 1, settled);
+          if (!settled) this.l.tally.links.set(id, [...(this.l.tally.links.get(id) ?? []), jobId]);
+        }
+      },
+    );
   }
 
   private newTask(input: TaskInput, jobId: string | null, now: number): LiveTask {

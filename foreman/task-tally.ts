@@ -26,6 +26,11 @@ export const emptyCounts = (): Record<TaskState, number> =>
 export class TaskTally {
   readonly counts = emptyCounts();
   readonly jobs = new Map<string, JobState>();
+  /**
+   * Jobs an unsettled task belongs to besides its own (it was submitted again by key into them), by
+   * task id: their counters follow the task's moves given its id. Dropped once its outcome is durable.
+   */
+  readonly links = new Map<string, string[]>();
 
   /** Registers a job with no tasks yet. */
   addJob(job: JobRow): JobState {
@@ -34,10 +39,16 @@ export class TaskTally {
     return state;
   }
 
-  /** Moves one task from `from` (null: a new task) to `to`, in all and in its job. */
-  move(jobId: string | null, from: TaskState | null, to: TaskState): void {
+  /** Moves one task from `from` (null: a new task) to `to`, in all and in its job (and jobs it is linked to, given `taskId`). */
+  move(jobId: string | null, from: TaskState | null, to: TaskState, taskId?: string): void {
     if (from) this.counts[from]--;
     this.counts[to]++;
+    this.moveInJob(jobId, from, to);
+    if (taskId !== undefined && this.links.size > 0) for (const linked of this.links.get(taskId) ?? []) this.moveInJob(linked, from, to);
+  }
+
+  /** Moves one task from `from` (null: one more task) to `to` in a job's counters only. */
+  moveInJob(jobId: string | null, from: TaskState | null, to: TaskState): void {
     const job = jobId === null ? undefined : this.jobs.get(jobId);
     if (!job) return;
     if (from) job.counts[from]--;
@@ -61,19 +72,28 @@ export class TaskTally {
   }
 
   /** A task's settled outcome (+1) was committed, or a settled task was requeued (-1). */
-  durable(jobId: string | null, delta: 1 | -1): void {
+  durable(jobId: string | null, delta: 1 | -1, taskId?: string): void {
     const job = jobId === null ? undefined : this.jobs.get(jobId);
     if (job) job.settledDurable += delta;
+    const linked = taskId === undefined || this.links.size === 0 ? undefined : this.links.get(taskId);
+    if (!linked) return;
+    for (const id of linked) {
+      const j = this.jobs.get(id);
+      if (j) j.settledDurable += delta;
+    }
+    if (delta === 1) this.links.delete(taskId as string);
   }
 
-  /** A settled task was purged. */
-  purged(jobId: string | null, state: TaskState): void {
+  /** A settled task was purged (from its job and the jobs it was linked to). */
+  purged(jobId: string | null, state: TaskState, linked: readonly string[] = []): void {
     this.counts[state]--;
-    const job = jobId === null ? undefined : this.jobs.get(jobId);
-    if (!job) return;
-    job.counts[state]--;
-    job.total--;
-    job.settledDurable--;
+    for (const id of [jobId, ...linked]) {
+      const job = id === null ? undefined : this.jobs.get(id);
+      if (!job) continue;
+      job.counts[state]--;
+      job.total--;
+      job.settledDurable--;
+    }
   }
 
   /** Whether the job takes no more tasks and every task's outcome is durable. */
@@ -83,6 +103,7 @@ export class TaskTally {
 
   clear(): void {
     this.jobs.clear();
+    this.links.clear();
     for (const s of TASK_STATES) this.counts[s] = 0;
   }
 }

@@ -148,7 +148,7 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
     let reading = true;
     const early: SettledTask[] = [];
     const onSettled = (t: SettledTask) => {
-      if (t.jobId !== job.id) return;
+      if (t.jobId !== job.id && !t.alsoJobs?.includes(job.id)) return;
       if (reading) early.push(t);
       else write(t);
       endIfComplete();

@@ -113,6 +113,16 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX spill_job ON spill(job_id) WHERE job_id IS NOT NULL;
   `,
+  // 8: a keyed task submitted again into another job belongs to that job too (it counts in its progress
+  // and appears in its results); tasks.job_id stays the job that created it.
+  `
+  CREATE TABLE job_links (
+    job_id TEXT NOT NULL,
+    task_seq INTEGER NOT NULL,
+    PRIMARY KEY (job_id, task_seq)
+  ) WITHOUT ROWID;
+  CREATE INDEX job_links_task ON job_links(task_seq);
+  `,
 ];
 
 /** The schema version this foreman writes. */

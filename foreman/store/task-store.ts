@@ -104,8 +104,15 @@ export class TaskStore {
         )
         .raw(true),
       settledOfJob: db.prepare(
-        `SELECT ${TASK_COLUMNS} FROM ${TASKS} WHERE t.job_id = ? AND t.state IN ('succeeded', 'failed', 'cancelled') ORDER BY t.seq`,
+        `SELECT ${TASK_COLUMNS} FROM ${TASKS} WHERE (t.job_id = ? OR t.seq IN (SELECT task_seq FROM job_links WHERE job_id = ?))
+           AND t.state IN ('succeeded', 'failed', 'cancelled') ORDER BY t.seq`,
       ),
+      linkTask: db.prepare(`INSERT OR IGNORE INTO job_links (job_id, task_seq) VALUES (?, ?)`),
+      linksOf: db.prepare(`SELECT job_id FROM job_links WHERE task_seq = ?`).pluck(),
+      allLinks: db.prepare(
+        `SELECT l.job_id AS jobId, t.id, t.state, t.finished_at IS NOT NULL AS settled FROM job_links l JOIN tasks t ON t.seq = l.task_seq`,
+      ),
+      unlink: db.prepare(`DELETE FROM job_links WHERE task_seq = ? RETURNING job_id`).pluck(),
       settledCounts: db.prepare(
         `SELECT job_id AS jobId, state, count(*) AS n FROM tasks WHERE finished_at IS NOT NULL GROUP BY job_id, state`,
       ),
@@ -129,6 +136,7 @@ export class TaskStore {
       purgeParams: db.prepare(`DELETE FROM task_params WHERE seq = ?`),
       purgeEmptyJobs: db.prepare(
         `DELETE FROM jobs WHERE closed_at IS NOT NULL AND closed_at < ? AND NOT EXISTS (SELECT 1 FROM tasks WHERE job_id = jobs.id)
+           AND NOT EXISTS (SELECT 1 FROM job_links WHERE job_id = jobs.id)
          RETURNING id`,
       ),
     };
@@ -247,8 +255,24 @@ export class TaskStore {
     return (this.s.live.all() as LiveColumns[]).map(toLiveTask);
   }
 
+  /** Makes a task (of another job) belong to `jobId` too; false when it already did. */
+  linkTask(jobId: string, seq: number): boolean {
+    return this.s.linkTask.run(jobId, seq).changes > 0;
+  }
+
+  /** The jobs a task belongs to besides its own. */
+  linksOf(seq: number): string[] {
+    return this.s.linksOf.all(seq) as string[];
+  }
+
+  /** Every link, with its task's state (loaded at start). */
+  allLinks(): Array<{ jobId: string; id: string; state: TaskState; settled: number }> {
+    return this.s.allLinks.all() as Array<{ jobId: string; id: string; state: TaskState; settled: number }>;
+  }
+
+  /** Settled tasks of a job (its own and those linked to it), in submission order. */
   settledOfJob(jobId: string): IterableIterator<TaskRow> {
-    const it = this.s.settledOfJob.iterate(jobId) as IterableIterator<RawTask>;
+    const it = this.s.settledOfJob.iterate(jobId, jobId) as IterableIterator<RawTask>;
     return (function* () {
       for (const r of it) yield toRow(r);
     })();
@@ -291,11 +315,12 @@ export class TaskStore {
   }
 
   /** Deletes up to `limit` tasks finished before `cutoff`, with their attempts; returns what was deleted. */
-  purgeFinished(cutoff: number, limit: number): Array<{ seq: number; job_id: string | null; state: TaskState }> {
-    const gone = this.s.purgeTasks.all(this.purgeBound(cutoff), cutoff, limit) as Array<{ seq: number; job_id: string | null; state: TaskState }>;
+  purgeFinished(cutoff: number, limit: number): Array<{ seq: number; job_id: string | null; state: TaskState; linked: string[] }> {
+    const gone = this.s.purgeTasks.all(this.purgeBound(cutoff), cutoff, limit) as Array<{ seq: number; job_id: string | null; state: TaskState; linked: string[] }>;
     for (const g of gone) {
       this.s.purgeAttempts.run(g.seq);
       this.s.purgeParams.run(g.seq);
+      g.linked = this.s.unlink.all(g.seq) as string[];
     }
     return gone;
   }

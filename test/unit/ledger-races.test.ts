@@ -202,3 +202,37 @@ describe('retry and cancel against commits in flight', () => {
     expect(l.tm.counts.queued).toBe(3);
   });
 });
+
+describe('a keyed task submitted again into another job (2)', () => {
+  it('counts in the new job and appears in its results, settled or not, and after a restart', async () => {
+    const l = ledger();
+    await l.tm.submit([{ type: 'echo', key: 'k1', params: 1 }, { type: 'echo', key: 'k2', params: 2 }], 'j_a', { key: null, open: false });
+    await runTo(l, 'echo', (t) => success(t, 'one'));
+    const ids = await l.tm.submit([{ type: 'echo', key: 'k1', params: 1 }, { type: 'echo', key: 'k2', params: 2 }, { type: 'echo', params: 3 }], 'j_b', { key: null, open: false });
+    const b = l.tm.jobs.get('j_b')!;
+    expect(b.total).toBe(3);
+    expect(b.counts).toMatchObject({ succeeded: 1, queued: 2 });
+    expect(l.tm.isJobComplete(b)).toBe(false);
+    expect([...l.store.settledOfJob('j_b')].map((r) => r.id)).toEqual([ids[0]]);
+    // The shared task settles: both jobs see it, and its announcement names the other job.
+    await runTo(l, 'echo', (t) => success(t, 'two'));
+    await runTo(l, 'echo', (t) => success(t, 'three'));
+    expect(b.counts).toMatchObject({ succeeded: 3, queued: 0 });
+    expect(l.tm.isJobComplete(b)).toBe(true);
+    expect(l.tm.isJobComplete(l.tm.jobs.get('j_a')!)).toBe(true);
+    expect(l.settled.find((t) => t.id === ids[1])?.alsoJobs).toEqual(['j_b']);
+    expect(new Set([...l.store.settledOfJob('j_b')].map((r) => r.id))).toEqual(new Set(ids));
+    // Twice in one submission, or again in the same job, it counts once.
+    await l.tm.submit([{ type: 'echo', key: 'k1', params: 1 }, { type: 'echo', key: 'k1', params: 1 }], 'j_c', { key: null, open: true });
+    await l.tm.submit([{ type: 'echo', key: 'k1', params: 1 }], 'j_c');
+    expect(l.tm.jobs.get('j_c')!.total).toBe(1);
+    closeLedgers();
+    const again = ledger();
+    const b2 = again.tm.jobs.get('j_b')!;
+    expect(b2.total).toBe(3);
+    expect(b2.counts.succeeded).toBe(3);
+    expect(again.tm.isJobComplete(b2)).toBe(true);
+    expect(again.tm.jobs.get('j_a')!.total).toBe(2);
+    expect(again.tm.jobs.get('j_c')!.total).toBe(1);
+  });
+});
