@@ -3,7 +3,7 @@
  * file, two real worker processes, and a job of mixed tasks with a progress bar.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,8 @@ import { ForemanApi } from './foreman-api.js';
 import { submitAndFollow } from './submit.js';
 import { numberedTasks } from './task-file.js';
 
-const BIN = fileURLToPath(new URL('../bin/gaffer.js', import.meta.url));
+// cli/ in a checkout, dist/cli/ in the built package: bin/ is one or two levels up.
+const BIN = ['../bin/gaffer.js', '../../bin/gaffer.js'].map((rel) => fileURLToPath(new URL(rel, import.meta.url))).find((path) => existsSync(path)) as string;
 
 /** A demo workload: mostly quick tasks, some sleeps, a few that fail once and then succeed, a few permanent failures. */
 export function* demoTasks(n: number): Generator<Record<string, unknown>> {

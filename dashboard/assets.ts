@@ -3,7 +3,7 @@
  * folder: no build step, so a fresh clone serves them as is. Both the foreman
  * and the worker status server mount them under `/dashboard/`.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
@@ -14,7 +14,13 @@ export interface DashboardAsset {
   type: string;
 }
 
-const DIR = fileURLToPath(new URL('.', import.meta.url));
+/**
+ * The folder holding the pages: this file's own in a checkout; in the built package this file is compiled into
+ * dist/dashboard/ while the pages ship in dashboard/ at the package root.
+ */
+const DIR = [new URL('.', import.meta.url), new URL('../../dashboard/', import.meta.url)]
+  .map((u) => fileURLToPath(u))
+  .find((dir) => existsSync(join(dir, 'foreman.html'))) ?? fileURLToPath(new URL('.', import.meta.url));
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

@@ -148,10 +148,20 @@ export class PermanentError extends GafferError {
   }
 }
 
+/**
+ * Whether `err` is one of Gaffer's errors by name and code rather than by class: a handler file that loads its own
+ * copy of Gaffer (a CommonJS `require('gaffer')` beside the worker's ES module build) throws that copy's classes,
+ * which `instanceof` does not recognise.
+ */
+function isGafferError(err: unknown, name?: string): err is GafferError {
+  if (!(err instanceof Error) || typeof (err as { code?: unknown }).code !== 'string') return false;
+  return name ? err.name === name : err.name === 'GafferError' || err.name === 'TransientError' || err.name === 'PermanentError';
+}
+
 /** Turns anything a handler threw into the wire form `{ code, message, retryable }`. */
 export function toWireError(err: unknown): WireError {
-  if (err instanceof PermanentError) return { code: err.code, message: err.message, retryable: false };
-  if (err instanceof GafferError) return { code: err.code, message: err.message, retryable: true };
+  if (err instanceof PermanentError || isGafferError(err, 'PermanentError')) return { code: err.code, message: err.message, retryable: false };
+  if (err instanceof GafferError || isGafferError(err)) return { code: err.code, message: err.message, retryable: true };
   if (err instanceof Error) return { code: 'HANDLER_ERROR', message: err.message || err.name, retryable: true };
   return { code: 'HANDLER_ERROR', message: String(err), retryable: true };
 }
