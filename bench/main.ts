@@ -18,13 +18,14 @@ import { code } from './scenarios/code.js';
 import { compare } from './scenarios/compare.js';
 import { fanout } from './scenarios/fanout.js';
 import { hotModels } from './scenarios/hot-models.js';
+import { importStall } from './scenarios/import-stall.js';
 import { latency } from './scenarios/latency.js';
 import { recovery } from './scenarios/recovery.js';
 import { sessions } from './scenarios/sessions.js';
 import { throughput, throughput10kb } from './scenarios/throughput.js';
 import { summarize } from './stats.js';
 
-const SCENARIOS: Scenario[] = [compare, throughput, throughput10kb, latency, fanout, sessions, backlog, recovery, code, hotModels];
+const SCENARIOS: Scenario[] = [compare, throughput, throughput10kb, latency, fanout, sessions, backlog, recovery, code, hotModels, importStall];
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
 const { values } = parseArgs({

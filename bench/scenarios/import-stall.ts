@@ -1,0 +1,68 @@
+/**
+ * import-stall: one large NDJSON job (200,000 lines; 20,000 with --quick)
+ * posted while a probe sends GET /health back to back on its own connection.
+ * What a big submission does to everyone else: the longest /health round
+ * trip during the import, and the foreman's longest event-loop stall
+ * (prom-client's `nodejs_eventloop_lag_max_seconds`, from perf_hooks
+ * monitorEventLoopDelay, reset by the scrape just before the import).
+ */
+import { killAll, removeDir, startForeman } from '../harness.js';
+import { RawHttpConnection } from '../raw-http.js';
+import type { Scenario } from '../scenario.js';
+import { distribution } from '../stats.js';
+
+/** The largest event-loop stall since the last scrape, in ms. */
+async function loopStallMaxMs(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = /^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text);
+  if (!m) throw new Error('no nodejs_eventloop_lag_max_seconds in /metrics');
+  return Number(m[1]) * 1000;
+}
+
+export const importStall: Scenario = {
+  name: 'import-stall',
+  description: 'a 200,000-line NDJSON job while GET /health is probed back to back: longest round trip and event-loop stall',
+  metrics: [
+    { key: 'loopStallMaxMs', label: 'longest event-loop stall during the import', unit: 'ms', target: '≤ a few ms per parse slice (the commit is one transaction)' },
+    { key: 'healthMaxMs', label: 'longest GET /health during the import', unit: 'ms' },
+    { key: 'healthP99Ms', label: 'GET /health p99 during the import', unit: 'ms' },
+    { key: 'importMs', label: 'POST /jobs (NDJSON) until 202', unit: 'ms' },
+    { key: 'linesPerSec', label: 'import rate', unit: 'lines/s' },
+  ],
+  defaultRuns: { quick: 1, full: 3 },
+  async run(ctx) {
+    const lines = ctx.quick ? 20_000 : 200_000;
+    const body = Array.from({ length: lines }, (_, i) => `{"type":"noop","params":{"i":${i}}}`).join('\n');
+    const foreman = await startForeman({ profileDir: ctx.profileDir });
+    try {
+      const probe = await RawHttpConnection.open(foreman.url);
+      await loopStallMaxMs(foreman.url);
+      let importing = true;
+      const rounds: number[] = [];
+      const probing = (async () => {
+        while (importing) {
+          const t = performance.now();
+          await probe.request('GET', '/health');
+          rounds.push(performance.now() - t);
+        }
+      })();
+      const t0 = performance.now();
+      const res = await fetch(`${foreman.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
+      const importMs = performance.now() - t0;
+      importing = false;
+      await probing;
+      if (res.status !== 202) throw new Error(`POST /jobs: HTTP ${res.status} ${await res.text()}`);
+      const stall = await loopStallMaxMs(foreman.url);
+      probe.close();
+      const health = distribution(rounds);
+      ctx.log(`${lines} lines in ${importMs.toFixed(0)} ms; longest stall ${stall.toFixed(1)} ms; longest /health ${health.max.toFixed(1)} ms over ${health.n}`);
+      return {
+        metrics: { loopStallMaxMs: stall, healthMaxMs: health.max, healthP99Ms: health.p99, importMs, linesPerSec: lines / (importMs / 1000) },
+        sizes: { lines, bodyBytes: Buffer.byteLength(body) },
+      };
+    } finally {
+      await killAll();
+      removeDir(foreman.dir);
+    }
+  },
+};
