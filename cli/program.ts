@@ -4,6 +4,7 @@ import { packageVersion } from '../shared/package-version.js';
 import { cancelCommand } from './cancel.js';
 import { demoCommand } from './demo.js';
 import { foremanCommand } from './foreman.js';
+import { leaderboardCommand } from './leaderboard.js';
 import { resultsCommand } from './results.js';
 import { runFnCommand } from './run-fn.js';
 import { statusCommand } from './status.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
     .addCommand(cancelCommand())
     .addCommand(runFnCommand())
     .addCommand(statusCommand())
+    .addCommand(leaderboardCommand())
     .addCommand(demoCommand())
     .addCommand(tokenCommand());
 }

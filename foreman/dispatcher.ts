@@ -187,7 +187,8 @@ export class Dispatcher {
   private bestRank = HOT_HERE;
 
   private consider(worker: WorkerEntry, t: LiveTask | undefined, now: number): void {
-    if (!t) return;
+    // A task that must not run here (a quorum replica whose sibling this worker ran) is left for others.
+    if (!t || t.excludeWorkers?.has(worker.id)) return;
     let rank = HOT_HERE;
     if (this.hot !== null) {
       rank = this.hot.rank(worker, t, now);

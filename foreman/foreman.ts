@@ -7,6 +7,8 @@ import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { WORKER_WS_PATH, CLOSE_CODES } from '../shared/protocol.js';
 import { Checkpoints } from './checkpoints/checkpoints.js';
+import { Quorum } from './quorum/quorum.js';
+import { leaderboardRoutes } from './http/leaderboard-routes.js';
 import { Dispatcher } from './dispatcher.js';
 import { HotRouting } from './hot-routing/hot-routing.js';
 import { ForemanEvents } from './events.js';
@@ -63,6 +65,7 @@ export class Foreman {
   readonly api: ApiContext;
   readonly checkpoints: Checkpoints;
   readonly hotRouting: HotRouting;
+  readonly quorum: Quorum;
   /** Authentication, limits, metrics and docs (set in setup). */
   edge!: Edge;
   /** The blob store and its retention (set in setup). */
@@ -105,6 +108,7 @@ export class Foreman {
       onCancel: (workerId, refs) => this.fleet.sendCancel(workerId, refs, 'cancelled'),
       onSettled: (t) => {
         this.checkpoints.settled(t.id, t.state);
+        this.quorum.settled(t);
         this.events.emit('settled', t);
       },
       onProgress: (id) => this.events.listenerCount('progress') > 0 && this.events.emit('progress', id),
@@ -121,7 +125,15 @@ export class Foreman {
     });
     this.dispatcher = new Dispatcher(this.tasks, this.fleet, turn, this.events);
     this.checkpoints = new Checkpoints(db, this.commit, this.tasks, options);
-    this.dispatcher.onAssign = (task, assignment) => this.checkpoints.attach(task, assignment);
+    this.quorum = new Quorum({
+      db, commit: this.commit, tasks: this.tasks, reads: this.store, rule: options,
+      addressOf: (id) => this.fleet.workers.get(id)?.address ?? null,
+      log: app.log,
+    });
+    this.dispatcher.onAssign = (task, assignment) => {
+      this.checkpoints.attach(task, assignment);
+      this.quorum.assigned(task);
+    };
     logRefusals(this.events, app.log);
     this.hotRouting = new HotRouting(options.coldStartWaitMs, () => this.dispatcher.schedule());
     this.dispatcher.hotRouting = this.hotRouting;
@@ -133,6 +145,7 @@ export class Foreman {
       store: reads,
       events: this.events,
       checkpoints: this.checkpoints,
+      quorum: this.quorum,
       options,
       startedAt: Date.now(),
       storeHealth: () => ({ state: turn.state, retryInMs: turn.retryInMs }),
@@ -193,6 +206,7 @@ export class Foreman {
       this.fleet.adoptOrphans(this.tasks.load(now), now);
     }
     this.checkpoints.start();
+    await this.quorum.load();
 
     installErrorReplies(app, () => this.state === 'closed');
     // Before any route: the OpenAPI generator collects routes as they are added, and auth hooks must cover them all.
@@ -225,6 +239,7 @@ export class Foreman {
     taskRoutes(app, this.api);
     jobRoutes(app, this.api);
     fleetRoutes(app, this.api);
+    leaderboardRoutes(app, this.api);
     await dashboardRoutes(app, this.api);
     this.blobs = await installBlobs(app, {
       options,

@@ -44,6 +44,13 @@ export interface NewJob {
   params?: Record<string, unknown> | null;
 }
 
+/** How a held task ends, decided outside the ledger (a quorum's canonical result, or no consensus). */
+export interface HeldOutcome {
+  state: 'succeeded' | 'failed';
+  result: unknown;
+  error: TaskError | null;
+}
+
 /** Why a result was not accepted; sent back in `task.ack`. */
 export type RejectReason = 'unknown task' | 'stale attempt' | 'not your task' | 'already settled';
 
@@ -147,6 +154,8 @@ export interface TaskLedger {
    * a close or cancel covers every addition accepted before it.
    */
   submit(inputs: TaskInput[], jobId: string | null, newJob?: NewJob, keyField?: (i: number) => string): Promise<string[]>;
+  /** Settles a held task (TaskInput.hold) once durable; false when it is not a held, queued task. */
+  settleHeld(id: string, outcome: HeldOutcome): Promise<boolean>;
   cancel(id: string): Promise<TaskState | null>;
   cancelJob(jobId: string): Promise<number | null>;
   closeJob(jobId: string): Promise<JobState | null>;

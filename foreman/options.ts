@@ -114,6 +114,12 @@ export interface ForemanOptions {
   shutdownGraceMs: number;
   /** Queued tasks held in memory; past it, new submissions wait only in the store and are paged in as the queue drains (see foreman/spill.ts). Default 60000. */
   hotQueueMax: number;
+  /** Quorum: a worker whose reputation falls below this is quarantined from quorum tasks (foreman/quorum/reputation.ts). Default 0.5. */
+  quorumQuarantineBelow: number;
+  /** Quorum: valid results in a row after which an `adaptive` quorum task may run on the worker alone. Default 10. */
+  quorumTrustAfter: number;
+  /** Quorum: probability that a trusted worker's adaptive task is checked by the full quorum anyway. Default 0.1. */
+  quorumSpotCheck: number;
 }
 
 /** The defaults; frozen so nothing can change them at run time. */
@@ -177,6 +183,9 @@ export const DEFAULTS: Readonly<ForemanOptions> = Object.freeze({
   maxHttpConnectionsPerAddress: 200,
   // ~1 KB of foreman memory per queued task held: 60,000 keeps a million-task backlog under 300 MB.
   hotQueueMax: 60_000,
+  quorumQuarantineBelow: 0.5,
+  quorumTrustAfter: 10,
+  quorumSpotCheck: 0.1,
 });
 
 /** A few words on each option for `--help`; typed over every key, so a new option cannot go undescribed. */
@@ -297,6 +306,10 @@ export function resolveForemanOptions(partial: Partial<ForemanOptions> = {}): Re
   requireInt('maxHttpConnections', o.maxHttpConnections, 1);
   requireInt('maxHttpConnectionsPerAddress', o.maxHttpConnectionsPerAddress, 1, o.maxHttpConnections);
   requireInt('hotQueueMax', o.hotQueueMax, 1);
+  requireInt('quorumTrustAfter', o.quorumTrustAfter, 1);
+  for (const name of ['quorumQuarantineBelow', 'quorumSpotCheck'] as const) {
+    if (typeof o[name] !== 'number' || !(o[name] >= 0 && o[name] <= 1)) throw new TypeError(`option ${name} must be a number from 0 to 1, got ${String(o[name])}`);
+  }
   for (const name of ['workerToken', 'apiToken', 'readToken'] as const) {
     const v = o[name];
     // A short token can be guessed; generated ones are 32 characters.

@@ -13,7 +13,7 @@
  */
 import type { TaskStore } from './store/task-store.js';
 import type { TaskQueues } from './task-queues.js';
-import type { LiveTask } from './task-types.js';
+import { isHeld, type LiveTask } from './task-types.js';
 
 const PAGE_IN_BATCH = 2000;
 const PAGE_IN_LOW_WATER = 500;
@@ -41,6 +41,11 @@ export class Spill {
     let hot = this.queues.size - this.queues.coldSize;
     for (let i = 0; i < fresh.length; i++) {
       const t = fresh[i];
+      // A held task never joins a queue (see TaskInput.hold), so it is never spilled either.
+      if (isHeld(t)) {
+        cold[i] = false;
+        continue;
+      }
       const cls = classOf(t);
       cold[i] = hot >= this.hotQueueMax || this.queues.hasCold(t.type, t.priority) || this.pending.has(cls);
       if (cold[i]) this.pending.set(cls, (this.pending.get(cls) ?? 0) + 1);

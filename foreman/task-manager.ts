@@ -15,8 +15,8 @@ import { TaskQueues } from './task-queues.js';
 import { DelayTimer } from './delay-timer.js';
 import { TaskTally, type JobState } from './task-tally.js';
 import { mergeJobParams } from './job-params.js';
-import type { LiveTask, TaskError, TaskInput, TaskState } from './task-types.js';
-import type { NewJob, RejectReason, SettledTask, TaskLedger, TaskManagerHooks } from './ledger.js';
+import { isHeld, type LiveTask, type TaskError, type TaskInput, type TaskState } from './task-types.js';
+import type { HeldOutcome, NewJob, RejectReason, SettledTask, TaskLedger, TaskManagerHooks } from './ledger.js';
 
 export type { JobState };
 
@@ -99,7 +99,8 @@ export class TaskManager implements TaskLedger {
       this.tally.move(task.jobId, null, task.state as TaskState, task.id);
       this.live.set(task.id, task);
       if (task.state === 'queued') {
-        this.queues.add(task, now);
+        // A held task waits outside the queues until settleHeld ends it.
+        if (!isHeld(task)) this.queues.add(task, now);
       } else {
         const list = orphans.get(task.workerId ?? '') ?? [];
         list.push(task);
@@ -241,6 +242,16 @@ export class TaskManager implements TaskLedger {
   }
 
   /** Cancels a task: at once when queued, by a pushed cancel when running. Returns the state after, or null if unknown. */
+  /**
+   * Settles a held task (submitted with `hold`) with an outcome decided elsewhere (a quorum).
+   * Resolves once durable: true, or false when the task is not held and queued (settled already, unknown).
+   */
+  settleHeld(id: string, outcome: HeldOutcome): Promise<boolean> {
+    const task = this.live.get(id);
+    if (!task || task.state !== 'queued' || !isHeld(task)) return Promise.resolve(false);
+    return new Promise((resolve, reject) => this.settle(task, outcome.state, null, outcome.result, outcome.error, Date.now(), null, () => resolve(true), reject));
+  }
+
   async cancel(id: string): Promise<TaskState | null> {
     const task = this.live.get(id) ?? this.spill.warmById(id);
     if (!task) {

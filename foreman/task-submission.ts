@@ -15,7 +15,7 @@ import type { GroupCommit } from './store/group-commit.js';
 import type { TaskStore } from './store/task-store.js';
 import type { TaskQueues } from './task-queues.js';
 import type { TaskTally } from './task-tally.js';
-import { isSettled, type LiveTask, type TaskInput, type TaskState } from './task-types.js';
+import { HELD_RUN_AT, isHeld, isSettled, type LiveTask, type TaskInput, type TaskState } from './task-types.js';
 
 /** Largest params (encoded) kept in memory while a task waits; 10 KB params for 60,000 queued tasks would be 600 MB. */
 const RETAINED_PARAMS_MAX_BYTES = 1024;
@@ -150,7 +150,10 @@ export class TaskSubmission {
     const enqueuedAt = Date.now();
     for (let i = 0; i < fresh.length; i++) {
       const t = fresh[i];
-      if (cold[i]) {
+      if (isHeld(t)) {
+        // A held task waits outside the queues until settleHeld ends it (a quorum task; see TaskInput.hold).
+        this.l.live.set(t.id, t);
+      } else if (cold[i]) {
         this.l.queues.addCold(t.type, t.priority);
       } else {
         // Big params are not held while the task waits: the assignment reads them back from the store.
@@ -207,7 +210,7 @@ export class TaskSubmission {
   private newTask(input: TaskInput, jobId: string | null, now: number): LiveTask {
     return {
       seq: ++this.l.seq.next,
-      id: newTimeOrderedId('t_'),
+      id: input.id ?? newTimeOrderedId('t_'),
       jobId,
       key: input.key ?? null,
       type: input.type,
@@ -221,11 +224,12 @@ export class TaskSubmission {
       maxAttempts: input.maxAttempts ?? this.l.maxAttempts,
       timeoutMs: input.timeoutMs ?? null,
       workerId: null,
-      runAt: now,
+      runAt: input.hold ? HELD_RUN_AT : now,
       createdAt: now,
       startedAt: null,
       progress: null,
       queued: false,
+      excludeWorkers: input.excludeWorkers ?? null,
     };
   }
 }

@@ -25,7 +25,23 @@ export interface TaskInput {
   timeoutMs?: number;
   /** Idempotency key: a second submission with the same key returns the first task. */
   key?: string;
+  /** Quorum (foreman/quorum/): run on this many distinct workers and accept an agreed result. Not stored on the task. */
+  quorum?: unknown;
+  /** Points a worker earns for a result that matches the quorum's canonical one (default 1). */
+  points?: number;
+  /** Internal (never from the API): the task id, when a room made it in advance. */
+  id?: string;
+  /** Internal (never from the API): the task waits, queued but never dispatched, until `settleHeld` settles it. */
+  hold?: boolean;
+  /** Internal (never from the API): workers the task must not run on (see LiveTask.excludeWorkers). */
+  excludeWorkers?: { has(workerId: string): boolean };
 }
+
+/** `runAt` of a held task: queued and never due, so only `settleHeld` ends it (a quorum task waiting for its replicas). Durable in the task row. */
+export const HELD_RUN_AT = Number.MAX_SAFE_INTEGER;
+
+/** Whether a task is held (see `TaskInput.hold`). */
+export const isHeld = (task: { runAt: number }): boolean => task.runAt === HELD_RUN_AT;
 
 /** A task that is not settled, as the foreman holds it in memory. */
 export interface LiveTask {
@@ -52,6 +68,8 @@ export interface LiveTask {
   progress: { fraction: number; message?: string } | null;
   /** True while the task sits in a ready or delayed heap (removal from heaps is lazy). */
   queued: boolean;
+  /** Workers the dispatcher must not give this task to (a quorum replica: its siblings' workers, quarantined ones). */
+  excludeWorkers?: { has(workerId: string): boolean } | null;
 }
 
 /** An error as stored and shown: `{ code, message, retryable }`. */

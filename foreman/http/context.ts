@@ -1,6 +1,7 @@
 /** What the HTTP routes may use: the foreman's public parts, never its sockets. */
 import type { ApiErrorCode } from '../../shared/errors.js';
 import type { Checkpoints } from '../checkpoints/checkpoints.js';
+import type { Quorum } from '../quorum/quorum.js';
 import type { Dispatcher } from '../dispatcher.js';
 import type { ForemanEvents } from '../events.js';
 import type { Fleet } from '../fleet.js';
@@ -15,6 +16,8 @@ export interface ApiContext {
   store: StoreReads;
   events: ForemanEvents;
   checkpoints: Pick<Checkpoints, 'info'>;
+  /** Quorum tasks: submission, what GET /tasks/:id shows of them, the leaderboard. */
+  quorum: Quorum;
   options: Readonly<ForemanOptions>;
   startedAt: number;
   /** Whether the store takes writes now. */

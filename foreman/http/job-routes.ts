@@ -11,8 +11,9 @@ import { doc, jobSchema, object, resultLineSchema } from './openapi.js';
 import { MAX_JOB_BODY_BYTES } from './ndjson.js';
 import { jobView } from './views.js';
 import { checkMergeable } from '../job-params.js';
+import { submitWithQuorum } from './quorum-submit.js';
 
-type JobBody = TaskInput[] | { tasks: TaskInput[]; open?: boolean; key?: string; params?: Record<string, unknown> };
+type JobBody = TaskInput[] | { tasks: TaskInput[]; open?: boolean; key?: string; params?: Record<string, unknown>; quorum?: unknown };
 
 function resultLine(t: Pick<SettledTask, 'id' | 'key' | 'type' | 'state' | 'status' | 'result' | 'error' | 'attempt' | 'workerId'>): string {
   return `${JSON.stringify({ id: t.id, key: t.key, type: t.type, state: t.state, status: t.status ?? t.state, result: t.result, error: t.error, attempt: t.attempt, workerId: t.workerId })}\n`;
@@ -64,7 +65,9 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const jobId = newTimeOrderedId('j_');
       let ids: string[];
       try {
-        ids = await ctx.tasks.submit(tasks, jobId, { key, open, params }, Array.isArray(body) ? undefined : (i) => `body/tasks/${i}/key`);
+        const quorum = Array.isArray(body) ? undefined : body.quorum;
+        ids = await submitWithQuorum(reply, () => ctx.quorum.submit(tasks, jobId, { key, open, params, quorum }, Array.isArray(body) ? 'body' : 'body/tasks', Array.isArray(body) ? undefined : (i) => `body/tasks/${i}/key`));
+        if (ids.length === 0) return reply;
       } catch (err) {
         if (err instanceof LedgerError) throw err;
         // Two requests with the same key raced: the loser's insert hit the unique index; answer as a duplicate.
@@ -100,8 +103,8 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
       if (!job) return reply.code(404).send(apiError(404, 'JOB_NOT_FOUND', `no job ${req.params.id}`, 'id'));
       const unmergeable = job.params ? checkMergeable(req.body, 'body') : null;
       if (unmergeable) return reply.code(400).send(apiError(400, 'INVALID_REQUEST', 'with job params, each task\'s params must be an object (or absent)', unmergeable));
-      // The ledger refuses a job a close or cancel was asked for (409) in the same turn it accepts the tasks.
-      const ids = await ctx.tasks.submit(req.body, job.id);
+      const ids = await submitWithQuorum(reply, () => ctx.quorum.submit(req.body, job.id, undefined, 'body'));
+      if (ids.length === 0) return reply;
       return reply.code(202).send({ jobId: job.id, count: ids.length, taskIds: ids });
     },
   );

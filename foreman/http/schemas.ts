@@ -1,4 +1,5 @@
 /** JSON schemas of the HTTP API; Fastify validates with them and @fastify/swagger documents them. */
+import { quorumSchema } from '../quorum/quorum-spec.js';
 
 /**
  * Ids, types and keys must be valid Unicode: a lone UTF-16 surrogate (`"\ud800"` in JSON) cannot be
@@ -19,6 +20,8 @@ export const taskInputSchema = {
     maxAttempts: { type: 'integer', minimum: 1, maximum: 1000, description: 'handler failures allowed; default from the foreman' },
     timeoutMs: { type: 'integer', minimum: 1, maximum: 604_800_000, description: 'per attempt; the handler signal aborts at expiry' },
     key: { type: 'string', minLength: 1, maxLength: 200, pattern: UNICODE_PATTERN, description: 'idempotency key' },
+    quorum: quorumSchema,
+    points: { type: 'number', minimum: 0, maximum: 1_000_000, description: "points a worker earns for a result matching a quorum task's canonical one; default 1" },
   },
 } as const;
 
@@ -32,6 +35,7 @@ export const jobBodySchema = {
       properties: {
         tasks: { type: 'array', items: taskInputSchema, minItems: 1 },
         open: { type: 'boolean', description: 'keep accepting tasks until POST /jobs/:id/close' },
+        quorum: { ...quorumSchema, description: 'the quorum of every task of this request that gives none of its own' },
         params: { type: 'object', description: "params shared by every task of the job (e.g. a code task's source), stored once and merged under each task's own params; tasks' params must then be objects" },
         key: { type: 'string', minLength: 1, maxLength: 200, pattern: UNICODE_PATTERN },
       },

@@ -7,6 +7,7 @@ import { apiError, type ApiContext } from './context.js';
 import { doc, object, taskSchema, taskStateSchema } from './openapi.js';
 import { idParams, listQuery, retryFilterBody, taskInputSchema, waitQuery } from './schemas.js';
 import { TaskWaiters } from './task-waiters.js';
+import { submitWithQuorum } from './quorum-submit.js';
 import { taskView } from './views.js';
 
 /** Longest and default long poll of `GET /tasks/:id/wait`, in ms: below common proxy idle timeouts. */
@@ -62,7 +63,8 @@ export function taskRoutes(app: FastifyInstance, ctx: ApiContext): void {
         const existing = await ctx.tasks.findTaskByKey(input.key, input, req.body.key === undefined ? 'headers/idempotency-key' : 'body/key');
         if (existing) return reply.code(200).send({ id: existing, duplicate: true });
       }
-      const [id] = await ctx.tasks.submit([input], null, undefined, () => (req.body.key === undefined ? 'headers/idempotency-key' : 'body/key'));
+      const [id] = await submitWithQuorum(reply, () => ctx.quorum.submit([input], null, undefined, 'body', () => (req.body.key === undefined ? 'headers/idempotency-key' : 'body/key')), (field) => field.replace(/^body\/0\//, 'body/'));
+      if (id === undefined) return reply;
       return reply.code(202).send({ id });
     },
   );
@@ -76,7 +78,8 @@ export function taskRoutes(app: FastifyInstance, ctx: ApiContext): void {
   }, async (req, reply) => {
     const row = await ctx.store.getTask(req.params.id);
     if (!row) return reply.code(404).send(apiError(404, 'TASK_NOT_FOUND', `no task ${req.params.id}`, 'id'));
-    return { ...taskView(ctx, row, await ctx.store.getAttempts(row.seq)), checkpoint: ctx.checkpoints.info(row.id) };
+    const quorum = ctx.quorum.describe(row.id);
+    return { ...taskView(ctx, row, await ctx.store.getAttempts(row.seq)), checkpoint: ctx.checkpoints.info(row.id), ...(quorum ? { quorum } : {}) };
   });
 
   app.get<{ Params: { id: string }; Querystring: { timeoutMs?: string; progressSeen?: string } }>(
@@ -207,6 +210,8 @@ export function taskRoutes(app: FastifyInstance, ctx: ApiContext): void {
       params: idParams,
     },
   }, async (req, reply) => {
+    // Retried as it is, a quorum task would run once, as a plain task, with nobody checking it.
+    if (ctx.quorum.isParent(req.params.id)) return reply.code(409).send(apiError(409, 'TASK_NOT_RETRYABLE', 'a quorum task cannot be retried; submit it again', 'id'));
     const state = await ctx.tasks.retry(req.params.id);
     if (state === null) return reply.code(404).send(apiError(404, 'TASK_NOT_FOUND', `no task ${req.params.id}`, 'id'));
     if (state !== 'queued') {

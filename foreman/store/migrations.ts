@@ -123,6 +123,39 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX job_links_task ON job_links(task_seq);
   `,
+  // 9: quorum (foreman/quorum/): a group per quorum task, its replicas with their answers and verdicts, and
+  // each worker's points and reputation. Replicas are ordinary tasks; these rows say whose they are.
+  `
+  CREATE TABLE quorum_groups (
+    parent_id TEXT PRIMARY KEY,
+    spec TEXT NOT NULL,
+    template BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    decided_at INTEGER,
+    canonical TEXT
+  ) WITHOUT ROWID;
+  CREATE TABLE quorum_replicas (
+    replica_id TEXT PRIMARY KEY,
+    parent_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    worker_id TEXT,
+    answer TEXT,
+    verdict TEXT
+  ) WITHOUT ROWID;
+  CREATE INDEX quorum_replicas_parent ON quorum_replicas(parent_id);
+  CREATE INDEX quorum_groups_open ON quorum_groups(parent_id) WHERE decided_at IS NULL;
+  CREATE TABLE worker_scores (
+    worker_id TEXT PRIMARY KEY,
+    points REAL NOT NULL,
+    valid INTEGER NOT NULL,
+    invalid INTEGER NOT NULL,
+    errors INTEGER NOT NULL,
+    reputation REAL NOT NULL,
+    streak INTEGER NOT NULL,
+    quarantined_at INTEGER,
+    updated_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** The schema version this foreman writes. */

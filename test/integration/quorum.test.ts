@@ -1,0 +1,116 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { BIN, LoggedProcess, spawnWorker, startForeman, type ForemanProcess } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const HANDLERS = fileURLToPath(new URL('../fixtures/quorum-handlers.ts', import.meta.url));
+const worker = (foreman: ForemanProcess, opts: { id?: string; liar?: boolean; concurrency?: number } = {}) =>
+  spawnWorker(foreman.wsUrl, { id: opts.id, concurrency: opts.concurrency ?? 8, args: ['--handlers', HANDLERS], env: opts.liar ? { GAFFER_TEST_LIAR: '1' } : {} });
+
+async function settled(foreman: ForemanProcess, id: string): Promise<Record<string, any>> {
+  return waitFor(async () => {
+    const t = await foreman.api.request('GET', `/tasks/${id}`);
+    return (t.state === 'succeeded' || t.state === 'failed') && t;
+  }, `task ${id} settled`, 30_000);
+}
+
+describe('quorum', () => {
+  it('outvotes a lying worker on a 300-task job: every result right, the liar quarantined, points exact', async () => {
+    const foreman = await startForeman();
+    const honest = await Promise.all(['h1', 'h2', 'h3'].map((id) => worker(foreman, { id: `${id}-${process.pid}` })));
+    const liar = await worker(foreman, { id: `liar-${process.pid}`, liar: true });
+    const tasks = Array.from({ length: 300 }, (_, n) => ({ type: 'square', params: { n } }));
+    const { jobId } = await foreman.api.request('POST', '/jobs', { quorum: 3, tasks });
+    const results: Array<Record<string, any>> = [];
+    for await (const r of foreman.api.results(jobId)) results.push(r);
+    expect(results).toHaveLength(300);
+    const page = await foreman.api.request('GET', `/tasks?jobId=${jobId}&limit=1000`);
+    const validByWorker = new Map<string, number>();
+    for (const t of page.tasks) {
+      const n = (t.params as { n: number }).n;
+      expect(t.state).toBe('succeeded');
+      expect(t.result).toBe(n * n);
+      const view = await foreman.api.request('GET', `/tasks/${t.id}`);
+      const replicas = view.quorum.replicas as Array<{ workerId: string; verdict: string }>;
+      // Distinct workers, and the agreeing ones are honest.
+      const workers = replicas.map((r) => r.workerId);
+      expect(new Set(workers).size).toBe(workers.length);
+      for (const r of replicas) if (r.verdict === 'valid') validByWorker.set(r.workerId, (validByWorker.get(r.workerId) ?? 0) + 1);
+    }
+    // Late replicas are judged when they finish: wait until every one has a verdict.
+    const board = await waitFor(async () => {
+      const b = await foreman.api.request('GET', '/leaderboard?sort=reputation&order=asc');
+      const judged = b.workers.reduce((sum: number, w: { valid: number; invalid: number; errors: number }) => sum + w.valid + w.invalid + w.errors, 0);
+      return judged >= 900 && b;
+    }, 'every replica judged');
+    const byId = new Map<string, any>(board.workers.map((w: { workerId: string }) => [w.workerId, w]));
+    const lying = byId.get(liar.id);
+    expect(board.workers[0].workerId).toBe(liar.id);
+    expect(lying.invalid).toBeGreaterThan(0);
+    expect(lying.quarantined).toBe(true);
+    expect(lying.reputation).toBeLessThan(0.5);
+    for (const h of honest) {
+      const s = byId.get(h.id);
+      expect(s.invalid).toBe(0);
+      expect(s.points).toBe(s.valid);
+      expect(s.valid).toBe(validByWorker.get(h.id));
+      expect(s.reputation).toBeGreaterThan(0.9);
+    }
+    // The CLI prints the same board, the liar flagged.
+    const cli = new LoggedProcess(spawn(process.execPath, [BIN, 'leaderboard', '--foreman', foreman.url, '--sort', 'invalid'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    expect(await cli.exited()).toBe(0);
+    const lines = cli.lines.map((l) => String(l.msg));
+    expect(lines[1]).toContain(liar.id);
+    expect(lines[1]).toContain('QUARANTINED');
+    expect(lines.at(-1)).toBe('4 workers scored');
+    // Once quarantined, the liar gets no more replicas.
+    const after = await foreman.api.request('POST', '/tasks', { type: 'square', params: { n: 8 }, quorum: 3 });
+    const t = await settled(foreman, after.id);
+    expect(t.result).toBe(64);
+    expect(t.quorum.replicas.map((r: { workerId: string }) => r.workerId)).not.toContain(liar.id);
+  }, 180_000);
+
+  it('completes every quorum task when a replica\'s worker is killed mid-task: one canonical result each', async () => {
+    const foreman = await startForeman(['--grace-ms', '300', '--heartbeat-interval-ms', '200', '--stale-after-ms', '600', '--lease-ms', '1000']);
+    const victim = await worker(foreman, { id: `victim-${process.pid}`, concurrency: 4 });
+    await Promise.all([1, 2, 3].map((i) => worker(foreman, { id: `w${i}-${process.pid}`, concurrency: 4 })));
+    const tasks = Array.from({ length: 12 }, (_, n) => ({ type: 'square', params: { n, ms: 400 } }));
+    const { jobId } = await foreman.api.request('POST', '/jobs', { quorum: { replicas: 3, agree: 2 }, tasks });
+    await waitFor(async () => {
+      const { workers } = await foreman.api.request('GET', '/workers');
+      return workers.find((w: { id: string; slotsInUse: number }) => w.id === victim.id)?.slotsInUse > 0;
+    }, 'the victim runs a replica');
+    victim.kill('SIGKILL');
+    const results: Array<Record<string, any>> = [];
+    for await (const r of foreman.api.results(jobId)) results.push(r);
+    expect(results).toHaveLength(12);
+    expect(new Set(results.map((r) => r.id)).size).toBe(12);
+    for (const r of results) {
+      expect(r.state).toBe('succeeded');
+      const t = await foreman.api.request('GET', `/tasks/${r.id}`);
+      expect(r.result).toBe(t.params.n * t.params.n);
+      expect(t.quorum.replicas.filter((x: { verdict: string }) => x.verdict === 'valid').length).toBeGreaterThanOrEqual(2);
+    }
+  }, 120_000);
+
+  it('fails with NO_CONSENSUS listing every answer, and accepts floating-point answers within a tolerance', async () => {
+    const foreman = await startForeman();
+    await Promise.all([1, 2, 3].map(() => worker(foreman)));
+    const coin = await foreman.api.request('POST', '/tasks', { type: 'coin', quorum: { replicas: 2, agree: 2, maxReplicas: 3 } });
+    const failed = await settled(foreman, coin.id);
+    expect(failed.state).toBe('failed');
+    expect(failed.error.code).toBe('NO_CONSENSUS');
+    expect(failed.error.answers).toHaveLength(3);
+    expect(failed.quorum.replicas).toHaveLength(3);
+    const exact = await settled(foreman, (await foreman.api.request('POST', '/tasks', { type: 'noisy-root', params: { n: 2 }, quorum: { replicas: 3, agree: 3, maxReplicas: 3 } })).id);
+    expect(exact.error?.code).toBe('NO_CONSENSUS');
+    const tolerant = await settled(foreman, (await foreman.api.request('POST', '/tasks', { type: 'noisy-root', params: { n: 2 }, quorum: { replicas: 3, agree: 3, compare: { tolerance: 1e-9 } } })).id);
+    expect(tolerant.state).toBe('succeeded');
+    expect(Math.abs(tolerant.result - Math.SQRT2)).toBeLessThan(1e-9);
+    // A quorum that cannot be met is refused up front, naming the field.
+    const bad = await fetch(`${foreman.url}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'coin', quorum: { replicas: 2, agree: 3 } }) });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ code: 'INVALID_REQUEST', field: 'body/quorum' });
+  }, 120_000);
+});
