@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { LEADERBOARD_SORTS, type LeaderboardSort } from '../quorum/quorum-store.js';
 import type { ApiContext } from './context.js';
+import { doc, object } from './openapi.js';
 
 export const leaderboardQuery = {
   type: 'object',
@@ -17,7 +18,34 @@ export const leaderboardQuery = {
 export function leaderboardRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Querystring: { sort?: LeaderboardSort; order?: 'asc' | 'desc'; limit?: string; offset?: string } }>(
     '/leaderboard',
-    { schema: { querystring: leaderboardQuery } },
+    {
+      schema: {
+        ...doc({
+          summary: 'Rank workers by their quorum results',
+          tag: 'workers',
+          operationId: 'getLeaderboard',
+          description: 'Points, valid, invalid and error counts, reputation and quarantine of every worker that ran a judged quorum replica.',
+          responses: {
+            200: {
+              description: 'one page of the leaderboard',
+              ...object({
+                workers: {
+                  type: 'array',
+                  items: object({
+                    workerId: { type: 'string' }, points: { type: 'number' }, valid: { type: 'integer' }, invalid: { type: 'integer' }, errors: { type: 'integer' },
+                    reputation: { type: 'number' }, streak: { type: 'integer' }, quarantined: { type: 'boolean' }, quarantinedAt: { type: ['integer', 'null'] }, updatedAt: { type: 'integer' },
+                  }),
+                },
+                total: { type: 'integer' },
+                next: { type: ['string', 'null'], description: 'offset of the following page, or null' },
+              }),
+            },
+          },
+          errors: [400],
+        }),
+        querystring: leaderboardQuery,
+      },
+    },
     async (req) => {
       const limit = req.query.limit ? Number(req.query.limit) : 100;
       const offset = req.query.offset ? Number(req.query.offset) : 0;

@@ -81,6 +81,7 @@ const CALLS: Calls = {
   'POST /jobs/{id}/cancel': (call, ids) => Promise.all([call(`/jobs/${ids.openJob}/cancel`, { method: 'POST' }), call('/jobs/j_none/cancel', { method: 'POST' })]),
   'POST /jobs/{id}/close': (call, ids) => Promise.all([call(`/jobs/${ids.openJob}/close`, { method: 'POST' }), call('/jobs/j_none/close', { method: 'POST' })]),
   'POST /jobs/{id}/retry-failed': (call, ids) => Promise.all([call(`/jobs/${ids.closedJob}/retry-failed`, { method: 'POST' }), call('/jobs/j_none/retry-failed', { method: 'POST' })]),
+  'GET /leaderboard': (call) => Promise.all([call('/leaderboard?sort=reputation&order=asc&limit=5'), call('/leaderboard?sort=nope')]),
   'GET /workers': (call) => Promise.all([call('/workers'), call('/workers', { token: null })]),
   'POST /workers/{id}/drain': (call, ids) => Promise.all([call(`/workers/${ids.drainWorkerId}/drain`, { method: 'POST' }), call('/workers/w_none/drain', { method: 'POST' })]),
   'POST /workers/{id}/restart': (call, ids) =>
