@@ -66,7 +66,7 @@ describe('code tasks', () => {
   });
 
   it('contains every escape and limit, and the worker keeps serving after each', async () => {
-    const foreman = await startForeman(['--heartbeat-interval-ms', '200', '--stale-after-ms', '1000', '--lease-ms', '2000']);
+    const foreman = await startForeman();
     const worker = await spawnWorker(foreman.wsUrl, { args: ['--allow-code', '--code-threads', '2', '--code-cpu-ms', '2000', '--code-timeout-ms', '4000', '--code-memory-mb', '32'] });
     const cases: Array<[string, string, string]> = [
       ["() => require('fs').readFileSync('/etc/passwd', 'utf8')", 'CODE_THREW', "'require' is not defined"],
@@ -99,10 +99,10 @@ describe('code tasks', () => {
   });
 
   it('keeps heartbeating while code computes, and terminates a run past its wall-clock limit', async () => {
-    const foreman = await startForeman(['--heartbeat-interval-ms', '200', '--stale-after-ms', '1000', '--lease-ms', '1500']);
-    const worker = await spawnWorker(foreman.wsUrl, { args: ['--allow-code', '--code-threads', '2', '--code-cpu-ms', '6000', '--code-timeout-ms', '8000'] });
-    // A busy loop for longer than the lease: the worker must stay alive and keep serving meanwhile.
-    const { id } = await foreman.api.request('POST', '/tasks', { type: 'js', maxAttempts: 1, params: { source: '() => { const end = Date.now() + 3000; let n = 0; while (Date.now() < end) n++; return n > 0; }' } });
+    const foreman = await startForeman(['--heartbeat-interval-ms', '250', '--stale-after-ms', '2000', '--lease-ms', '3000']);
+    const worker = await spawnWorker(foreman.wsUrl, { args: ['--allow-code', '--code-threads', '2', '--code-cpu-ms', '10000', '--code-timeout-ms', '12000'] });
+    // A busy loop for twice the lease: the worker must stay alive and keep serving meanwhile.
+    const { id } = await foreman.api.request('POST', '/tasks', { type: 'js', maxAttempts: 1, params: { source: '() => { const end = Date.now() + 6000; let n = 0; while (Date.now() < end) n++; return n > 0; }' } });
     await waitFor(async () => (await foreman.api.request('GET', `/tasks/${id}`)).state === 'running', 'busy task running');
     expect((await settle(foreman, { type: 'echo', params: 'meanwhile' })).result).toBe('meanwhile');
     const busy = await waitFor(async () => {

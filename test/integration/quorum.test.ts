@@ -72,7 +72,7 @@ describe('quorum', () => {
   }, 180_000);
 
   it('completes every quorum task when a replica\'s worker is killed mid-task: one canonical result each', async () => {
-    const foreman = await startForeman(['--grace-ms', '300', '--heartbeat-interval-ms', '200', '--stale-after-ms', '600', '--lease-ms', '1000']);
+    const foreman = await startForeman(['--grace-ms', '500', '--heartbeat-interval-ms', '250', '--stale-after-ms', '1500', '--lease-ms', '3000']);
     const victim = await worker(foreman, { id: `victim-${process.pid}`, concurrency: 4 });
     await Promise.all([1, 2, 3].map((i) => worker(foreman, { id: `w${i}-${process.pid}`, concurrency: 4 })));
     const tasks = Array.from({ length: 12 }, (_, n) => ({ type: 'square', params: { n, ms: 400 } }));
