@@ -242,6 +242,9 @@ export const FOREMAN_OPTION_HELP: Readonly<Record<keyof ForemanOptions, string>>
   blobSweepIntervalMs: 'how often unreferenced blobs are looked for, ms',
   maxPreHelloSockets: 'most sockets waiting to say hello at once',
   maxPreHelloSocketsPerAddress: 'most sockets waiting to say hello from one address',
+  quorumQuarantineBelow: 'reputation (0-1) below which a worker gets no more quorum replicas',
+  quorumTrustAfter: 'valid results in a row after which an adaptive quorum task may run on the worker alone',
+  quorumSpotCheck: "probability (0-1) that a trusted worker's adaptive task is checked by the full quorum anyway",
 });
 
 function requireInt(name: keyof ForemanOptions, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): void {
