@@ -1,6 +1,6 @@
 /** `gaffer leaderboard`: workers' points and reputation from quorum tasks, one page, as a table or JSON. */
 import { Command, Option } from 'commander';
-import { Client } from '../client/index.js';
+import { addForemanApiOptions, foremanApi } from './foreman-api.js';
 
 interface Row {
   workerId: string;
@@ -13,17 +13,15 @@ interface Row {
 }
 
 export function leaderboardCommand(): Command {
-  return new Command('leaderboard')
+  return addForemanApiOptions(new Command('leaderboard'))
     .description('Print the workers ranked by points (or valid, invalid, errors, reputation) from quorum tasks.')
-    .addOption(new Option('--foreman <url>', 'foreman HTTP URL').env('GAFFER_FOREMAN_URL').default('http://127.0.0.1:9000'))
-    .addOption(new Option('--token <token>', 'API or read token').env('GAFFER_API_TOKEN'))
     .addOption(new Option('--sort <column>', 'column to rank by').choices(['points', 'valid', 'invalid', 'errors', 'reputation']).default('points'))
     .addOption(new Option('--order <order>', 'ranking order').choices(['asc', 'desc']).default('desc'))
     .option('--limit <n>', 'rows per page (1-1000)', '20')
     .option('--offset <n>', 'rows to skip', '0')
     .option('--json', 'print JSON')
     .action(async (flags: { foreman: string; token?: string; sort: string; order: string; limit: string; offset: string; json?: boolean }) => {
-      const client = new Client({ foreman: flags.foreman, token: flags.token ?? null });
+      const client = foremanApi(flags).client;
       try {
         const query = new URLSearchParams({ sort: flags.sort, order: flags.order, limit: flags.limit, offset: flags.offset });
         const page = await client.request<{ workers: Row[]; total: number }>('GET', `/leaderboard?${query}`);
