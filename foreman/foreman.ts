@@ -126,7 +126,9 @@ export class Foreman {
     this.dispatcher = new Dispatcher(this.tasks, this.fleet, turn, this.events);
     this.checkpoints = new Checkpoints(db, this.commit, this.tasks, options);
     this.quorum = new Quorum({
-      db, commit: this.commit, tasks: this.tasks, reads: this.store, rule: options,
+      db, commit: this.commit, tasks: this.tasks, reads, rule: options,
+      // Held tasks, replica exclusion and the quorum tables exist only beside the SQLite ledger so far.
+      supported: !pg,
       addressOf: (id) => this.fleet.workers.get(id)?.address ?? null,
       log: app.log,
     });

@@ -56,6 +56,8 @@ export interface QuorumDeps {
   tasks: TaskLedger;
   reads: StoreReads;
   rule: ReputationRule;
+  /** False on a store that cannot hold tasks yet (PostgreSQL): quorum tasks are refused with a 400. */
+  supported?: boolean;
   /** The address a worker connects from, for `distinct: 'address'`. */
   addressOf(workerId: string): string | null;
   random?: () => number;
@@ -138,6 +140,7 @@ export class Quorum {
     const ledgerInputs = inputs.map((input, index) => {
       const raw = input.quorum ?? jobQuorum;
       if (raw === undefined) return input;
+      if (this.deps.supported === false) throw new QuorumInputError('quorum tasks need the SQLite store for now (not yet --store postgres)', `${fieldPrefix}/${index}/quorum`);
       const spec = parseQuorum(raw, input.points);
       if (typeof spec === 'string') throw new QuorumInputError(spec, `${fieldPrefix}/${index}/quorum`);
       const parentId = newTimeOrderedId('t_');

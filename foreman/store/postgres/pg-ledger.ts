@@ -313,6 +313,14 @@ export class PgLedger implements TaskLedger {
     return ids;
   }
 
+  /**
+   * Held tasks (quorum parents) are not supported on PostgreSQL yet: the quorum room refuses quorum
+   * tasks on this store (QuorumDeps.supported), so nothing is ever held here.
+   */
+  settleHeld(): Promise<boolean> {
+    return Promise.resolve(false);
+  }
+
   async cancel(id: string): Promise<TaskState | null> {
     const queued = await cancelQueued(this.db, { id }, Date.now());
     if (queued.length > 0) {
