@@ -111,10 +111,9 @@ export class JobControl {
     let n = 0;
     // A requeued task leaves the filter's state, and the seq cursor moves past it anyway.
     for (let after = 0; ; ) {
-      const rows = this.l.store.searchTasks(filter, after, BATCH);
+      const rows = this.l.store.searchRetryCandidates(filter, after, BATCH);
       if (rows.length === 0) break;
       after = rows[rows.length - 1].seq;
-      // Only the columns a retry needs are kept past this page: params and results are dropped with it.
       n += await this.requeue(rows.filter((r) => !this.l.live.has(r.id)));
       if (rows.length < BATCH) break;
     }

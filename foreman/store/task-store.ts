@@ -57,10 +57,13 @@ export class TaskStore {
   readonly spill: SpillStore;
   private bound = { cutoff: Number.NaN, seq: 0 };
   private readonly search: TaskSearch;
+  /** The same filters over the columns a retry needs: no params, no results. */
+  private readonly retrySearch: TaskSearch;
 
   constructor(private readonly db: Db) {
     this.spill = new SpillStore(db);
     this.search = new TaskSearch(db, TASK_COLUMNS, TASKS);
+    this.retrySearch = new TaskSearch(db, RETRY_COLUMNS, 'tasks t');
     // Queries name the partial indexes' conditions (finished_at IS NULL, state IN (...)) so SQLite can use them.
     this.s = {
       insertTask: db.prepare(
@@ -248,6 +251,11 @@ export class TaskStore {
   /** One page of tasks matching `filter`, in submission order (`desc`: newest first), after the cursor `afterSeq` (a seq). */
   searchTasks(filter: TaskFilter, afterSeq: number, limit: number, order: SearchOrder = 'asc'): TaskRow[] {
     return (this.search.page(filter, order, afterSeq, limit) as RawTask[]).map(toRow);
+  }
+
+  /** One page of tasks matching `filter` as a retry reads them (no params or results), oldest first. */
+  searchRetryCandidates(filter: TaskFilter, afterSeq: number, limit: number): RetryCandidate[] {
+    return this.retrySearch.page(filter, 'asc', afterSeq, limit) as RetryCandidate[];
   }
 
   /** Every unsettled task that is not spilled, oldest first, without params (loaded lazily at dispatch). */
