@@ -37,6 +37,8 @@ function renderStatus(status) {
 function renderConfig(status) {
   const entries = [
     ['skills', status.skills.map((s) => (s.group === s.type ? s.type : `${s.type} (group ${s.group})`)).join(', ')],
+    // Loaded models (ctx.hotCache) and the task types they make hot.
+    ['hot', (status.hotSkills ?? []).length > 0 ? `${status.hotSkills.join(', ')} (loaded: ${status.hotCache.join(', ')})` : (status.hotCache ?? []).length > 0 ? `none (loaded: ${status.hotCache.join(', ')})` : 'none'],
     ...Object.entries(status.config).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]),
     ['status URL', status.statusUrl ?? '–'],
   ];

@@ -93,4 +93,28 @@ describe('gaffer submit --type llm', () => {
     // Every result came from tasks already done: the model was asked each prompt once.
     expect(standIn.requests.map((r) => r.prompt).sort()).toEqual(['first question', 'third']);
   });
+
+  it('keeps going while workers join and leave: one SIGKILLed mid-run, another started', async () => {
+    // About 200 ms per prompt, 4 at a time: the run outlasts a worker's start.
+    standIn = await startOpenAiStandIn({ tokenDelayMs: 60 });
+    const foreman = await startForeman(['--heartbeat-interval-ms', '100', '--stale-after-ms', '600', '--lease-ms', '1500', '--grace-ms', '200', '--sweep-interval-ms', '50']);
+    const doomed = await spawnWorker(foreman.wsUrl, { concurrency: 4, args: ['--llm-base-url', standIn.url] });
+    const dir = tempDir();
+    const prompts = join(dir, 'prompts.txt');
+    writeFileSync(prompts, `${Array.from({ length: 300 }, (_, i) => `question ${i + 1}`).join('\n')}\n`);
+    const out = join(dir, 'results.jsonl');
+    const run = submit(foreman.url, prompts, out);
+    await waitFor(() => outLines(out).length >= 20, 'some results');
+    const joined = await spawnWorker(foreman.wsUrl, { concurrency: 4, args: ['--llm-base-url', standIn.url] });
+    doomed.kill('SIGKILL');
+    expect(outLines(out).length).toBeLessThan(300);
+    expect(await run.exited()).toBe(0);
+    const results = outLines(out).map((l) => JSON.parse(l));
+    expect(results).toHaveLength(300);
+    expect(new Set(results.map((r) => r.line)).size).toBe(300);
+    for (const r of results) expect(r.result.text).toBe(`echo: question ${r.line}`);
+    // The newcomer took over, including the prompts that were running on the killed worker.
+    expect(results.filter((r) => r.workerId === joined.id).length).toBeGreaterThan(0);
+    expect(results.some((r) => r.attempt === 2 && r.workerId === joined.id)).toBe(true);
+  });
 });
