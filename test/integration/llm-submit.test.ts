@@ -23,11 +23,12 @@ function submit(foremanUrl: string, prompts: string, out: string, extra: string[
   return new LoggedProcess(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
-describe('gaffer submit --type llm', () => {
+// Several CLI runs per test, each a process start: more than the default 60 s on a loaded 2-core machine.
+describe('gaffer submit --type llm', { timeout: 150_000 }, () => {
   it('after a SIGKILL halfway through 2,000 prompts, a rerun appends exactly the missing results', async () => {
-    standIn = await startOpenAiStandIn({ tokenDelayMs: 4 });
+    standIn = await startOpenAiStandIn({ tokenDelayMs: 2 });
     const foreman = await startForeman();
-    for (let i = 0; i < 2; i++) await spawnWorker(foreman.wsUrl, { concurrency: 4, args: ['--llm-base-url', standIn.url] });
+    for (let i = 0; i < 2; i++) await spawnWorker(foreman.wsUrl, { concurrency: 8, args: ['--llm-base-url', standIn.url] });
     const dir = tempDir();
     const prompts = join(dir, 'prompts.jsonl');
     // Both input forms: an object with a prompt, and a bare JSON string.
@@ -36,7 +37,7 @@ describe('gaffer submit --type llm', () => {
     const out = join(dir, 'results.jsonl');
 
     const first = submit(foreman.url, prompts, out);
-    await waitFor(() => outLines(out).length >= 1000, 'half of the results written', 60_000);
+    await waitFor(() => outLines(out).length >= 1000, 'half of the results written', 100_000);
     first.kill('SIGKILL');
     await first.exited();
     const before = outLines(out).length;
