@@ -12,6 +12,7 @@ import { JobHandle } from './job-handle.js';
 import { mapTasks, type MapOptions } from './map.js';
 import { canStreamRequestBody } from './ndjson.js';
 import { resolveClientOptions, type ClientOptions } from './options.js';
+import { PushChannel } from './push-channel.js';
 import { LongPoll, TaskHandle, type SettleSource } from './task-handle.js';
 import type { AnyTasks, SubmitOptions, TaskFilter, TaskInput, TaskMap, TaskView } from './types.js';
 
@@ -48,17 +49,22 @@ export class Client<M extends TaskMap = AnyTasks> {
   readonly options: Readonly<ClientOptions>;
   private readonly http: Http;
   private readonly settles: SettleSource;
+  private readonly push: PushChannel | null;
 
   /** @throws TypeError naming a bad option. */
   constructor(options: Partial<ClientOptions> = {}) {
     this.options = resolveClientOptions(options, optionsFromEnvironment());
     this.http = new Http(this.options);
-    this.settles = new LongPoll(this.http, this.options.waitChunkMs);
+    const poll = new LongPoll(this.http, this.options.waitChunkMs);
+    this.push = this.options.transport === 'push' ? new PushChannel(this.http, poll) : null;
+    this.settles = this.push ?? poll;
   }
 
   /** Submits one task; resolves once it is durable, with a handle to await its result. */
   async submit<T extends keyof M & string>(type: T, params: M[T]['params'], opts: SubmitOptions = {}): Promise<TaskHandle<M[T]['result'], M[T]['params']>> {
-    const { id } = await this.http.json<{ id: string }>('POST', '/tasks', { body: { ...opts, type, params } });
+    const id = this.push
+      ? await this.push.submit({ ...opts, type, params })
+      : (await this.http.json<{ id: string }>('POST', '/tasks', { body: { ...opts, type, params } })).id;
     return new TaskHandle(id, this.http, this.settles);
   }
 
@@ -218,5 +224,7 @@ export class Client<M extends TaskMap = AnyTasks> {
   }
 
   /** Releases what the client holds open. Idempotent. */
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.push?.close();
+  }
 }

@@ -13,6 +13,12 @@ export interface ClientOptions {
   waitChunkMs: number;
   /** Tasks per request when a job is uploaded in pieces (`map`, and `submitJob` where fetch cannot stream a body). Default 1000. */
   chunkSize: number;
+  /**
+   * How single tasks travel: `push` (one WebSocket to the foreman: submissions batched per turn,
+   * settlements pushed) or `http` (a request per submit, a long poll per awaited result). Jobs,
+   * `map` and everything else use HTTP either way. Default `push`: faster both ways (see BENCHMARKS.md).
+   */
+  transport: 'push' | 'http';
   /** The fetch to use (tests, proxies). Default globalThis.fetch. */
   fetch: typeof fetch;
 }
@@ -22,6 +28,7 @@ export const DEFAULTS: Readonly<Omit<ClientOptions, 'fetch'>> = Object.freeze({
   token: null,
   waitChunkMs: 30_000,
   chunkSize: 1000,
+  transport: 'push',
 });
 
 /**
@@ -34,6 +41,7 @@ export function resolveClientOptions(partial: Partial<ClientOptions>, env: Parti
   o.foreman = o.foreman.replace(/^ws/, 'http').replace(/\/+$/, '');
   if (!Number.isInteger(o.waitChunkMs) || o.waitChunkMs < 1 || o.waitChunkMs > 120_000) throw new TypeError('waitChunkMs must be an integer from 1 to 120000');
   if (!Number.isInteger(o.chunkSize) || o.chunkSize < 1 || o.chunkSize > 100_000) throw new TypeError('chunkSize must be an integer from 1 to 100000');
+  if (o.transport !== 'push' && o.transport !== 'http') throw new TypeError(`transport must be push or http, got ${JSON.stringify(o.transport)}`);
   if (typeof o.fetch !== 'function') throw new TypeError('fetch is not available: pass options.fetch');
   return o;
 }

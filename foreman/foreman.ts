@@ -9,6 +9,7 @@ import { WORKER_WS_PATH, CLOSE_CODES } from '../shared/protocol.js';
 import { Checkpoints } from './checkpoints/checkpoints.js';
 import { Quorum } from './quorum/quorum.js';
 import { leaderboardRoutes } from './http/leaderboard-routes.js';
+import { ClientChannel } from './client-channel/client-channel.js';
 import { Dispatcher } from './dispatcher.js';
 import { HotRouting } from './hot-routing/hot-routing.js';
 import { ForemanEvents } from './events.js';
@@ -68,6 +69,8 @@ export class Foreman {
   readonly quorum: Quorum;
   /** Authentication, limits, metrics and docs (set in setup). */
   edge!: Edge;
+  /** Clients on the push channel (set in setup). */
+  clients: ClientChannel | null = null;
   /** The blob store and its retention (set in setup). */
   blobs!: Blobs;
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -238,6 +241,8 @@ export class Foreman {
       }, req.socket);
       this.edge.sessions.admit(session);
     });
+    this.clients = new ClientChannel(this.api, (code, address) => this.events.emit('protocolError', { code, workerId: null, address }));
+    this.clients.route(app);
     taskRoutes(app, this.api);
     jobRoutes(app, this.api);
     fleetRoutes(app, this.api);
@@ -300,6 +305,7 @@ export class Foreman {
       const errors: unknown[] = [];
       try {
         this.fleet.closeAll(CLOSE_CODES.foremanShutdown, 'FOREMAN_SHUTDOWN');
+        this.clients?.close();
       } catch (err) {
         errors.push(err);
       }

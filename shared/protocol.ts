@@ -77,6 +77,26 @@ export const MESSAGE_SPECS = {
   'checkpoint.ack': { checkpoints: [{ taskId: 'id', attempt: 'uint', seq: 'uint', accepted: 'boolean', 'reason?': 'string' }] },
   'worker.command': { command: { enum: ['restart', 'drain'] }, 'mode?': { enum: ['graceful', 'hard'] } },
   error: { code: 'string', message: 'string', retryable: 'boolean' },
+  // client → foreman, on the client channel (CLIENT_WS_PATH)
+  'client.submit': {
+    tasks: [{ ref: 'uint', type: 'id', 'params?': 'any', 'priority?': 'number', 'maxAttempts?': 'uint', 'timeoutMs?': 'uint', 'key?': 'id' }],
+  },
+  'client.watch': { taskIds: ['id'] },
+  // foreman → client
+  'client.unknown': { taskIds: ['id'] },
+  'client.accepted': { tasks: [{ ref: 'uint', 'taskId?': 'id', 'error?': { code: 'string', message: 'string', 'field?': 'string' } }] },
+  'client.settled': {
+    tasks: [
+      {
+        taskId: 'id',
+        state: { enum: ['succeeded', 'failed', 'cancelled'] },
+        status: 'string|null',
+        'result?': 'any',
+        'error?': wireError,
+        attempt: 'uint',
+      },
+    ],
+  },
 } as const satisfies Record<string, Spec>;
 
 /** Every message kind on the wire. */
@@ -96,7 +116,19 @@ export const WORKER_KINDS = ['hello', 'heartbeat', 'task.result', 'task.progress
 /** Kinds the foreman sends. */
 export const FOREMAN_KINDS = ['welcome', 'task.assign', 'task.cancel', 'task.ack', 'checkpoint.ack', 'worker.command', 'error'] as const;
 
+/** Kinds a client sends on the client channel; `error` and the FOREMAN_CLIENT_KINDS answer them. */
+export const CLIENT_KINDS = ['client.submit', 'client.watch'] as const;
+/** Kinds the foreman sends on the client channel. */
+export const FOREMAN_CLIENT_KINDS = ['client.accepted', 'client.settled', 'client.unknown', 'error'] as const;
+
+/** Path of the client channel: a WebSocket to submit tasks and have their results pushed. */
+export const CLIENT_WS_PATH = '/ws/client';
+
 export type WorkerMessage = Extract<Message, { kind: (typeof WORKER_KINDS)[number] }>;
+export type ClientMessage = Extract<Message, { kind: (typeof CLIENT_KINDS)[number] }>;
+export type ForemanClientMessage = Extract<Message, { kind: (typeof FOREMAN_CLIENT_KINDS)[number] }>;
+export type SettledPush = Payloads['client.settled']['tasks'][number];
+export type SubmitRequest = Payloads['client.submit']['tasks'][number];
 export type ForemanMessage = Extract<Message, { kind: (typeof FOREMAN_KINDS)[number] }>;
 
 export type TaskRef = Infer<typeof taskRef>;

@@ -10,7 +10,7 @@
  * browsers never send to the server.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { WORKER_WS_PATH } from '../../shared/protocol.js';
+import { CLIENT_WS_PATH, WORKER_WS_PATH } from '../../shared/protocol.js';
 import { apiError } from '../http/context.js';
 import type { Credentials } from './credentials.js';
 import { tokenMatches } from './tokens.js';
@@ -35,14 +35,19 @@ export function isPublic(method: string, route: string | undefined): boolean {
   return route === '/health' || route === '/' || route.startsWith('/dashboard/') || route === '/docs' || route.startsWith('/docs/');
 }
 
-/** The bearer token of a request, or null. Only `/ws/dashboard` may carry it in the query string. */
+/** WebSocket routes whose clients may be browsers (which cannot set headers): they may carry `?token=`. */
+const QUERY_TOKEN_ROUTES = new Set([DASHBOARD_WS_PATH, CLIENT_WS_PATH]);
+/** GET routes that change things: the client channel submits tasks, so the read token is not enough. */
+const WRITING_GETS = new Set([CLIENT_WS_PATH]);
+
+/** The bearer token of a request, or null. Only the WebSocket routes of QUERY_TOKEN_ROUTES may carry it in the query string. */
 function presentedToken(req: FastifyRequest, route: string | undefined): string | null {
   const header = req.headers.authorization;
   if (typeof header === 'string') {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     return m ? m[1] : null;
   }
-  if (route === DASHBOARD_WS_PATH) {
+  if (route !== undefined && QUERY_TOKEN_ROUTES.has(route)) {
     const q = (req.query as Record<string, unknown> | undefined)?.token;
     return typeof q === 'string' && q !== '' ? q : null;
   }
@@ -78,7 +83,7 @@ export function installApiAuth(app: FastifyInstance, creds: Credentials, onDenie
       onDenied(401);
       return deny(reply, 401, 'this route needs Authorization: Bearer <API token> (or the read token for GET routes)');
     }
-    if (role === 'read' && !READ_METHODS.has(req.method)) {
+    if (role === 'read' && (!READ_METHODS.has(req.method) || WRITING_GETS.has(route ?? ''))) {
       onDenied(403);
       return deny(reply, 403, 'the read token allows GET routes only; this route needs the API token');
     }

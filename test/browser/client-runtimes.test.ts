@@ -5,15 +5,16 @@
  * against a real foreman and worker.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { openPage } from '../helpers/browser.js';
-import { spawnWorker, startForeman, tempDir } from '../helpers/processes.js';
+import { spawnWorker, startForeman } from '../helpers/processes.js';
 
 const ENTRY = new URL('../../client/index.ts', import.meta.url).pathname;
+const RESULTS = new URL('../../test-results/', import.meta.url).pathname;
 
 /** Runs plain `node` (no loader) on `args`; resolves with its stdout, rejects with its stderr. */
 function node(args: string[]): Promise<string> {
@@ -24,7 +25,9 @@ function node(args: string[]): Promise<string> {
 
 describe('client library runtimes', () => {
   it('works from CommonJS and ESM in plain Node, and from a browser bundle in Chromium', async () => {
-    const dir = tempDir('gaffer-client-bundle-');
+    // Inside the repository, so that plain Node finds `ws` (for the push channel) in node_modules as an installed package would.
+    mkdirSync(RESULTS, { recursive: true });
+    const dir = mkdtempSync(join(RESULTS, 'client-bundle-'));
     const cjs = join(dir, 'client.cjs');
     const esm = join(dir, 'client.mjs');
     const iife = join(dir, 'client.browser.js');
@@ -38,9 +41,12 @@ describe('client library runtimes', () => {
     const fromCjs = await node([
       '-e',
       `const { Client } = require(${JSON.stringify(cjs)});
-       new Client({ foreman: ${JSON.stringify(foreman.url)} }).run('echo', { from: 'cjs' }).then((r) => console.log(JSON.stringify(r)));`,
+       const client = new Client({ foreman: ${JSON.stringify(foreman.url)} });
+       Promise.all([client.run('echo', { from: 'cjs' }), new Client({ foreman: ${JSON.stringify(foreman.url)}, transport: 'http' }).run('echo', 2)])
+         .then((r) => console.log(JSON.stringify(r)));`,
     ]);
-    expect(JSON.parse(fromCjs)).toEqual({ from: 'cjs' });
+    // The push channel's socket does not keep the process alive once nothing is pending: node exits by itself.
+    expect(JSON.parse(fromCjs)).toEqual([{ from: 'cjs' }, 2]);
 
     const fromEsm = await node([
       '--input-type=module',
@@ -59,6 +65,7 @@ describe('client library runtimes', () => {
       const { Client } = (globalThis as unknown as { Gaffer: typeof import('../../client/index.js') }).Gaffer;
       const client = new Client({ foreman: location.origin });
       const one = await client.run('echo', { from: 'browser' });
+      const overHttp = await new Client({ foreman: location.origin, transport: 'http' }).run('echo', 'http');
       const mapped = await client.map('echo', [1, 2, 3]);
       // Browsers cannot stream a request body over HTTP/1.1: the job goes in chunks of an open job.
       const job = await client.submitJob((function* () {
@@ -66,8 +73,9 @@ describe('client library runtimes', () => {
       })());
       let settled = 0;
       for await (const line of job.results()) if (line.state === 'succeeded') settled++;
-      return { one, mapped, count: job.count, settled, hasProcess: typeof (globalThis as { process?: unknown }).process !== 'undefined' };
+      await client.close();
+      return { one, overHttp, mapped, count: job.count, settled, hasProcess: typeof (globalThis as { process?: unknown }).process !== 'undefined' };
     });
-    expect(inBrowser).toEqual({ one: { from: 'browser' }, mapped: [1, 2, 3], count: 5, settled: 5, hasProcess: false });
+    expect(inBrowser).toEqual({ one: { from: 'browser' }, overHttp: 'http', mapped: [1, 2, 3], count: 5, settled: 5, hasProcess: false });
   });
 });

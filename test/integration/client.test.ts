@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ApiError, Client, TaskCancelledError, TaskFailedError } from '../../client/index.js';
+import { LOCKED, TOKENS } from '../helpers/auth.js';
 import { spawnWorker, startForeman } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -34,7 +35,7 @@ describe('client library', () => {
     const foreman = await startForeman(['--retry-backoff-ms', '10']);
     const w = await spawnWorker(foreman.wsUrl, { concurrency: 4 });
     const counted = countingFetch();
-    const client = new Client<Tasks>({ foreman: foreman.url, fetch: counted.fetch });
+    const client = new Client<Tasks>({ foreman: foreman.url, fetch: counted.fetch, transport: 'http' });
 
     expect(await client.run('echo', { n: 7 })).toEqual({ n: 7 });
 
@@ -169,5 +170,60 @@ describe('client library', () => {
     for (const t of bad) expect(await t.result()).toEqual({ succeededOnAttempt: 2 });
     expect((await client.listTasks({ state: 'failed' })).tasks).toHaveLength(0);
     expect(await client.retryTasks({ type: 'fail' })).toBe(0);
+  });
+
+  it('submits and awaits over the push channel with no HTTP request per task, within the same limits and tokens', async () => {
+    const foreman = await startForeman([...LOCKED, '--max-params-bytes', '1000']);
+    const w = await spawnWorker(foreman.wsUrl, { concurrency: 8, args: ['--worker-token', TOKENS.worker] });
+    const counted = countingFetch();
+    const client = new Client<Tasks>({ foreman: foreman.url, token: TOKENS.api, fetch: counted.fetch });
+    expect(client.options.transport).toBe('push');
+
+    // Successes cost no HTTP request at all; many submits in one turn share a frame.
+    expect(await client.run('echo', { n: 1 })).toEqual({ n: 1 });
+    const many = await Promise.all(Array.from({ length: 50 }, (_, n) => client.run('echo', { n })));
+    expect(many.map((r) => r.n)).toEqual(Array.from({ length: 50 }, (_, n) => n));
+    expect(counted.calls).toEqual([]);
+
+    // A failure is read back once, for its attempts.
+    const failed = await client.run('fail', { kind: 'permanent', message: 'pushed' }).catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(TaskFailedError);
+    expect(failed).toMatchObject({ code: 'PERMANENT', message: 'pushed' });
+    expect((failed as TaskFailedError).attempts).toEqual([expect.objectContaining({ workerId: w.id, outcome: 'failed' })]);
+    expect(counted.calls).toEqual([expect.stringMatching(/^GET \/tasks\/t_/)]);
+
+    // A task submitted elsewhere (here over HTTP) can be awaited on the channel too, settled or not.
+    const http = new Client<Tasks>({ foreman: foreman.url, token: TOKENS.api, transport: 'http' });
+    const elsewhere = await http.submit('sleep', { ms: 300 });
+    expect(await client.task(elsewhere.id).result()).toEqual({ slept: 300 });
+    expect(await client.task(elsewhere.id).result()).toEqual({ slept: 300 });
+
+    // The same limits as HTTP, each refusal naming its field; the other tasks of the frame still go.
+    const [tooBig, fine] = await Promise.allSettled([client.submit('echo', { n: 'x'.repeat(2000) } as never), client.run('echo', { n: 2 })]);
+    expect(tooBig.status === 'rejected' && tooBig.reason).toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE', field: 'tasks/0/params' });
+    expect(fine).toEqual({ status: 'fulfilled', value: { n: 2 } });
+    await client.run('echo', { n: 3 }, { key: 'push-key' });
+    const conflict = await client.submit('echo', { n: 4 }, { key: 'push-key' }).catch((e: unknown) => e);
+    expect(conflict).toMatchObject({ status: 409, code: 'KEY_CONFLICT' });
+
+    // The read token may not submit, and no token at all is refused.
+    for (const token of [TOKENS.read, null]) {
+      const refused = new Client({ foreman: foreman.url, token });
+      await expect(refused.submit('echo', {})).rejects.toMatchObject({ code: 'PUSH_CHANNEL_CLOSED' });
+      await refused.close();
+    }
+
+    // A frame that is not a valid message gets an error frame, and the channel keeps serving.
+    const { WebSocket } = await import('ws');
+    const raw = new WebSocket(`${foreman.wsUrl}/ws/client`, { headers: { authorization: `Bearer ${TOKENS.api}` } });
+    await new Promise((resolve) => raw.once('open', resolve));
+    const reply = new Promise<Buffer>((resolve) => raw.once('message', (d) => resolve(d as Buffer)));
+    raw.send(Buffer.from([0xc1]));
+    const { decodeMessage } = await import('../../shared/codec.js');
+    expect(decodeMessage(await reply, ['error'])).toMatchObject({ kind: 'error', code: 'BAD_FRAME' });
+    raw.close();
+    expect(await client.run('echo', { n: 5 })).toEqual({ n: 5 });
+    await client.close();
+    await http.close();
   });
 });

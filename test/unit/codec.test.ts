@@ -7,12 +7,14 @@ import {
   MESSAGE_SPECS,
   PROTOCOL_VERSION,
   WORKER_KINDS,
+  CLIENT_KINDS,
+  FOREMAN_CLIENT_KINDS,
   type MessageKind,
   type MessageOf,
 } from '../../shared/protocol.js';
 import { DEFAULT_CHECK_LIMITS } from '../../shared/schema.js';
 
-const ALL_KINDS = [...WORKER_KINDS, ...FOREMAN_KINDS];
+const ALL_KINDS = [...WORKER_KINDS, ...FOREMAN_KINDS, ...CLIENT_KINDS, ...FOREMAN_CLIENT_KINDS.filter((k) => k !== 'error')];
 
 /** One full example of every kind, optional fields included; the mapped type makes a new kind fail to compile here. */
 const SAMPLES: { [K in MessageKind]: MessageOf<K> } = {
@@ -73,6 +75,17 @@ const SAMPLES: { [K in MessageKind]: MessageOf<K> } = {
   },
   'worker.command': { kind: 'worker.command', command: 'restart', mode: 'hard' },
   error: { kind: 'error', code: 'BAD_FRAME', message: 'nope', retryable: false },
+  'client.submit': { kind: 'client.submit', tasks: [{ ref: 1, type: 'resize', params: { w: 2 }, priority: 1, maxAttempts: 2, timeoutMs: 500, key: 'k' }] },
+  'client.watch': { kind: 'client.watch', taskIds: ['t_1'] },
+  'client.unknown': { kind: 'client.unknown', taskIds: ['t_9'] },
+  'client.accepted': { kind: 'client.accepted', tasks: [{ ref: 1, taskId: 't_1' }, { ref: 2, error: { code: 'INVALID_REQUEST', message: 'bad', field: 'tasks/0/type' } }] },
+  'client.settled': {
+    kind: 'client.settled',
+    tasks: [
+      { taskId: 't_1', state: 'succeeded', status: null, result: { ok: true }, attempt: 1 },
+      { taskId: 't_2', state: 'failed', status: null, error: { code: 'PERMANENT', message: 'bad input', retryable: false }, attempt: 2 },
+    ],
+  },
 };
 
 const hb = (extra: Record<string, unknown> = {}) => encodeValue({ kind: 'heartbeat', running: [], ...extra });
@@ -177,7 +190,7 @@ describe('encodeMessage / decodeMessage round trip', () => {
   });
 
   it.each(Object.values(SAMPLES).map((m) => [m.kind, m] as const))('%s survives encode and decode unchanged', (kind, message) => {
-    const allowed = (WORKER_KINDS as readonly string[]).includes(kind) ? WORKER_KINDS : FOREMAN_KINDS;
+    const allowed = [WORKER_KINDS, FOREMAN_KINDS, CLIENT_KINDS, FOREMAN_CLIENT_KINDS].find((kinds) => (kinds as readonly string[]).includes(kind)) ?? [];
     const bytes = encodeMessage(message);
     expect(Buffer.isBuffer(bytes)).toBe(true);
     expect(decodeMessage(bytes, allowed)).toEqual(message);
