@@ -241,7 +241,7 @@ export class Foreman {
       }, req.socket);
       this.edge.sessions.admit(session);
     });
-    this.clients = new ClientChannel(this.api, (code, address) => this.events.emit('protocolError', { code, workerId: null, address }));
+    this.clients = new ClientChannel(this.api, (code, address) => this.events.emit('protocolError', { code, workerId: null, address, closeCode: null }));
     this.clients.route(app);
     taskRoutes(app, this.api);
     jobRoutes(app, this.api);
