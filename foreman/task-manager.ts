@@ -264,24 +264,53 @@ export class TaskManager implements TaskLedger {
   }
 
   private cancelLive(tasks: LiveTask[], now: number): Promise<unknown> {
-    const commits: Array<Promise<void>> = [];
-    const pushes = new Map<string, TaskRef[]>();
+    const commits: Array<Promise<unknown>> = [];
+    const running: Array<{ task: LiveTask; attempt: number }> = [];
     for (const task of tasks) {
       if (task.state === 'queued') {
         this.queues.remove(task);
-        commits.push(new Promise((resolve, reject) => this.settle(task, 'cancelled', null, null, CANCELLED_QUEUED, now, null, resolve, reject)));
+        commits.push(new Promise<void>((resolve, reject) => this.settle(task, 'cancelled', null, null, CANCELLED_QUEUED, now, null, resolve, reject)));
       } else if (task.state === 'running') {
         task.state = 'cancelling';
         this.tally.move(task.jobId, 'running', 'cancelling', task.id);
-        const seq = task.seq;
-        commits.push(this.commit.write(() => this.store.markCancelling(seq)));
-        const refs = pushes.get(task.workerId as string) ?? [];
-        refs.push({ taskId: task.id, attempt: task.attempt });
-        pushes.set(task.workerId as string, refs);
+        running.push({ task, attempt: task.attempt });
       }
     }
-    for (const [workerId, refs] of pushes) this.hooks.onCancel(workerId, refs);
+    if (running.length > 0) {
+      const seqs = running.map((r) => r.task.seq);
+      commits.push(
+        this.commit
+          // The cancels are pushed from this write's own commit callback: a worker never aborts for a cancel that was not recorded.
+          .write(
+            () => {
+              for (const seq of seqs) this.store.markCancelling(seq);
+            },
+            () => this.pushCancels(running),
+          )
+          .catch((err: unknown) => {
+            // Refused: the tasks run on, as if the cancel had never been asked for.
+            for (const { task, attempt } of running) {
+              if (task.state !== 'cancelling' || task.attempt !== attempt) continue;
+              task.state = 'running';
+              this.tally.move(task.jobId, 'cancelling', 'running', task.id);
+            }
+            throw err;
+          }),
+      );
+    }
     return Promise.all(commits);
+  }
+
+  /** Pushes a cancel to the workers of these attempts, those still cancelling (a result may have settled one meanwhile). */
+  private pushCancels(attempts: Array<{ task: LiveTask; attempt: number }>): void {
+    const pushes = new Map<string, TaskRef[]>();
+    for (const { task, attempt } of attempts) {
+      if (task.state !== 'cancelling' || task.attempt !== attempt || task.workerId === null) continue;
+      const refs = pushes.get(task.workerId) ?? [];
+      refs.push({ taskId: task.id, attempt });
+      pushes.set(task.workerId, refs);
+    }
+    for (const [workerId, refs] of pushes) this.hooks.onCancel(workerId, refs);
   }
 
   /** Cancels every unsettled task of a job and marks the job cancelled. Returns how many tasks were affected, or null. */

@@ -42,4 +42,27 @@ describe('the store refusing a write', () => {
     expect(row()).toEqual({ state: 'running', attempt: 1 });
     reader.close();
   });
+
+  it('a cancel is pushed to the worker only once the write that records it committed (a refused one is not)', async () => {
+    const dbPath = join(tempDir(), 'gaffer.db');
+    const setup = openDatabase(dbPath, 'normal');
+    setup.exec(`CREATE TRIGGER refuse_cancel BEFORE UPDATE OF state ON tasks WHEN NEW.state = 'cancelling'
+                BEGIN SELECT RAISE(ABORT, 'refused by the test trigger'); END`);
+    setup.close();
+    const foreman = await startForeman([], { dbPath });
+    const peer = await RawPeer.connect(foreman.wsUrl);
+    peer.hello('refused-cancel', { capacity: 1 });
+    await peer.next((m) => m.kind === 'welcome');
+    const id = await submit(foreman.api, { type: 'echo', params: 1 });
+    const assign = await peer.next((m) => m.kind === 'task.assign');
+
+    const refused = await fetch(`${foreman.url}/tasks/${id}/cancel`, { method: 'POST' });
+    expect(refused.status).toBe(500);
+    // Nothing was pushed, and the task runs on: its result is accepted as a success.
+    expect((await foreman.api.request('GET', `/tasks/${id}`)).state).toBe('running');
+    peer.send({ kind: 'task.result', results: [{ taskId: id, attempt: assign.tasks[0].attempt, outcome: 'succeeded', value: 'ran', durationMs: 1 }] });
+    await peer.next((m) => m.kind === 'task.ack' && m.results.some((a: any) => a.taskId === id && a.accepted));
+    expect(peer.received.filter((m) => m.kind === 'task.cancel')).toEqual([]);
+    expect((await foreman.api.request('GET', `/tasks/${id}`)).state).toBe('succeeded');
+  });
 });
