@@ -152,6 +152,9 @@ export class SessionGuard implements SessionHandler {
   onMessage(session: Session, message: Exclude<WorkerMessage, { kind: 'hello' }>): void {
     if (message.kind === 'task.result') {
       message = { ...message, results: message.results.map((r) => this.limitResult(session, r)) };
+    } else if (message.kind === 'task.progress' && message.updates.some((u) => !(u.fraction >= 0 && u.fraction <= 1))) {
+      // A fraction outside [0, 1] is clamped (PROTOCOL.md): progress is a hint, not worth an error.
+      message = { ...message, updates: message.updates.map((u) => ({ ...u, fraction: Math.min(1, Math.max(0, u.fraction)) })) };
     }
     this.fleet.onMessage(session, message);
   }

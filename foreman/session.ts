@@ -4,7 +4,7 @@
  */
 import type { WebSocket } from 'ws';
 import { decodeMessage, encodeMessage } from '../shared/codec.js';
-import { ProtocolError, type ProtocolErrorCode } from '../shared/errors.js';
+import { PartialBatchError, ProtocolError, type ProtocolErrorCode } from '../shared/errors.js';
 import { newTimeOrderedId } from '../shared/ids.js';
 import { Outbox, type BatchItem, type BatchKind, type Corkable } from '../shared/outbox.js';
 import { CLOSE_CODES, WORKER_KINDS, type ForemanMessage, type WorkerMessage } from '../shared/protocol.js';
@@ -173,8 +173,11 @@ export class Session {
       if (!isBinary) throw new ProtocolError('BAD_FRAME', 'text frames are not accepted; send binary msgpack');
       message = decodeMessage(data, WORKER_KINDS);
     } catch (err) {
-      if (err instanceof ProtocolError) return this.fail(err);
-      throw err;
+      if (!(err instanceof ProtocolError)) throw err;
+      this.fail(err);
+      // Only some items of a batch were bad: the others are handled as if they had come alone.
+      if (!(err instanceof PartialBatchError) || this.state !== 'ready') return;
+      message = err.salvaged as WorkerMessage;
     }
     if (this.state === 'closed') return;
     if (message.kind === 'hello') {

@@ -3,9 +3,9 @@
  * This is the only file that imports msgpackr.
  */
 import { Packr } from 'msgpackr';
-import { ProtocolError } from './errors.js';
-import { MESSAGE_SPECS, type Message, type MessageKind } from './protocol.js';
-import { compile, DEFAULT_CHECK_LIMITS, explain, type Checker, type CheckLimits } from './schema.js';
+import { PartialBatchError, ProtocolError } from './errors.js';
+import { BATCH_FIELDS, MESSAGE_SPECS, type Message, type MessageKind } from './protocol.js';
+import { compile, DEFAULT_CHECK_LIMITS, explain, type Checker, type CheckLimits, type Spec } from './schema.js';
 
 // Plain msgpack maps (no msgpackr records or extensions), so a worker in any language can read every frame.
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, int64AsType: 'number' });
@@ -34,11 +34,11 @@ export const BATCH_FRAME_OVERHEAD_BYTES = 64;
 /** Compiled checkers per kind, one set per limits object (a foreman's limits are fixed at start). */
 const checkers = new WeakMap<CheckLimits, Map<string, Checker>>();
 
-function checkerFor(kind: MessageKind, limits: CheckLimits): Checker {
-  let byKind = checkers.get(limits);
-  if (!byKind) checkers.set(limits, (byKind = new Map()));
-  let checker = byKind.get(kind);
-  if (!checker) byKind.set(kind, (checker = compile(MESSAGE_SPECS[kind], limits)));
+function checkerFor(key: string, spec: Spec, limits: CheckLimits): Checker {
+  let byKey = checkers.get(limits);
+  if (!byKey) checkers.set(limits, (byKey = new Map()));
+  let checker = byKey.get(key);
+  if (!checker) byKey.set(key, (checker = compile(spec, limits)));
   return checker;
 }
 
@@ -69,13 +69,43 @@ export function decodeMessage<K extends MessageKind>(
   }
   let problem: string | null;
   try {
-    problem = explain(checkerFor(kind as K, limits), value, kind);
+    problem = explain(checkerFor(kind, MESSAGE_SPECS[kind as K], limits), value, kind);
   } catch (err) {
     // A checker that throws costs this frame, never the process.
     throw new ProtocolError('INVALID_MESSAGE', (err as Error).message, { cause: err });
   }
-  if (problem) throw new ProtocolError('INVALID_MESSAGE', problem);
+  if (problem) throw salvageBatch(kind as MessageKind, value as Record<string, unknown>, problem, limits) ?? new ProtocolError('INVALID_MESSAGE', problem);
   return value as Extract<Message, { kind: K }>;
+}
+
+/**
+ * For a batched kind whose only faults are in some of its items: a PartialBatchError carrying the
+ * message with the valid items, naming the first bad item and the task it is about, so one bad
+ * item never drops the good ones around it. Null when the fault is elsewhere (the whole frame is refused).
+ */
+function salvageBatch(kind: MessageKind, value: Record<string, unknown>, problem: string, limits: CheckLimits): PartialBatchError | null {
+  if (!(kind in BATCH_FIELDS)) return null;
+  const field = BATCH_FIELDS[kind as keyof typeof BATCH_FIELDS];
+  const items = value[field];
+  if (!Array.isArray(items) || items.length > limits.maxArrayLength || !problem.startsWith(`${kind}.${field}[`)) return null;
+  const itemChecker = checkerFor(`${kind}/item`, (MESSAGE_SPECS[kind] as Record<string, readonly [Spec]>)[field][0], limits);
+  const good: unknown[] = [];
+  let first: string | null = null;
+  for (let i = 0; i < items.length; i++) {
+    const itemProblem = explain(itemChecker, items[i], `${kind}.${field}[${i}]`);
+    if (itemProblem === null) {
+      good.push(items[i]);
+    } else if (first === null) {
+      const ref = items[i] as { taskId?: unknown; attempt?: unknown } | null;
+      const about = typeof ref?.taskId === 'string' ? ` (task ${ref.taskId.slice(0, 200)}${typeof ref.attempt === 'number' ? ` attempt ${ref.attempt}` : ''})` : '';
+      first = `${itemProblem}${about}`;
+    }
+  }
+  const rejected = items.length - good.length;
+  const salvaged = { ...value, [field]: good };
+  // The rest of the message must be valid on its own.
+  if (first === null || explain(checkerFor(kind, MESSAGE_SPECS[kind], limits), salvaged, kind) !== null) return null;
+  return new PartialBatchError(`${first}; ${rejected} of ${items.length} items refused, the other ${good.length} accepted`, salvaged, rejected);
 }
 
 /** Encodes an arbitrary value (task params, results) for storage. */

@@ -133,6 +133,21 @@ export class ProtocolError extends GafferError {
   }
 }
 
+/**
+ * INVALID_MESSAGE for some items of a batch only: the message holding the valid items is in
+ * `salvaged`, to be handled as if it had arrived alone; the error names the items left out.
+ */
+export class PartialBatchError extends ProtocolError {
+  constructor(
+    detail: string,
+    readonly salvaged: unknown,
+    readonly rejected: number,
+  ) {
+    super('INVALID_MESSAGE', detail);
+    this.name = 'PartialBatchError';
+  }
+}
+
 /** Thrown by a handler for a failure worth retrying (the default for any other error too). */
 export class TransientError extends GafferError {
   constructor(message: string, options?: { cause?: unknown; code?: string }) {

@@ -6,15 +6,9 @@
  * frame, which is what makes the wire cheap.
  */
 import { BATCH_FRAME_OVERHEAD_BYTES, encodeBatchFrame, encodeMessage, encodeValue } from './codec.js';
-import type { Message, Payloads } from './protocol.js';
+import { BATCH_FIELDS, type Message, type Payloads } from './protocol.js';
 
-/** Each batchable kind and the array field that carries its items. */
-export const BATCH_FIELDS = {
-  'task.assign': 'tasks',
-  'task.ack': 'results',
-  'task.result': 'results',
-  'task.progress': 'updates',
-} as const;
+export { BATCH_FIELDS };
 
 export type BatchKind = keyof typeof BATCH_FIELDS;
 export type BatchItem<K extends BatchKind> =

@@ -99,6 +99,14 @@ export const MESSAGE_SPECS = {
   },
 } as const satisfies Record<string, Spec>;
 
+/** Each batched kind and the array field that carries its items. */
+export const BATCH_FIELDS = {
+  'task.assign': 'tasks',
+  'task.ack': 'results',
+  'task.result': 'results',
+  'task.progress': 'updates',
+} as const;
+
 /** Every message kind on the wire. */
 export type MessageKind = keyof typeof MESSAGE_SPECS;
 
