@@ -90,16 +90,6 @@ export class Spill {
     return task;
   }
 
-  /** Brings every spilled task of a job into memory (to cancel them) and returns them. */
-  warmJob(jobId: string): LiveTask[] {
-    const tasks = this.store.spill.ofJob(jobId);
-    if (tasks.length === 0) return tasks;
-    this.store.spill.remove(tasks.map((t) => t.seq));
-    const now = Date.now();
-    for (const t of tasks) this.hold(t, now);
-    return tasks;
-  }
-
   /** Brings the next batch of spilled tasks of `type` into memory, best first. */
   private pageIn(type: string): void {
     const tasks = this.store.spill.ofType(type, PAGE_IN_BATCH);

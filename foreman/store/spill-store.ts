@@ -32,7 +32,6 @@ export class SpillStore {
       remove: db.prepare(`DELETE FROM spill WHERE seq = ?`),
       has: db.prepare(`SELECT 1 FROM spill WHERE seq = ?`).pluck(),
       ofType: db.prepare(`${SPILLED} WHERE s.type = ? ORDER BY s.priority DESC, s.seq LIMIT ?`).raw(true),
-      ofJob: db.prepare(`${SPILLED} WHERE s.job_id = ?`).raw(true),
       countsByType: db.prepare(`SELECT type, priority, count(*) AS n FROM spill GROUP BY type, priority`),
       countsByJob: db.prepare(`SELECT job_id AS jobId, count(*) AS n FROM spill WHERE job_id IS NOT NULL GROUP BY job_id`),
       takeOfJob: db.prepare(`DELETE FROM spill WHERE seq IN (SELECT seq FROM spill WHERE job_id = ? LIMIT ?) RETURNING seq, type, priority`),
@@ -61,14 +60,9 @@ export class SpillStore {
     return this.s.has.get(seq) !== undefined;
   }
 
-  /** Up to `limit` spilled tasks of `type` in dispatch order (priority, then seq), with their params. */
+  /** Up to `limit` spilled tasks of `type` in dispatch order (priority, then seq), with their params when small (see SPILLED). */
   ofType(type: string, limit: number): LiveTask[] {
     return (this.s.ofType.all(type, limit) as LiveColumns[]).map(toLiveTask);
-  }
-
-  /** Every spilled task of a job, with its params. */
-  ofJob(jobId: string): LiveTask[] {
-    return (this.s.ofJob.all(jobId) as LiveColumns[]).map(toLiveTask);
   }
 
   /**
