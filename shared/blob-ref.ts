@@ -23,17 +23,27 @@ export function blobRef(digest: string): string {
   return `${BLOB_REF_PREFIX}${digest}`;
 }
 
-/** Whether a JSON-like value holds a blob reference anywhere; allocates nothing (it runs for every task a worker starts). */
-export function containsBlobRef(v: unknown, depth = 0): boolean {
-  if (typeof v === 'string') return v.length === BLOB_REF_PREFIX.length + 64 && v.startsWith(BLOB_REF_PREFIX) && REF.test(v);
+/**
+ * Whether some string inside a JSON-like value passes `test`; allocates nothing of its own (it runs on
+ * every task's params and result in the worker).
+ */
+export function someString(v: unknown, test: (s: string) => boolean, depth = 0): boolean {
+  if (typeof v === 'string') return test(v);
   // Past the depth limit values are refused at the door anyway; the bound only guards the recursion.
   if (v === null || typeof v !== 'object' || depth > 200 || ArrayBuffer.isView(v)) return false;
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) if (containsBlobRef(v[i], depth + 1)) return true;
+    for (let i = 0; i < v.length; i++) if (someString(v[i], test, depth + 1)) return true;
     return false;
   }
-  for (const k in v) if (containsBlobRef((v as Record<string, unknown>)[k], depth + 1)) return true;
+  for (const k in v) if (someString((v as Record<string, unknown>)[k], test, depth + 1)) return true;
   return false;
+}
+
+const isBlobRef = (s: string): boolean => s.length === BLOB_REF_PREFIX.length + 64 && s.startsWith(BLOB_REF_PREFIX) && REF.test(s);
+
+/** Whether a JSON-like value holds a blob reference anywhere. */
+export function containsBlobRef(v: unknown): boolean {
+  return someString(v, isBlobRef);
 }
 
 /**

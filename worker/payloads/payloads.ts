@@ -16,7 +16,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
-import { containsBlobRef, findBlobRefs, mapStrings } from '../../shared/blob-ref.js';
+import { containsBlobRef, findBlobRefs, mapStrings, someString } from '../../shared/blob-ref.js';
 import type { TaskContext, TaskHandler } from '../task-context.js';
 import type { BlobClient } from './blob-client.js';
 
@@ -27,9 +27,12 @@ export class Payloads {
   /** Downloaded files and how many running tasks use each. */
   private readonly inUse = new Map<string, number>();
   private readonly prefix: string;
+  /** Whether a result string may name a payload file (made once: it runs on every result). */
+  private readonly underPrefix: (s: string) => boolean;
 
   constructor(private readonly client: BlobClient) {
-    this.prefix = resolve(client.dir) + sep;
+    const prefix = (this.prefix = resolve(client.dir) + sep);
+    this.underPrefix = (s) => s.startsWith(prefix);
   }
 
   get dir(): string {
@@ -80,6 +83,7 @@ export class Payloads {
 
   private offloadValue(value: unknown, ctx: TaskContext, known?: Map<string, string>): unknown {
     if (value === null || (typeof value !== 'object' && typeof value !== 'string')) return value;
+    if (!someString(value, this.underPrefix)) return value;
     let paths: Set<string> | null = null;
     mapStrings(value, (s) => {
       if (s.startsWith(this.prefix) && (known?.has(s) || (existsSync(s) && statSync(s).isFile()))) (paths ??= new Set()).add(s);
