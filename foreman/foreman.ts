@@ -17,6 +17,7 @@ import { Fleet } from './fleet.js';
 import type { ApiContext } from './http/context.js';
 import { dashboardRoutes } from './http/dashboard-routes.js';
 import { fleetRoutes } from './http/fleet-routes.js';
+import { tokenRoutes } from './http/token-routes.js';
 import { frameworkErrorReply, installErrorReplies } from './http/error-reply.js';
 import { jobRoutes } from './http/job-routes.js';
 import { installNdjsonParser } from './http/ndjson.js';
@@ -247,6 +248,7 @@ export class Foreman {
     jobRoutes(app, this.api);
     fleetRoutes(app, this.api);
     leaderboardRoutes(app, this.api);
+    tokenRoutes(app, { db: this.db, workerAuth: this.edge.workerAuth });
     await dashboardRoutes(app, this.api);
     this.blobs = await installBlobs(app, {
       options,

@@ -17,6 +17,13 @@ import { tokenMatches } from './tokens.js';
 
 export type ApiRole = 'api' | 'read';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The read token is refused (403) on this route even for GET (token management). */
+    apiTokenOnly?: boolean;
+  }
+}
+
 const DASHBOARD_WS_PATH = '/ws/dashboard';
 const READ_METHODS = new Set(['GET', 'HEAD']);
 
@@ -83,7 +90,9 @@ export function installApiAuth(app: FastifyInstance, creds: Credentials, onDenie
       onDenied(401);
       return deny(reply, 401, 'this route needs Authorization: Bearer <API token> (or the read token for GET routes)');
     }
-    if (role === 'read' && (!READ_METHODS.has(req.method) || WRITING_GETS.has(route ?? ''))) {
+    // Routes configured apiTokenOnly (token management) refuse the read token even for GET.
+    const apiTokenOnly = req.routeOptions.config?.apiTokenOnly === true;
+    if (role === 'read' && (!READ_METHODS.has(req.method) || WRITING_GETS.has(route ?? '') || apiTokenOnly)) {
       onDenied(403);
       return deny(reply, 403, 'the read token allows GET routes only; this route needs the API token');
     }

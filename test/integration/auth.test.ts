@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { CLOSE_CODES } from '../../shared/protocol.js';
 import { client, LOCKED, runCli, TOKENS } from '../helpers/auth.js';
-import { BIN, LoggedProcess, spawnWorker, startForeman } from '../helpers/processes.js';
+import { BIN, LoggedProcess, spawnWorker, startForeman, tempDir } from '../helpers/processes.js';
 import { RawPeer } from '../helpers/raw-peer.js';
 import { settled, waitForTask } from '../helpers/tasks.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -80,6 +81,44 @@ describe('worker authentication', () => {
     await refused(await hello(foreman.wsUrl, 'alice', TOKENS.worker));
     expect(JSON.parse((await runCli(['token', 'list', '--json', ...db])).stdout)[0].revoked).toBe(true);
     expect((await runCli(['token', 'revoke', 'alice', ...db])).code).toBe(1);
+  });
+});
+
+describe('token management', () => {
+  it('refuses to create a token in a folder with no foreman database (it would be a token no foreman knows)', async () => {
+    const db = join(tempDir(), 'gaffer.db');
+    const run = await runCli(['token', 'create', '--worker', 'alice', '--db', db]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(`gaffer token: no foreman database at ${db}: pass --db with the foreman's file, or --foreman URL (and --token) to manage a running foreman's tokens over its API\n`);
+    expect(existsSync(db)).toBe(false);
+  });
+
+  it('creates, lists and revokes tokens over the API (API token only), and the CLI does it with --foreman', async () => {
+    const foreman = await startForeman(LOCKED);
+    const api = client(foreman.url);
+    const reader = client(foreman.url, TOKENS.read);
+    await expect(reader.request('GET', '/tokens')).rejects.toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
+    await expect(reader.request('POST', '/tokens', { workerId: 'alice' })).rejects.toMatchObject({ status: 403 });
+    const { token: alice } = await api.request('POST', '/tokens', { workerId: 'alice' });
+    await expect(api.request('POST', '/tokens', { workerId: 'alice' })).rejects.toMatchObject({ status: 409, body: { code: 'TOKEN_EXISTS', field: 'body/workerId' } });
+    const session = await hello(foreman.wsUrl, 'alice', alice);
+    await welcomed(session);
+
+    // The CLI against the remote foreman: no database file involved.
+    const remote = ['--foreman', foreman.url, '--token', TOKENS.api, '--db', join(tempDir(), 'absent.db')];
+    const bob = await runCli(['token', 'create', '--worker', 'bob', ...remote]);
+    expect(bob.code).toBe(0);
+    await welcomed(await hello(foreman.wsUrl, 'bob', bob.stdout.trim()));
+    const listed = JSON.parse((await runCli(['token', 'list', '--json', ...remote])).stdout);
+    expect(listed.map((t: { workerId: string; revoked: boolean }) => [t.workerId, t.revoked])).toEqual([['alice', false], ['bob', false]]);
+    expect(JSON.stringify(listed)).not.toContain(alice);
+
+    expect((await runCli(['token', 'revoke', 'alice', ...remote])).code).toBe(0);
+    await refused(session);
+    await refused(await hello(foreman.wsUrl, 'alice', alice));
+    const again = await runCli(['token', 'revoke', 'alice', ...remote]);
+    expect(again).toMatchObject({ code: 1, stderr: 'gaffer token: HTTP 404: worker alice has no active token\n' });
+    expect((await runCli(['token', 'list', ...remote.slice(0, 2)])).stderr).toMatch(/^gaffer token: HTTP 401/);
   });
 });
 

@@ -101,6 +101,19 @@ const CALLS: Calls = {
       call('/blobs/not-a-ref'),
     ]);
   },
+  'POST /tokens': async (call) => [
+    await call('/tokens', { method: 'POST', body: { workerId: 'openapi-a' } }),
+    await call('/tokens', { method: 'POST', body: { workerId: 'openapi-a' } }),
+    await call('/tokens', { method: 'POST', body: { workerId: 'openapi-a', force: true } }),
+    await call('/tokens', { method: 'POST', body: { worker: 'x' } }),
+    await call('/tokens', { method: 'POST', body: { workerId: 'openapi-b' }, token: TOKENS.read }),
+  ],
+  'GET /tokens': (call) => Promise.all([call('/tokens'), call('/tokens', { token: TOKENS.read })]),
+  'DELETE /tokens/{workerId}': async (call) => {
+    // The POST's own reply belongs to POST /tokens, checked above.
+    await call('/tokens', { method: 'POST', body: { workerId: 'openapi-c' } });
+    return [await call('/tokens/openapi-c', { method: 'DELETE' }), await call('/tokens/openapi-c', { method: 'DELETE' })];
+  },
   'GET /health': (call) => Promise.all([call('/health', { token: null })]),
   'GET /stats': (call) => Promise.all([call('/stats'), call('/stats', { token: null })]),
   'POST /ops/drain': (call) => Promise.all([call('/ops/drain', { method: 'POST' }), call('/ops/drain', { method: 'POST', token: TOKENS.read })]),
