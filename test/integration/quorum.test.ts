@@ -1,12 +1,19 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { BIN, LoggedProcess, spawnWorker, startForeman, type ForemanProcess } from '../helpers/processes.js';
+import { BIN, LoggedProcess, spawnWorker, startForeman, type ForemanProcess, type WorkerProcess } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const HANDLERS = fileURLToPath(new URL('../fixtures/quorum-handlers.ts', import.meta.url));
 const worker = (foreman: ForemanProcess, opts: { id?: string; liar?: boolean; concurrency?: number } = {}) =>
   spawnWorker(foreman.wsUrl, { id: opts.id, concurrency: opts.concurrency ?? 8, args: ['--handlers', HANDLERS], env: opts.liar ? { GAFFER_TEST_LIAR: '1' } : {} });
+
+/** Starts workers one after another: four processes loading at once on a loaded 2-core machine can take past the start deadline. */
+async function workers<T>(items: T[], start: (item: T) => Promise<WorkerProcess>): Promise<WorkerProcess[]> {
+  const out: WorkerProcess[] = [];
+  for (const item of items) out.push(await start(item));
+  return out;
+}
 
 async function settled(foreman: ForemanProcess, id: string): Promise<Record<string, any>> {
   return waitFor(async () => {
@@ -18,7 +25,7 @@ async function settled(foreman: ForemanProcess, id: string): Promise<Record<stri
 describe('quorum', () => {
   it('outvotes a lying worker on a 300-task job: every result right, the liar quarantined, points exact', async () => {
     const foreman = await startForeman();
-    const honest = await Promise.all(['h1', 'h2', 'h3'].map((id) => worker(foreman, { id: `${id}-${process.pid}` })));
+    const honest = await workers(['h1', 'h2', 'h3'], (id) => worker(foreman, { id: `${id}-${process.pid}` }));
     const liar = await worker(foreman, { id: `liar-${process.pid}`, liar: true });
     const tasks = Array.from({ length: 300 }, (_, n) => ({ type: 'square', params: { n } }));
     const { jobId } = await foreman.api.request('POST', '/jobs', { quorum: 3, tasks });
@@ -76,7 +83,7 @@ describe('quorum', () => {
   it('completes every quorum task when a replica\'s worker is killed mid-task: one canonical result each', async () => {
     const foreman = await startForeman(['--grace-ms', '500', '--heartbeat-interval-ms', '250', '--stale-after-ms', '1500', '--lease-ms', '3000']);
     const victim = await worker(foreman, { id: `victim-${process.pid}`, concurrency: 4 });
-    await Promise.all([1, 2, 3].map((i) => worker(foreman, { id: `w${i}-${process.pid}`, concurrency: 4 })));
+    await workers([1, 2, 3], (i) => worker(foreman, { id: `w${i}-${process.pid}`, concurrency: 4 }));
     const tasks = Array.from({ length: 12 }, (_, n) => ({ type: 'square', params: { n, ms: 400 } }));
     const { jobId } = await foreman.api.request('POST', '/jobs', { quorum: { replicas: 3, agree: 2 }, tasks });
     await waitFor(async () => {
@@ -98,7 +105,7 @@ describe('quorum', () => {
 
   it('fails with NO_CONSENSUS listing every answer, and accepts floating-point answers within a tolerance', async () => {
     const foreman = await startForeman();
-    await Promise.all([1, 2, 3].map(() => worker(foreman)));
+    await workers([1, 2, 3], () => worker(foreman));
     const coin = await foreman.api.request('POST', '/tasks', { type: 'coin', quorum: { replicas: 2, agree: 2, maxReplicas: 3 } });
     const failed = await settled(foreman, coin.id);
     expect(failed.state).toBe('failed');
