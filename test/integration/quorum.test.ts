@@ -122,4 +122,22 @@ describe('quorum', () => {
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ code: 'INVALID_REQUEST', field: 'body/quorum' });
   }, 120_000);
+
+  it('adaptive: until a worker has a valid streak the full quorum runs; then it runs a task alone', async () => {
+    // Trust after 3 valid results in a row, never spot-check: the rule's two knobs at their extremes.
+    const foreman = await startForeman(['--quorum-trust-after', '3', '--quorum-spot-check', '0']);
+    await workers([1, 2, 3], () => worker(foreman, { concurrency: 1 }));
+    const run = async (n: number) => settled(foreman, (await foreman.api.request('POST', '/tasks', { type: 'square', params: { n }, quorum: { replicas: 3, adaptive: true } })).id);
+    // Nobody is trusted yet: each task's first answer brings in the other two replicas.
+    for (let n = 1; n <= 3; n++) {
+      const t = await run(n);
+      expect(t.result).toBe(n * n);
+      expect(t.quorum.replicas, JSON.stringify(t.quorum)).toHaveLength(3);
+    }
+    // Each of the three workers ran a replica of each task: 3 valid results in a row, so one replica is enough.
+    const alone = await run(5);
+    expect(alone.result).toBe(25);
+    expect(alone.quorum.replicas).toHaveLength(1);
+    expect(alone.quorum.replicas[0].verdict).toBe('valid');
+  }, 120_000);
 });
