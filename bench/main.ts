@@ -16,6 +16,7 @@ import type { Scenario } from './scenario.js';
 import { backlog } from './scenarios/backlog.js';
 import { clientTransport } from './scenarios/client-transport.js';
 import { code } from './scenarios/code.js';
+import { quorum } from './scenarios/quorum.js';
 import { compare } from './scenarios/compare.js';
 import { fanout } from './scenarios/fanout.js';
 import { hotModels } from './scenarios/hot-models.js';
@@ -26,7 +27,7 @@ import { sessions } from './scenarios/sessions.js';
 import { throughput, throughput10kb } from './scenarios/throughput.js';
 import { summarize } from './stats.js';
 
-const SCENARIOS: Scenario[] = [compare, throughput, throughput10kb, latency, fanout, sessions, backlog, recovery, code, hotModels, importStall, clientTransport];
+const SCENARIOS: Scenario[] = [compare, throughput, throughput10kb, latency, fanout, sessions, backlog, recovery, code, quorum, hotModels, importStall, clientTransport];
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
 const { values } = parseArgs({
