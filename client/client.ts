@@ -55,7 +55,7 @@ export class Client<M extends TaskMap = AnyTasks> {
   constructor(options: Partial<ClientOptions> = {}) {
     this.options = resolveClientOptions(options, optionsFromEnvironment());
     this.http = new Http(this.options);
-    const poll = new LongPoll(this.http, this.options.waitChunkMs);
+    const poll = new LongPoll(this.http, this.options.waitChunkMs, this.options.reconnectMs);
     this.push = this.options.transport === 'push' ? new PushChannel(this.http, poll) : null;
     this.settles = this.push ?? poll;
   }

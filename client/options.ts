@@ -11,6 +11,8 @@ export interface ClientOptions {
   token: string | null;
   /** Longest single long poll of `GET /tasks/:id/wait`, in ms; `result()` polls again until the task settles. Default 30000. */
   waitChunkMs: number;
+  /** How long an awaited result keeps asking a foreman that cannot be reached (restarting), in ms. Default 60000. */
+  reconnectMs: number;
   /** Tasks per request when a job is uploaded in pieces (`map`, and `submitJob` where fetch cannot stream a body). Default 1000. */
   chunkSize: number;
   /**
@@ -27,6 +29,7 @@ export const DEFAULTS: Readonly<Omit<ClientOptions, 'fetch'>> = Object.freeze({
   foreman: 'http://127.0.0.1:9000',
   token: null,
   waitChunkMs: 30_000,
+  reconnectMs: 60_000,
   chunkSize: 1000,
   transport: 'push',
 });
@@ -40,6 +43,7 @@ export function resolveClientOptions(partial: Partial<ClientOptions>, env: Parti
   if (typeof o.foreman !== 'string' || !/^(http|https|ws|wss):\/\//.test(o.foreman)) throw new TypeError(`foreman must be an http(s) URL, got ${JSON.stringify(o.foreman)}`);
   o.foreman = o.foreman.replace(/^ws/, 'http').replace(/\/+$/, '');
   if (!Number.isInteger(o.waitChunkMs) || o.waitChunkMs < 1 || o.waitChunkMs > 120_000) throw new TypeError('waitChunkMs must be an integer from 1 to 120000');
+  if (!Number.isInteger(o.reconnectMs) || o.reconnectMs < 0) throw new TypeError('reconnectMs must be a non-negative integer');
   if (!Number.isInteger(o.chunkSize) || o.chunkSize < 1 || o.chunkSize > 100_000) throw new TypeError('chunkSize must be an integer from 1 to 100000');
   if (o.transport !== 'push' && o.transport !== 'http') throw new TypeError(`transport must be push or http, got ${JSON.stringify(o.transport)}`);
   if (typeof o.fetch !== 'function') throw new TypeError('fetch is not available: pass options.fetch');

@@ -11,16 +11,36 @@ export interface SettleSource {
   settled(id: string, signal?: AbortSignal): Promise<TaskView>;
 }
 
-/** Waits for a settlement by long-polling `GET /tasks/:id/wait`: one request per `waitChunkMs`, none per check. */
+/**
+ * Waits for a settlement by long-polling `GET /tasks/:id/wait`: one request per `waitChunkMs`, none per check.
+ * A foreman that cannot be reached (restarting) is asked again with backoff for up to `reconnectMs`:
+ * results are durable, so a wait survives a restart.
+ */
 export class LongPoll implements SettleSource {
   constructor(
     private readonly http: Http,
     private readonly waitChunkMs: number,
+    private readonly reconnectMs: number,
   ) {}
 
   async settled(id: string, signal?: AbortSignal): Promise<TaskView> {
+    let unreachableSince: number | null = null;
+    let backoffMs = 50;
     for (;;) {
-      const task = await this.http.json<TaskView>('GET', `/tasks/${encodeURIComponent(id)}/wait`, { query: { timeoutMs: this.waitChunkMs }, signal });
+      let task: TaskView;
+      try {
+        task = await this.http.json<TaskView>('GET', `/tasks/${encodeURIComponent(id)}/wait`, { query: { timeoutMs: this.waitChunkMs }, signal });
+      } catch (err) {
+        // fetch rejects with a TypeError when no answer came (refused, reset); an answer (ApiError) or an abort is final.
+        if (!(err instanceof TypeError) || signal?.aborted) throw err;
+        unreachableSince ??= Date.now();
+        if (Date.now() - unreachableSince > this.reconnectMs) throw err;
+        await new Promise((r) => setTimeout(r, backoffMs));
+        backoffMs = Math.min(2000, backoffMs * 2);
+        continue;
+      }
+      unreachableSince = null;
+      backoffMs = 50;
       if (SETTLED.has(task.state)) return task;
     }
   }

@@ -226,4 +226,22 @@ describe('client library', () => {
     await client.close();
     await http.close();
   });
+
+  it('keeps awaiting across a foreman restart: the push channel drops, the wait carries on, the result arrives', async () => {
+    const first = await startForeman();
+    const { port, dbPath } = first;
+    await spawnWorker(first.wsUrl, { concurrency: 2 });
+    const client = new Client<Tasks>({ foreman: first.url });
+    const task = await client.submit('sleep', { ms: 1500 });
+    const result = task.result();
+    await waitFor(async () => (await task.status()).state === 'running', 'the task to run');
+    first.kill('SIGKILL');
+    await first.exited();
+    const second = await startForeman([], { dbPath, port });
+    expect(await result).toEqual({ slept: 1500 });
+    // The channel reconnects for new work.
+    expect(await client.run('echo', { n: 9 })).toEqual({ n: 9 });
+    await client.close();
+    second.kill();
+  });
 });
