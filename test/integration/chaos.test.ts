@@ -86,7 +86,11 @@ describe('chaos', () => {
     }
     expect(rows).toHaveLength(TASKS);
     expect(rows.filter((t) => t.state !== 'succeeded')).toEqual([]);
-    const details = await Promise.all(rows.map((t) => foreman.api.request('GET', `/tasks/${t.id}`)));
+    // 100 requests at a time: the foreman caps HTTP connections per address (maxHttpConnectionsPerAddress, 200).
+    const details: any[] = [];
+    for (let i = 0; i < rows.length; i += 100) {
+      details.push(...(await Promise.all(rows.slice(i, i + 100).map((t) => foreman.api.request('GET', `/tasks/${t.id}`)))));
+    }
     for (const t of details) {
       const accepted = t.attempts.filter((a: any) => a.outcome === 'succeeded');
       expect(accepted).toHaveLength(1);
