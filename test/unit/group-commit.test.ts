@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openDatabase, type Db } from '../../foreman/store/database.js';
 import { GroupCommit } from '../../foreman/store/group-commit.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 let dir: string;
 let file: string;
@@ -103,6 +104,32 @@ describe('GroupCommit', () => {
     expect(onError).toHaveBeenCalledTimes(1);
     expect(onError.mock.calls[0][0].message).toBe('lost');
     expect(committedValues()).toEqual(['after']);
+  });
+
+  it('a store that cannot write (SQLITE_FULL) holds the batch in order, refuses nothing, and commits it once it can (issue 9.3)', async () => {
+    // A real full database: SQLite refuses to grow the file past max_page_count.
+    const pages = db.pragma('page_count', { simple: true }) as number;
+    db.pragma(`max_page_count = ${pages}`);
+    const states: string[] = [];
+    const onError = vi.fn();
+    const commit = new GroupCommit(db, undefined, onError, (state) => void states.push(state));
+    const big = (v: string) => () => void db.prepare('INSERT INTO log (v) VALUES (?)').run(v + 'x'.repeat(20_000));
+    const settled: string[] = [];
+    const writes = ['a', 'b', 'c'].map((v) => commit.write(big(v)).then(() => void settled.push(v), () => void settled.push(`refused ${v}`)));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(commit.state).toBe('unavailable');
+    expect(commit.retryInMs).toBeGreaterThan(0);
+    // Later writes queue behind the held batch, in order; none is refused, none committed.
+    const later = commit.write(insert('d')).then(() => void settled.push('d'));
+    await waitFor(() => commit.stats.commits === 0 && states.length === 1 && onError.mock.calls.length === 0, 'held, not refused');
+    expect(committedValues()).toEqual([]);
+    expect(settled).toEqual([]);
+    db.pragma('max_page_count = 1073741823');
+    await Promise.all([...writes, later]);
+    expect(settled).toEqual(['a', 'b', 'c', 'd']);
+    expect(committedValues().map((v) => v[0])).toEqual(['a', 'b', 'c', 'd']);
+    expect(states).toEqual(['unavailable', 'writable']);
+    expect(commit.state).toBe('writable');
   });
 
   it('flush() commits synchronously, before the end of the turn', async () => {
