@@ -18,6 +18,7 @@ import type { ApiContext } from './http/context.js';
 import { dashboardRoutes } from './http/dashboard-routes.js';
 import { fleetRoutes } from './http/fleet-routes.js';
 import { tokenRoutes } from './http/token-routes.js';
+import { foremenRoutes } from './http/foremen-routes.js';
 import { frameworkErrorReply, installErrorReplies } from './http/error-reply.js';
 import { jobRoutes } from './http/job-routes.js';
 import { installNdjsonParser } from './http/ndjson.js';
@@ -249,6 +250,11 @@ export class Foreman {
     fleetRoutes(app, this.api);
     leaderboardRoutes(app, this.api);
     tokenRoutes(app, { db: this.db, workerAuth: this.edge.workerAuth });
+    foremenRoutes(app, async () =>
+      this.pg
+        ? this.pg.foremen.list()
+        : [{ id: 'local', url: this.url, host: null, pid: process.pid, startedAt: this.api.startedAt, heartbeatAgeMs: 0, alive: true, self: true }],
+    );
     await dashboardRoutes(app, this.api);
     this.blobs = await installBlobs(app, {
       options,

@@ -10,6 +10,7 @@ import { decodeMessage, encodeMessage } from '../shared/codec.js';
 import { ProtocolError } from '../shared/errors.js';
 import { FOREMAN_KINDS, type ForemanMessage, type WorkerMessage } from '../shared/protocol.js';
 import { reconnectDelayMs } from './backoff.js';
+import type { ForemanPicker } from './foreman-list.js';
 
 /**
  * Connection lifecycle:
@@ -41,8 +42,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   /** When the current session was welcomed, or null when it was not (yet). */
   private establishedAt: number | null = null;
 
+  /**
+   * @param foremen which foreman to dial: after a failed dial or a lost session, the next one.
+   */
   constructor(
-    private readonly url: string,
+    private readonly foremen: ForemanPicker,
     private readonly options: { reconnectMinMs: number; reconnectMaxMs: number; caFile: string | null; maxPayload: number },
   ) {
     super();
@@ -90,8 +94,13 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     });
   }
 
+  /** The foreman dialled now (or last). */
+  get url(): string {
+    return this.foremen.current;
+  }
+
   private dial(): void {
-    const socket = new WebSocket(this.url, { maxPayload: this.options.maxPayload, ca: this.ca, handshakeTimeout: 10_000, perMessageDeflate: false });
+    const socket = new WebSocket(this.foremen.current, { maxPayload: this.options.maxPayload, ca: this.ca, handshakeTimeout: 10_000, perMessageDeflate: false });
     this.socket = socket;
     socket.binaryType = 'nodebuffer';
     socket.on('open', () => {
@@ -120,6 +129,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       if (this.establishedAt !== null && Date.now() - this.establishedAt >= this.options.reconnectMaxMs) this.tries = 0;
       this.establishedAt = null;
       const tries = this.tries + 1;
+      // With several foremen, the next dial goes to the next one (failover; round-robin rotation).
+      if (this.foremen.foremen.length > 1) this.foremen.advance();
       const delay = this.nextDelayMs();
       if (wasOpen) this.emit('close', code, reason.toString(), delay, tries);
       else this.emit('dialFailed', lastError || `closed ${code} ${reason.toString()}`, tries);

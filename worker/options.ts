@@ -1,11 +1,17 @@
 /** Worker options: every tunable has its one default here. */
 import { hostname, availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { toWsUrl } from '../shared/foreman-url.js';
+import { formatForemanList, parseForemanList, type ForemanMode } from './foreman-list.js';
 
 export interface WorkerOptions {
-  /** Foreman URL, e.g. ws://host:9000; http(s):// is accepted and turned into ws(s):// (the /ws/worker path is added when missing). Default ws://127.0.0.1:9000. */
+  /**
+   * Foreman URL, e.g. ws://host:9000; http(s):// is accepted and turned into ws(s):// (the /ws/worker path
+   * is added when missing). Several foremen sharing a PostgreSQL store: a comma-separated list, each URL
+   * optionally followed by `*weight` (see `foremanMode`). Default ws://127.0.0.1:9000.
+   */
   foreman: string;
+  /** With several foremen: `failover` (the first reachable in list order, then the next) or `round-robin` (a weighted random start, then the next). Default failover. */
+  foremanMode: ForemanMode;
   /** Worker id, unique among live workers. Default `<hostname>-<pid>`. */
   id: string;
   /** Tasks run at once (slots). Default: the number of CPUs. */
@@ -49,6 +55,7 @@ export interface WorkerOptions {
 
 export const WORKER_DEFAULTS: Readonly<WorkerOptions> = Object.freeze({
   foreman: 'ws://127.0.0.1:9000',
+  foremanMode: 'failover',
   id: `${hostname()}-${process.pid}`,
   concurrency: availableParallelism(),
   limits: {},
@@ -72,7 +79,8 @@ export const WORKER_DEFAULTS: Readonly<WorkerOptions> = Object.freeze({
 
 /** A few words on each option for `--help`; typed over every key, so a new option cannot go undescribed. */
 export const WORKER_OPTION_HELP: Readonly<Record<keyof WorkerOptions, string>> = Object.freeze({
-  foreman: 'foreman URL (ws://, wss://, http:// or https://; the other scheme is derived)',
+  foreman: 'foreman URL (ws://, wss://, http:// or https://; the other scheme is derived), or several: url1,url2*weight',
+  foremanMode: 'with several foremen: failover (first reachable, then the next) or round-robin (weighted random start)',
   id: 'worker id, unique among live workers',
   concurrency: 'tasks run at once (slots)',
   limits: 'per-group limits (see --limit)',
@@ -137,12 +145,10 @@ function requireInt(name: keyof WorkerOptions, value: unknown, min: number, max 
 export function resolveWorkerOptions(partial: Partial<WorkerOptions> = {}): Readonly<WorkerOptions> {
   const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
   const o: WorkerOptions = { ...WORKER_DEFAULTS, ...defined };
-  if (typeof o.foreman !== 'string' || !/^(wss?|https?):\/\/[^/]/i.test(o.foreman)) {
-    throw new TypeError(`option foreman must be a ws://, wss://, http:// or https:// URL, got ${String(o.foreman)}`);
-  }
-  // The API's http(s) address works too: the worker endpoint is on the same port.
-  o.foreman = toWsUrl(o.foreman);
-  if (!o.foreman.replace(/^wss?:\/\/[^/]+/, '').startsWith('/ws/')) o.foreman = `${o.foreman.replace(/\/$/, '')}/ws/worker`;
+  if (typeof o.foreman !== 'string') throw new TypeError(`option foreman must be a ws://, wss://, http:// or https:// URL, got ${String(o.foreman)}`);
+  // One URL or several (comma-separated, each with an optional *weight), each normalised to its worker endpoint.
+  o.foreman = formatForemanList(parseForemanList(o.foreman));
+  if (o.foremanMode !== 'failover' && o.foremanMode !== 'round-robin') throw new TypeError(`option foremanMode must be failover or round-robin, got ${String(o.foremanMode)}`);
   if (typeof o.id !== 'string' || o.id.length === 0 || o.id.length > 200) throw new TypeError('option id must be 1-200 characters');
   requireInt('concurrency', o.concurrency, 1, 100_000);
   for (const [group, n] of Object.entries(o.limits)) {

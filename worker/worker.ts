@@ -11,6 +11,7 @@ import { CLOSE_CODES, PROTOCOL_VERSION, type Assignment, type ForemanMessage, ty
 import { BLOB_HINT } from '../shared/blob-ref.js';
 import { CheckpointSender } from './checkpoint-sender.js';
 import { Connection } from './connection.js';
+import { ForemanPicker, parseForemanList } from './foreman-list.js';
 import { HotCache } from './hot-cache.js';
 import { BlobClient, httpBaseOf } from './payloads/blob-client.js';
 import { Payloads } from './payloads/payloads.js';
@@ -101,7 +102,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     // Options passed win over the environment; resolveWorkerOptions drops the undefined ones.
     this.options = resolveWorkerOptions({ ...workerOptionsFromEnv(env), ...rest });
     this.log = logger ?? pino({ level: this.options.logLevel });
-    this.connection = new Connection(this.options.foreman, {
+    this.connection = new Connection(new ForemanPicker(parseForemanList(this.options.foreman), this.options.foremanMode), {
       reconnectMinMs: this.options.reconnectMinMs,
       reconnectMaxMs: this.options.reconnectMaxMs,
       caFile: this.options.caFile,
@@ -114,14 +115,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
       },
     });
     this.hotCache = new HotCache(this.options.skillDependencies, () => this.hotCacheChanged());
-    this.payloads = new Payloads(new BlobClient(httpBaseOf(this.options.foreman), this.options.id, this.options.workerToken, this.options.payloadDir));
+    this.payloads = new Payloads(new BlobClient(() => httpBaseOf(this.connection.url), this.options.id, this.options.workerToken, this.options.payloadDir));
     this.connection.on('open', () => this.sendHello());
     this.connection.on('message', (m) => this.onMessage(m));
     this.connection.on('close', (code, reason, retryInMs, tries) => this.onDisconnect(code, reason, retryInMs, tries));
     this.connection.on('protocolError', (err) => this.log.warn({ code: err.code }, err.message));
     this.connection.on('dialFailed', (message, tries) => {
       // The first failure and then every tenth, so a long outage does not flood the log.
-      if (tries === 1 || tries % 10 === 0) this.log.warn({ foreman: this.options.foreman, tries, error: message }, 'cannot reach the foreman; retrying');
+      if (tries === 1 || tries % 10 === 0) this.log.warn({ foreman: this.connection.url, tries, error: message }, 'cannot reach the foreman; retrying');
     });
   }
 
@@ -299,7 +300,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         this.startHeartbeat();
         if (this.draining) this.connection.send({ kind: 'worker.state', state: 'draining' });
         this.setState(this.draining ? 'draining' : 'ready');
-        this.log.info({ foreman: this.options.foreman, adopted: m.adopted.length, revoked: m.revoked.length }, 'registered with foreman');
+        this.log.info({ foreman: this.connection.url, adopted: m.adopted.length, revoked: m.revoked.length }, 'registered with foreman');
         break;
       }
       case 'task.assign':

@@ -142,10 +142,12 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
     // Tasks already written, by id and attempt: a settled event that races the initial read (or arrives
     // from another foreman as well as from the store) is written once.
     const written = new Set<string>();
+    const tasksWritten = new Set<string>();
     const write = (t: Parameters<typeof resultLine>[0]) => {
       const mark = `${t.id}:${t.attempt}`;
       if (written.has(mark)) return;
       written.add(mark);
+      tasksWritten.add(t.id);
       out.write(resultLine(t));
     };
     let reading = true;
@@ -181,6 +183,14 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
             const now = await ctx.tasks.getJob(job.id);
             if (ended) return;
             if (!now || ctx.tasks.isJobComplete(now)) {
+              // Complete, but fewer tasks written than settled: an announcement was lost (a foreman
+              // died between its commit and its notification). The store has them: write what is missing.
+              if (now && tasksWritten.size < now.settledDurable) {
+                for (const row of await ctx.store.settledOfJob(job.id)) {
+                  if (!tasksWritten.has(row.id)) write({ ...row, state: row.state as SettledTask['state'] });
+                }
+              }
+              if (ended) return;
               stop();
               out.end();
               return;

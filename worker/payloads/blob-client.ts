@@ -27,7 +27,8 @@ export class BlobClient {
   private readonly headers: Record<string, string>;
 
   constructor(
-    private readonly baseUrl: string,
+    /** The HTTP base of the foreman the worker is connected to now (it may change: several foremen). */
+    private readonly baseUrl: () => string,
     workerId: string,
     workerToken: string | null,
     readonly dir: string,
@@ -51,7 +52,7 @@ export class BlobClient {
     if (await stat(path).catch(() => null)) return path;
     let res: Response;
     try {
-      res = await fetch(new URL(`/blobs/${ref}`, this.baseUrl), { headers: this.headers, signal });
+      res = await fetch(new URL(`/blobs/${ref}`, this.baseUrl()), { headers: this.headers, signal });
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       throw new TransientError(`cannot download ${ref}: ${(err as Error).message}`, { code: 'BLOB_DOWNLOAD_FAILED', cause: err });
@@ -89,7 +90,7 @@ export class BlobClient {
     const size = (await stat(path)).size;
     let res: Response;
     try {
-      res = await fetch(new URL('/blobs', this.baseUrl), {
+      res = await fetch(new URL('/blobs', this.baseUrl()), {
         method: 'PUT',
         headers: { ...this.headers, 'content-type': 'application/octet-stream', 'content-length': String(size) },
         body: Readable.toWeb(createReadStream(path)) as never,
