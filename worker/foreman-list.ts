@@ -30,7 +30,7 @@ export function parseForemanList(list: string): ForemanAddress[] {
     const m = WEIGHT.exec(entry);
     const weight = m ? Number(m[1]) : 1;
     let url = m ? entry.slice(0, m.index) : entry;
-    if (!/^(wss?|https?):\/\/[^/]/i.test(url)) throw new TypeError(`option foreman: ${entry} is not a ws://, wss://, http:// or https:// URL`);
+    if (!/^(wss?|https?):\/\/[^/]/i.test(url)) throw new TypeError(`option foreman must be a ws://, wss://, http:// or https:// URL, got ${entry}`);
     if (!Number.isSafeInteger(weight) || weight < 1 || weight > 1000) throw new TypeError(`option foreman: the weight of ${url} must be 1-1000`);
     // The API's http(s) address works too: the worker endpoint is on the same port.
     url = toWsUrl(url);

@@ -116,6 +116,7 @@ const CALLS: Calls = {
   },
   'GET /health': (call) => Promise.all([call('/health', { token: null })]),
   'GET /stats': (call) => Promise.all([call('/stats'), call('/stats', { token: null })]),
+  'GET /foremen': (call) => Promise.all([call('/foremen'), call('/foremen', { token: null })]),
   'POST /ops/drain': (call) => Promise.all([call('/ops/drain', { method: 'POST' }), call('/ops/drain', { method: 'POST', token: TOKENS.read })]),
   'POST /ops/resume': (call) => Promise.all([call('/ops/resume', { method: 'POST' }), call('/ops/resume', { method: 'POST', token: null })]),
   'POST /ops/requeue-stale': (call) => Promise.all([call('/ops/requeue-stale', { method: 'POST' }), call('/ops/requeue-stale', { method: 'POST', token: null })]),

@@ -8,7 +8,7 @@ describe('foreman list', () => {
       { url: 'ws://b:9000/ws/worker', weight: 3 },
       { url: 'wss://c/ws/worker', weight: 1 },
     ]);
-    expect(() => parseForemanList('ws://a:9000,ftp://b')).toThrow(/ftp:\/\/b/);
+    expect(() => parseForemanList('ws://a:9000,ftp://b')).toThrow(/got ftp:\/\/b/);
     expect(() => parseForemanList('ws://a:9000*0')).toThrow(/weight/);
     expect(() => parseForemanList(' , ')).toThrow(/at least one/);
   });
