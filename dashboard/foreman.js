@@ -6,6 +6,7 @@ import { connectLive } from './live-client.js';
 import { renderCharts } from './foreman-charts.js';
 import { renderFleet } from './foreman-fleet.js';
 import { renderJobs } from './foreman-jobs.js';
+import { renderLeaderboard } from './foreman-leaderboard.js';
 import { renderQueue } from './foreman-queue.js';
 
 const connection = document.getElementById('connection');
@@ -35,6 +36,7 @@ function render(snapshot) {
   renderFleet(snapshot.fleet);
   renderQueue(snapshot.stats.queue);
   renderJobs(snapshot.jobs);
+  renderLeaderboard(snapshot.leaderboard ?? []);
 }
 
 connectLive('/ws/dashboard', {

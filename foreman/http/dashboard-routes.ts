@@ -15,6 +15,8 @@ import type { JobState } from '../task-tally.js';
 /** How often open dashboards get a snapshot, in ms. */
 export const DASHBOARD_TICK_MS = 500;
 /** Jobs shown (the newest first). */
+/** Workers shown in the dashboard's leaderboard panel. */
+const LEADERBOARD_SHOWN = 10;
 const JOBS_SHOWN = 20;
 /** Running tasks listed per worker; the count is always exact. */
 const TASKS_SHOWN_PER_WORKER = 8;
@@ -62,6 +64,8 @@ class SnapshotBuilder {
       fleet,
       jobs: jobs.map((j) => ({ ...j, ...rates.get(j.id), failuresByCode: this.metrics.failuresOf(j.id) })),
       series: this.metrics.series(),
+      // The top of the leaderboard, from the room's memory (no query per tick).
+      leaderboard: ctx.quorum.top(LEADERBOARD_SHOWN),
     };
   }
 }

@@ -234,10 +234,14 @@ export class Quorum {
     return this.scores.get(workerId) ?? null;
   }
 
-  /** Ids of quarantined workers. */
-  quarantined(): string[] {
-    return [...this.scores.values()].filter((s) => s.quarantinedAt !== null).map((s) => s.workerId);
+  /** The `limit` workers with the most points (then reputation), as the dashboard shows them. */
+  top(limit: number): Array<WorkerScore & { quarantined: boolean }> {
+    return [...this.scores.values()]
+      .sort((a, b) => b.points - a.points || b.reputation - a.reputation || a.workerId.localeCompare(b.workerId))
+      .slice(0, limit)
+      .map((s) => ({ ...s, quarantined: s.quarantinedAt !== null }));
   }
+
 
   private newGroup(parentId: string, spec: QuorumSpec, template: ReplicaTemplate): Group {
     const group: Group = {
