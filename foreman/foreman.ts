@@ -35,6 +35,7 @@ import { TaskManager } from './task-manager.js';
 import type { StoreReads, TaskLedger, TaskManagerHooks, TurnCommit } from './ledger.js';
 import { PgStore } from './store/postgres/pg-store.js';
 import { installEdge, type Edge } from './edge.js';
+import { referencedInPostgres, referencedInSqlite } from './blobs/blob-collector.js';
 import { installBlobs, type Blobs } from './blobs/install-blobs.js';
 import { logRefusals } from './refusal-log.js';
 import { installStoreGuard } from './http/store-guard.js';
@@ -256,9 +257,11 @@ export class Foreman {
         : [{ id: 'local', url: this.url, host: null, pid: process.pid, startedAt: this.api.startedAt, heartbeatAgeMs: 0, alive: true, self: true }],
     );
     await dashboardRoutes(app, this.api);
+    const pg = this.pg;
     this.blobs = await installBlobs(app, {
       options,
-      db: this.db,
+      // With a PostgreSQL store the tasks are there; the SQLite file then holds none.
+      referenced: pg ? () => referencedInPostgres(pg.db) : () => referencedInSqlite(this.db),
       credentials: this.edge.credentials,
       workerAuth: this.edge.workerAuth,
       fleet: this.fleet,

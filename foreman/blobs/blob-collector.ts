@@ -25,21 +25,47 @@ export function digestsIn(bytes: Buffer | null, into: Set<string>): void {
   }
 }
 
-/** Every digest that a task in this SQLite store references, read in chunks between turns. */
+/** Every digest that a task (params, result) or a job (shared params) in this SQLite store references, read in chunks between turns. */
 export async function referencedInSqlite(db: Db): Promise<Set<string>> {
-  const rows = db.prepare(
+  const tasks = db.prepare(
     `SELECT t.seq AS seq, coalesce(t.params, p.params) AS params, t.result AS result
      FROM tasks t LEFT JOIN task_params p ON p.seq = t.seq WHERE t.seq > ? ORDER BY t.seq LIMIT ?`,
   );
+  const jobs = db.prepare(`SELECT rowid AS seq, params, NULL AS result FROM jobs WHERE rowid > ? AND params IS NOT NULL ORDER BY rowid LIMIT ?`);
   const found = new Set<string>();
+  for (const statement of [tasks, jobs]) {
+    await scanChunks((after) => statement.all(after, SCAN_CHUNK_ROWS) as ScanRow[], found);
+  }
+  return found;
+}
+
+/** The same over the PostgreSQL store (`--store`), for the tasks and jobs every foreman shares. */
+export async function referencedInPostgres(db: { query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> }): Promise<Set<string>> {
+  const found = new Set<string>();
+  const tasks = `SELECT seq, params, result FROM tasks WHERE seq > $1 ORDER BY seq LIMIT ${SCAN_CHUNK_ROWS}`;
+  await scanChunks(async (after) => (await db.query(tasks, [after])).rows as ScanRow[], found);
+  // Only jobs with shared params (code jobs) have any: few enough for one read.
+  for (const row of (await db.query('SELECT params FROM jobs WHERE params IS NOT NULL')).rows as Array<{ params: Buffer }>) digestsIn(row.params, found);
+  return found;
+}
+
+interface ScanRow {
+  seq: number | string;
+  params: Buffer | null;
+  result: Buffer | null;
+}
+
+/** Reads rows after each chunk's last `seq` until a short chunk, collecting the digests they name. */
+async function scanChunks(read: (after: number) => ScanRow[] | Promise<ScanRow[]>, found: Set<string>): Promise<void> {
   for (let after = 0; ; ) {
-    const chunk = rows.all(after, SCAN_CHUNK_ROWS) as Array<{ seq: number; params: Buffer | null; result: Buffer | null }>;
+    const chunk = await read(after);
     for (const r of chunk) {
       digestsIn(r.params, found);
       digestsIn(r.result, found);
     }
-    if (chunk.length < SCAN_CHUNK_ROWS) return found;
-    after = chunk[chunk.length - 1].seq;
+    if (chunk.length < SCAN_CHUNK_ROWS) return;
+    after = Number(chunk[chunk.length - 1].seq);
+    // Between chunks, let the event loop serve everyone else.
     await nextTurn();
   }
 }

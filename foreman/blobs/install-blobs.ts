@@ -5,16 +5,16 @@ import type { WorkerAuth } from '../auth/worker-auth.js';
 import type { Fleet } from '../fleet.js';
 import type { StoreReads } from '../ledger.js';
 import type { ForemanOptions } from '../options.js';
-import type { Db } from '../store/database.js';
 import { BlobAccess } from './blob-access.js';
-import { BlobCollector, referencedInSqlite } from './blob-collector.js';
+import { BlobCollector } from './blob-collector.js';
 import { blobRoutes } from './blob-routes.js';
 import type { BlobStore } from './blob-store.js';
 import { openBlobStore } from './open-blob-store.js';
 
 export interface BlobsHost {
   options: Readonly<Pick<ForemanOptions, 'db' | 'blobStore' | 'maxBlobBytes' | 'blobRetentionMs' | 'blobSweepIntervalMs'>>;
-  db: Db;
+  /** Every blob digest the task store references (params, results, job params): retention keeps those. */
+  referenced: () => Promise<Set<string>>;
   credentials: Pick<Credentials, 'apiToken' | 'readToken'>;
   workerAuth: Pick<WorkerAuth, 'check'>;
   fleet: Pick<Fleet, 'workers'>;
@@ -32,7 +32,7 @@ export async function installBlobs(app: FastifyInstance, host: BlobsHost): Promi
   const store = openBlobStore(options.blobStore, options.db);
   const access = new BlobAccess(host.credentials, host.workerAuth, host.fleet, host.reads);
   await blobRoutes(app, store, access, options.maxBlobBytes);
-  const collector = new BlobCollector(store, () => referencedInSqlite(host.db), options, app.log);
+  const collector = new BlobCollector(store, host.referenced, options, app.log);
   collector.start();
   app.addHook('onClose', async () => collector.stop());
   return { store, collector };

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Client } from '../../client/index.js';
 import { LOCKED, runCli, TOKENS } from '../helpers/auth.js';
 import { spawnWorker, startForeman, tempDir } from '../helpers/processes.js';
+import { STORES, storeArgs } from '../helpers/stores.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -85,16 +86,6 @@ describe('blobs', () => {
     expect((await asWorker('wrong-token-0123456789abcdef')).status).toBe(401);
   });
 
-  it('deletes blobs no task references after the retention period, and keeps referenced ones', async () => {
-    const foreman = await startForeman(['--blob-retention-ms', '300', '--blob-sweep-interval-ms', '100']);
-    const api = new Client({ foreman: foreman.url });
-    const loose = await api.putBlob(new TextEncoder().encode('nobody needs me'));
-    const kept = await api.putBlob(new TextEncoder().encode('a queued task needs me'));
-    await api.submit('nobody-handles-this', { files: [{ input: kept.ref }] });
-    await waitFor(async () => (await fetch(`${foreman.url}/blobs/${loose.ref}`)).status === 404, 'unreferenced blob deleted');
-    expect(Buffer.from(await api.getBlob(kept.ref)).toString()).toBe('a queued task needs me');
-  });
-
   it('points params over the inline limit to blobs, and gaffer submit uploads @path files', async () => {
     const foreman = await startForeman(['--max-params-bytes', '2048']);
     await spawnWorker(foreman.wsUrl);
@@ -119,5 +110,18 @@ describe('blobs', () => {
     const run = await runCli(['foreman', '--port', '0', '--host', '127.0.0.1', '--db', join(tempDir(), 'g.db'), '--blob-store', 's3://bucket/prefix']);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/S3-compatible stores .* are not available yet: they need @aws-sdk\/client-s3/);
+  });
+});
+
+// Retention reads the references from whichever store holds the tasks.
+describe.each(STORES)('blob retention (%s store)', (store) => {
+  it('deletes blobs no task references after the retention period, and keeps referenced ones', async () => {
+    const foreman = await startForeman(['--blob-retention-ms', '300', '--blob-sweep-interval-ms', '100', ...(await storeArgs(store))]);
+    const api = new Client({ foreman: foreman.url });
+    const loose = await api.putBlob(new TextEncoder().encode('nobody needs me'));
+    const kept = await api.putBlob(new TextEncoder().encode('a queued task needs me'));
+    await api.submit('nobody-handles-this', { files: [{ input: kept.ref }] });
+    await waitFor(async () => (await fetch(`${foreman.url}/blobs/${loose.ref}`)).status === 404, 'unreferenced blob deleted');
+    expect(Buffer.from(await api.getBlob(kept.ref)).toString()).toBe('a queued task needs me');
   });
 });
