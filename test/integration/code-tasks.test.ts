@@ -135,6 +135,10 @@ describe('code tasks', () => {
     expect(missing.error.code).toBe('CODE_INVALID');
     // The replacement thread serves the next task.
     expect((await settle(foreman, { type: 'wasm', params: { module: WASM, export: 'add', args: [1, 2] } })).result).toBe(3);
+    // The module as a blob reference: stored once, downloaded by the worker, read from its file.
+    const put = await fetch(`${foreman.url}/blobs`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from(WASM, 'base64') });
+    const { ref } = (await put.json()) as { ref: string };
+    expect((await settle(foreman, { type: 'wasm', params: { module: ref, export: 'add', args: [20, 22] } })).result).toBe(42);
   });
 
   it('gaffer run-fn runs a function file over an inputs file and writes one result per line', async () => {

@@ -10,6 +10,7 @@
  *           bytes (msgpack binary) or base64 text; `export` the function to call
  *           with the numeric `args`.
  */
+import { readFile } from 'node:fs/promises';
 import { CODE_TASK_ERRORS } from '../../shared/errors.js';
 import { PermanentError, TransientError } from '../../shared/errors.js';
 import type { TaskHandler } from '../task-context.js';
@@ -65,7 +66,13 @@ export function codeHandlers(pool: SandboxPool, ceiling: CodeLimits): { js: Task
   };
   const wasm: TaskHandler = async (params, ctx) => {
     const p = paramsObject(params);
-    const module = p.module instanceof Uint8Array ? p.module : typeof p.module === 'string' ? decodeBase64(p.module) : invalid('params.module must be bytes or base64 text');
+    // A `blob:` reference arrives here as the path of the downloaded file (the worker resolves references before any handler runs).
+    const blobPath = typeof p.module === 'string' && Object.values(ctx.files).includes(p.module) ? p.module : null;
+    const module =
+      p.module instanceof Uint8Array ? p.module
+      : blobPath !== null ? new Uint8Array(await readFile(blobPath))
+      : typeof p.module === 'string' ? decodeBase64(p.module)
+      : invalid('params.module must be bytes, base64 text or a blob: reference');
     if (typeof p.export !== 'string' || p.export.length === 0) invalid('params.export must name an exported function');
     const args = p.args ?? [];
     if (!Array.isArray(args) || !args.every((a) => typeof a === 'number')) invalid('params.args must be an array of numbers');
