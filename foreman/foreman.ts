@@ -215,6 +215,7 @@ export class Foreman {
     }
     this.checkpoints.start();
     await this.quorum.load();
+    this.quorum.start();
 
     installErrorReplies(app, () => this.state === 'closed');
     // Before any route: the OpenAPI generator collects routes as they are added, and auth hooks must cover them all.
@@ -311,6 +312,7 @@ export class Foreman {
       if (this.sweepTimer) clearInterval(this.sweepTimer);
       this.retention.stop();
       this.checkpoints.stop();
+      this.quorum.stop();
       this.hotRouting.stop();
       this.tasks.close();
       const errors: unknown[] = [];

@@ -17,7 +17,7 @@ import type { RetryCandidate, TaskFilter, TaskStore } from './store/task-store.j
 import { CANCELLED_QUEUED } from './task-outcome.js';
 import type { TaskQueues } from './task-queues.js';
 import type { JobState, TaskTally } from './task-tally.js';
-import type { LiveTask, TaskState } from './task-types.js';
+import { isHeld, type LiveTask, type TaskState } from './task-types.js';
 import type { SettledTask } from './task-manager.js';
 
 /** Rows per store batch: bounds the memory and the event-loop time of one step of a large job. */
@@ -150,7 +150,9 @@ export class JobControl {
    * Requeues settled rows that are still failed or cancelled when the write runs; returns how many.
    * Rows beyond the in-memory bound (or behind spilled ones of their class) are spilled, not held.
    */
-  private async requeue(rows: RetryCandidate[]): Promise<number> {
+  private async requeue(candidates: RetryCandidate[]): Promise<number> {
+    // A held task (a quorum task) ends only through its room: requeued, it would run once, as a plain task, unchecked.
+    const rows = candidates.filter((r) => !isHeld(r));
     if (rows.length === 0) return 0;
     const now = Date.now();
     let hot = this.l.queues.size - this.l.queues.coldSize;

@@ -86,6 +86,14 @@ export class QuorumStore {
            quarantined_at = excluded.quarantined_at, updated_at = excluded.updated_at`,
       ),
       allScores: db.prepare(`SELECT * FROM worker_scores`),
+      // Decided groups whose parent retention has deleted, and their replicas (worker scores stay).
+      purgeReplicas: db.prepare(
+        `DELETE FROM quorum_replicas WHERE parent_id IN
+           (SELECT parent_id FROM quorum_groups g WHERE decided_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = g.parent_id))`,
+      ),
+      purgeGroups: db.prepare(
+        `DELETE FROM quorum_groups WHERE decided_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = quorum_groups.parent_id)`,
+      ),
       countScores: db.prepare(`SELECT count(*) FROM worker_scores`).pluck(),
       page: Object.fromEntries(
         LEADERBOARD_SORTS.flatMap((sort) =>
@@ -107,6 +115,12 @@ export class QuorumStore {
   deleteGroup(parentId: string): void {
     this.s.deleteReplicas.run(parentId);
     this.s.deleteGroup.run(parentId);
+  }
+
+  /** Deletes the rows of decided groups whose task retention removed; call inside a GroupCommit write. Returns how many groups. */
+  purgeOrphans(): number {
+    this.s.purgeReplicas.run();
+    return this.s.purgeGroups.run().changes;
   }
 
   insertReplica(replicaId: string, parentId: string, now: number): void {

@@ -24,6 +24,9 @@ import { parseQuorum, type QuorumSpec } from './quorum-spec.js';
 import { QuorumStore, type GroupRow, type ReplicaTemplate, type Verdict, type WorkerScore } from './quorum-store.js';
 import { freshScore, scoreAfter, trusted, type ReputationRule } from './reputation.js';
 
+/** How often the rows of quorum tasks that retention removed are deleted, in ms. */
+const ORPHAN_SWEEP_MS = 10 * 60 * 1000;
+
 /** The code a quorum task fails with when its replicas never agreed; `error.answers` lists every distinct answer. */
 export const NO_CONSENSUS = 'NO_CONSENSUS' satisfies keyof typeof TASK_ERROR_CODES;
 
@@ -80,10 +83,23 @@ export class Quorum {
   private readonly parentOf = new Map<string, string>();
   private readonly scores = new Map<string, WorkerScore>();
   private readonly random: () => number;
+  private sweepTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: QuorumDeps) {
     this.store = new QuorumStore(deps.db);
     this.random = deps.random ?? Math.random;
+  }
+
+  /** Starts the sweep that deletes the rows of quorum tasks retention removed. */
+  start(): void {
+    this.sweepTimer ??= setInterval(() => void this.deps.commit.write(() => this.store.purgeOrphans()), ORPHAN_SWEEP_MS);
+    this.sweepTimer.unref();
+  }
+
+  /** Stops the sweep. Idempotent. */
+  stop(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
   }
 
   /** Picks up what a previous run left open: replicas not yet created, answers not yet judged, parents not yet settled. */

@@ -47,9 +47,11 @@ export interface RetryCandidate {
   maxAttempts: number;
   timeoutMs: number | null;
   createdAt: number;
+  /** HELD_RUN_AT for a held task (a quorum task), which a retry leaves alone. */
+  runAt: number;
 }
 const RETRY_COLUMNS = `seq, id, job_id AS jobId, idem_key AS key, type, priority, state, attempt, max_attempts AS maxAttempts,
-  timeout_ms AS timeoutMs, created_at AS createdAt`;
+  timeout_ms AS timeoutMs, created_at AS createdAt, run_at AS runAt`;
 
 export class TaskStore {
   private readonly s;

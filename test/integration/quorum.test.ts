@@ -112,6 +112,12 @@ describe('quorum', () => {
     expect(failed.error.code).toBe('NO_CONSENSUS');
     expect(failed.error.answers).toHaveLength(3);
     expect(failed.quorum.replicas).toHaveLength(3);
+    // Retrying would run it once, unchecked: a quorum task is refused, and a job's retry-failed skips it.
+    const retry = await fetch(`${foreman.url}/tasks/${coin.id}/retry`, { method: 'POST' });
+    expect(retry.status).toBe(409);
+    const { jobId } = await foreman.api.request('POST', '/jobs', { quorum: { replicas: 2, agree: 2, maxReplicas: 2 }, tasks: [{ type: 'coin' }] });
+    for await (const r of foreman.api.results(jobId)) expect(r.error.code).toBe('NO_CONSENSUS');
+    expect(await foreman.api.request('POST', `/jobs/${jobId}/retry-failed`)).toMatchObject({ requeued: 0 });
     const exact = await settled(foreman, (await foreman.api.request('POST', '/tasks', { type: 'noisy-root', params: { n: 2 }, quorum: { replicas: 3, agree: 3, maxReplicas: 3 } })).id);
     expect(exact.error?.code).toBe('NO_CONSENSUS');
     const tolerant = await settled(foreman, (await foreman.api.request('POST', '/tasks', { type: 'noisy-root', params: { n: 2 }, quorum: { replicas: 3, agree: 3, compare: { tolerance: 1e-9 } } })).id);
