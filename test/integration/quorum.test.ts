@@ -129,7 +129,7 @@ describe('quorum', () => {
     expect(await bad.json()).toMatchObject({ code: 'INVALID_REQUEST', field: 'body/quorum' });
   }, 120_000);
 
-  it('adaptive: until a worker has a valid streak the full quorum runs; then it runs a task alone', async () => {
+  it('adaptive: until a worker has a valid streak the full quorum runs; then it runs a task alone; scores survive a restart', async () => {
     // Trust after 3 valid results in a row, never spot-check: the rule's two knobs at their extremes.
     const foreman = await startForeman(['--quorum-trust-after', '3', '--quorum-spot-check', '0']);
     await workers([1, 2, 3], () => worker(foreman, { concurrency: 1 }));
@@ -145,5 +145,11 @@ describe('quorum', () => {
     expect(alone.result).toBe(25);
     expect(alone.quorum.replicas).toHaveLength(1);
     expect(alone.quorum.replicas[0].verdict).toBe('valid');
+    // Points and reputation are durable: a restarted foreman on the same file shows the same board.
+    const before = await foreman.api.request('GET', '/leaderboard');
+    foreman.kill('SIGKILL');
+    await foreman.exited();
+    const again = await startForeman([], { dbPath: foreman.dbPath });
+    expect(await again.api.request('GET', '/leaderboard')).toEqual(before);
   }, 120_000);
 });

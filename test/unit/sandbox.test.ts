@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { newQuickJSWASMModule } from 'quickjs-emscripten';
 import { describe, expect, it } from 'vitest';
 import { taskLimits, type CodeLimits } from '../../worker/sandbox/limits.js';
@@ -53,5 +54,16 @@ describe('QuickJsRunner', () => {
     // A different source has its own context: it does not see the other's global.
     expect(await runner.run('() => typeof globalThis.leak', [], CEILING)).toEqual({ ok: true, json: '"undefined"' });
     runner.dispose();
+  });
+});
+
+describe('the sandbox core', () => {
+  it('imports nothing from Node, so the browser worker can bundle it (the Node parts are the pool and thread files)', () => {
+    for (const file of ['limits.ts', 'code-outcome.ts', 'quickjs-runner.ts', 'wasm-runner.ts']) {
+      const text = readFileSync(new URL(`../../worker/sandbox/${file}`, import.meta.url), 'utf8');
+      const imports = [...text.matchAll(/from '([^']+)'/g)].map((m) => m[1]);
+      expect(imports.filter((i) => i.startsWith('node:') || !(i.startsWith('.') || i === 'quickjs-emscripten')), file).toEqual([]);
+      expect(text, file).not.toMatch(/\bprocess\.|\bBuffer\b|require\(/);
+    }
   });
 });
