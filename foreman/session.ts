@@ -176,7 +176,7 @@ export class Session {
       if (!(err instanceof ProtocolError)) throw err;
       this.fail(err);
       // Only some items of a batch were bad: the others are handled as if they had come alone.
-      if (!(err instanceof PartialBatchError) || this.state !== 'ready') return;
+      if (!(err instanceof PartialBatchError) || this.state !== 'ready' || this.refusedWith !== null) return;
       message = err.salvaged as WorkerMessage;
     }
     if (this.state === 'closed') return;

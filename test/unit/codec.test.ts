@@ -1,7 +1,7 @@
 /** The wire codec: every kind round-trips as plain msgpack, and every kind of malformed frame is refused with a stable code. */
 import { describe, expect, it } from 'vitest';
 import { decodeMessage, decodeValue, encodeMessage, encodeValue } from '../../shared/codec.js';
-import { ProtocolError } from '../../shared/errors.js';
+import { PartialBatchError, ProtocolError } from '../../shared/errors.js';
 import {
   FOREMAN_KINDS,
   MESSAGE_SPECS,
@@ -329,6 +329,26 @@ describe('decodeMessage rejects malformed frames', () => {
     expect(replaced.message).toContain('heartbeat.running[0].taskId must be valid Unicode');
     // Pairs are fine: an emoji survives unchanged.
     expect(decodeFromWorker(encodeMessage({ ...SAMPLES.hello, workerId: 'w-\u{1F600}' }))).toMatchObject({ workerId: 'w-\u{1F600}' });
+  });
+
+  it('refuses only the bad items of a batch (PartialBatchError carrying the good ones), and the whole frame when the fault is elsewhere', () => {
+    const good = (n: number) => ({ taskId: `t_${n}`, attempt: 1, accepted: true });
+    const frame = encodeValue({ kind: 'task.ack', results: [good(1), { taskId: 't_2', attempt: 'x', accepted: true }, good(3), { nope: 1 }] });
+    let err: unknown;
+    try {
+      decodeMessage(frame, FOREMAN_KINDS);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(PartialBatchError);
+    const partial = err as PartialBatchError;
+    expect(partial.code).toBe('INVALID_MESSAGE');
+    expect(partial.message).toContain('task.ack.results[1].attempt must be a non-negative integer (task t_2)');
+    expect(partial.message).toContain('2 of 4 items refused, the other 2 accepted');
+    expect(partial.salvaged).toEqual({ kind: 'task.ack', results: [good(1), good(3)] });
+    // Not a batched kind, or a fault outside the items: the whole frame is refused as before.
+    expect(protocolError(() => decodeFromWorker(hb({ running: [{ taskId: 't', attempt: -1 }] })))).not.toBeInstanceOf(PartialBatchError);
+    expect(protocolError(() => decodeMessage(encodeValue({ kind: 'task.release', tasks: [{ taskId: 't', attempt: 1 }] }), WORKER_KINDS))).not.toBeInstanceOf(PartialBatchError);
   });
 
   it('applies caller-supplied limits', () => {
