@@ -29,13 +29,12 @@ export class ClientChannel {
   private readonly sessions = new Set<ClientSession>();
   private readonly watchers = new Map<string, ClientSession | Set<ClientSession>>();
   private readonly onSettled = (t: SettledTask) => this.settled(t);
+  private listening = false;
 
   constructor(
     private readonly ctx: ApiContext,
     private readonly onProtocolError: (code: string, address: string) => void,
-  ) {
-    ctx.events.on('settled', this.onSettled);
-  }
+  ) {}
 
   /** Registers the WebSocket route on `app` (after the auth hook, which admits only the API token). */
   route(app: FastifyInstance): void {
@@ -57,7 +56,7 @@ export class ClientChannel {
 
   /** Closes every client socket (the foreman is shutting down) and stops listening. Idempotent. */
   close(): void {
-    this.ctx.events.off('settled', this.onSettled);
+    this.listen(false);
     for (const s of [...this.sessions]) s.close(CLOSE_CODES.foremanShutdown, 'FOREMAN_SHUTDOWN');
     this.sessions.clear();
     this.watchers.clear();
@@ -118,6 +117,7 @@ export class ClientChannel {
     if (session.closed) return;
     session.watching.add(id);
     const current = this.watchers.get(id);
+    this.listen(true);
     if (current === undefined) this.watchers.set(id, session);
     else if (current instanceof Set) current.add(session);
     else if (current !== session) this.watchers.set(id, new Set([current, session]));
@@ -138,10 +138,22 @@ export class ClientChannel {
     }
   }
 
+  /**
+   * Listens to settlements only while some task is watched: on PostgreSQL a 'settled' listener makes
+   * the foreman fetch the rows other foremen settle (pg-store.ts), which nobody needs otherwise.
+   */
+  private listen(on: boolean): void {
+    if (on === this.listening) return;
+    this.listening = on;
+    if (on) this.ctx.events.on('settled', this.onSettled);
+    else this.ctx.events.off('settled', this.onSettled);
+  }
+
   private settled(t: SettledTask): void {
     const w = this.watchers.get(t.id);
     if (w === undefined) return;
     this.watchers.delete(t.id);
+    if (this.watchers.size === 0) this.listen(false);
     const push = pushOf(t);
     for (const s of w instanceof Set ? w : [w]) {
       s.watching.delete(t.id);
@@ -156,6 +168,7 @@ export class ClientChannel {
       w.delete(session);
       if (w.size === 0) this.watchers.delete(id);
     }
+    if (this.watchers.size === 0) this.listen(false);
   }
 
   private drop(session: ClientSession): void {

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ApiError, Client, TaskCancelledError, TaskFailedError } from '../../client/index.js';
 import { LOCKED, TOKENS } from '../helpers/auth.js';
 import { spawnWorker, startForeman } from '../helpers/processes.js';
+import { STORES, storeArgs } from '../helpers/stores.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /** A fetch that counts the requests it makes, by method and path. */
@@ -245,3 +246,24 @@ describe('client library', () => {
     second.kill();
   });
 });
+
+describe.each(STORES)('client library on %s', (store) => {
+  it('gets results pushed and long-polled from the foreman it talks to, whichever foreman ran the task', async () => {
+    const args = await storeArgs(store);
+    const mine = await startForeman(args);
+    // On PostgreSQL a second foreman shares the database and alone has the worker: the task settles there.
+    const runner = store === 'postgres' ? await startForeman(args) : mine;
+    await spawnWorker(runner.wsUrl, { concurrency: 4 });
+    const push = new Client<Tasks>({ foreman: mine.url });
+    const http = new Client<Tasks>({ foreman: mine.url, transport: 'http' });
+    expect(await push.run('echo', { n: 1 })).toEqual({ n: 1 });
+    expect(await http.run('echo', { n: 2 })).toEqual({ n: 2 });
+    const [a, b] = await Promise.all([push.run('sleep', { ms: 200 }), http.run('sleep', { ms: 200 })]);
+    expect([a, b]).toEqual([{ slept: 200 }, { slept: 200 }]);
+    const failed = await push.run('fail', { kind: 'permanent', message: store }).catch((e: unknown) => e);
+    expect(failed).toMatchObject({ name: 'TaskFailedError', code: 'PERMANENT', message: store });
+    expect((await push.listTasks({ type: 'fail', state: 'failed' })).tasks).toHaveLength(1);
+    await push.close();
+  });
+});
+
