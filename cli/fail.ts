@@ -5,7 +5,9 @@
 import { envName, kebab } from '../shared/option-env.js';
 
 /** Error codes that mean "the user's input or environment", not a bug in Gaffer. */
-const USER_ERROR_CODES = new Set(['ENOENT', 'EACCES', 'EADDRINUSE', 'EADDRNOTAVAIL', 'ECONNREFUSED', 'ENOTFOUND', 'ERR_MODULE_NOT_FOUND', 'ERR_INVALID_URL', 'ERR_UNKNOWN_FILE_EXTENSION']);
+const USER_ERROR_CODES = new Set(['ENOENT', 'EACCES', 'EADDRINUSE', 'EADDRNOTAVAIL', 'ECONNREFUSED', 'ENOTFOUND', 'ERR_MODULE_NOT_FOUND', 'ERR_INVALID_URL', 'ERR_UNKNOWN_FILE_EXTENSION',
+  // The database file is held by another foreman, cannot be written where it is, or was written by a newer Gaffer.
+  'DB_IN_USE', 'DB_UNWRITABLE', 'SCHEMA_TOO_NEW', 'EROFS']);
 
 /** The one line to print for `err`: option names from options.ts become the flag and variable that set them. */
 export function userMessage(err: unknown): string {
