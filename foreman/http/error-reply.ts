@@ -78,6 +78,8 @@ export function toApiError(err: FastifyError & { field?: string }, req: FastifyR
   const framework = frameworkError(err, req);
   if (framework) return framework;
   const status = err.statusCode ?? 500;
+  // A store that cannot be reached (PostgreSQL down) is worth a retry, not an internal error.
+  if (status === 503 && err.code === 'STORE_UNAVAILABLE') return apiError(503, 'STORE_UNAVAILABLE', err.message);
   if (status >= 500) return apiError(500, 'INTERNAL', 'internal error');
   // Our own errors (thrown by parsers and limits) carry a catalogued code and their field.
   if (err.code in API_ERRORS) return apiError(status, err.code as ApiErrorCode, err.message, err.field);
@@ -109,7 +111,7 @@ export function installErrorReplies(app: FastifyInstance, isClosing: () => boole
   });
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const body = toApiError(err, req);
-    if (body.statusCode >= 500) req.log.error({ err }, 'request failed');
+    if (body.statusCode >= 500 && body.code !== 'STORE_UNAVAILABLE') req.log.error({ err }, 'request failed');
     return reply.code(body.statusCode).send(body);
   });
   app.setNotFoundHandler((req, reply) =>
