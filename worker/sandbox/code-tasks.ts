@@ -11,13 +11,12 @@
  *           with the numeric `args`.
  */
 import { readFile } from 'node:fs/promises';
-import { CODE_TASK_ERRORS } from '../../shared/errors.js';
-import { PermanentError, TransientError } from '../../shared/errors.js';
 import type { TaskHandler } from '../task-context.js';
 import type { Worker } from '../worker.js';
-import type { CodeOutcome } from './code-outcome.js';
+import { runCodeTask, type CodeRunner } from './code-request.js';
 import type { CodeOptions } from './code-options.js';
-import { taskLimits, type CodeLimits } from './limits.js';
+import type { CodeLimits } from './limits.js';
+import { nodeSandboxThreads } from './node-sandbox-thread.js';
 import { SandboxPool } from './sandbox-pool.js';
 
 /** The concurrency group of code tasks: at most `codeThreads` run at once, one per sandbox thread. */
@@ -25,60 +24,22 @@ export const CODE_GROUP = 'code';
 /** V8 heap of a sandbox thread beyond the code's own memory limit (QuickJS's memory lives outside it). */
 const THREAD_HEAP_MB = 64;
 
-function invalid(message: string): never {
-  throw new PermanentError(message, { code: 'CODE_INVALID' });
+/**
+ * A `blob:` reference in `params.module` arrives as the path of the downloaded file (the worker resolves
+ * references before any handler runs): read it, so the sandbox gets bytes as for an inline module.
+ */
+async function withModuleBytes(params: unknown, files: Readonly<Record<string, string>>): Promise<unknown> {
+  const p = params as { module?: unknown } | null;
+  if (typeof p?.module !== 'string' || !Object.values(files).includes(p.module)) return params;
+  return { ...p, module: new Uint8Array(await readFile(p.module)) };
 }
 
-function paramsObject(params: unknown): Record<string, unknown> {
-  if (params === null || typeof params !== 'object' || Array.isArray(params)) invalid('params must be an object');
-  return params as Record<string, unknown>;
-}
-
-function limitsOf(ceiling: CodeLimits, p: Record<string, unknown>): CodeLimits {
-  const limits = taskLimits(ceiling, p.limits);
-  if (typeof limits === 'string') invalid(limits);
-  return limits;
-}
-
-/** Turns a sandbox outcome into the handler's return value, or throws its stable code. */
-function unwrap(outcome: CodeOutcome): unknown {
-  if (outcome.ok) return JSON.parse(outcome.json);
-  if (CODE_TASK_ERRORS[outcome.code].retryable) throw new TransientError(outcome.message, { code: outcome.code });
-  throw new PermanentError(outcome.message, { code: outcome.code });
-}
-
-function decodeBase64(text: string): Uint8Array {
-  try {
-    return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-  } catch {
-    invalid('params.module must be the module bytes or base64 text');
-  }
-}
-
-/** The two handlers, running on `pool` under `ceiling`. */
-export function codeHandlers(pool: SandboxPool, ceiling: CodeLimits): { js: TaskHandler; wasm: TaskHandler } {
-  const js: TaskHandler = async (params, ctx) => {
-    const p = paramsObject(params);
-    if (typeof p.source !== 'string' || p.source.length === 0) invalid('params.source must be a non-empty string');
-    const args = p.args ?? [];
-    if (!Array.isArray(args)) invalid('params.args must be an array');
-    return unwrap(await pool.run({ kind: 'js', source: p.source, args, limits: limitsOf(ceiling, p) }, ctx.signal));
+/** The two handlers, running on `runner` under `ceiling`. */
+export function codeHandlers(runner: CodeRunner, ceiling: CodeLimits): { js: TaskHandler; wasm: TaskHandler } {
+  return {
+    js: (params, ctx) => runCodeTask(runner, 'js', params, ceiling, ctx.signal),
+    wasm: async (params, ctx) => runCodeTask(runner, 'wasm', await withModuleBytes(params, ctx.files), ceiling, ctx.signal),
   };
-  const wasm: TaskHandler = async (params, ctx) => {
-    const p = paramsObject(params);
-    // A `blob:` reference arrives here as the path of the downloaded file (the worker resolves references before any handler runs).
-    const blobPath = typeof p.module === 'string' && Object.values(ctx.files).includes(p.module) ? p.module : null;
-    const module =
-      p.module instanceof Uint8Array ? p.module
-      : blobPath !== null ? new Uint8Array(await readFile(blobPath))
-      : typeof p.module === 'string' ? decodeBase64(p.module)
-      : invalid('params.module must be bytes, base64 text or a blob: reference');
-    if (typeof p.export !== 'string' || p.export.length === 0) invalid('params.export must name an exported function');
-    const args = p.args ?? [];
-    if (!Array.isArray(args) || !args.every((a) => typeof a === 'number')) invalid('params.args must be an array of numbers');
-    return unwrap(await pool.run({ kind: 'wasm', module, exportName: p.export, args: args as number[], limits: limitsOf(ceiling, p) }, ctx.signal));
-  };
-  return { js, wasm };
 }
 
 /**
@@ -88,7 +49,7 @@ export function codeHandlers(pool: SandboxPool, ceiling: CodeLimits): { js: Task
  * @returns the pool (for its thread count and replacements).
  */
 export function enableCodeTasks(worker: Worker, o: Readonly<CodeOptions>): SandboxPool {
-  const pool = new SandboxPool({ threads: o.codeThreads, threadHeapMb: THREAD_HEAP_MB + o.codeMemoryMb, logger: worker.log });
+  const pool = new SandboxPool({ threads: o.codeThreads, spawn: nodeSandboxThreads(THREAD_HEAP_MB + o.codeMemoryMb), logger: worker.log });
   const ceiling: CodeLimits = { memoryBytes: o.codeMemoryMb * 1024 * 1024, cpuMs: o.codeCpuMs, timeoutMs: o.codeTimeoutMs, resultBytes: o.codeResultBytes };
   const { js, wasm } = codeHandlers(pool, ceiling);
   worker.task('js', js, { group: CODE_GROUP }).task('wasm', wasm, { group: CODE_GROUP });

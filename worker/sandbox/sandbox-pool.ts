@@ -1,47 +1,62 @@
 /**
- * A pool of sandbox threads (Node). Code runs in worker threads so a CPU-bound
- * task never blocks the worker's event loop: heartbeats, results and cancels
- * keep flowing while it computes. Each thread runs one request at a time; the
- * rest wait here in order.
+ * A pool of sandbox threads: Node worker threads (node-sandbox-thread.ts) or a
+ * browser's Web Workers (worker/browser/web-sandbox-thread.ts). Code runs off the
+ * main event loop so a CPU-bound task never blocks it: heartbeats, results and
+ * cancels keep flowing while it computes. Each thread runs one request at a
+ * time; the rest wait here in order.
  *
  * The pool is the last line of every limit: a run past its wall-clock limit
  * (or, for WebAssembly, which cannot be interrupted, past its CPU budget), a
  * cancelled run, and a thread that dies (V8's heap limit, a crash) all end
  * with that thread terminated and a fresh one started in its place.
  */
-import { Worker as Thread } from 'node:worker_threads';
-import type { Logger } from 'pino';
 import { codeFailure, type CodeOutcome } from './code-outcome.js';
-import type { SandboxReply, SandboxRequest } from './sandbox-thread.js';
+import type { CodeRequest, CodeRunner } from './code-request.js';
 
-/** A run request without its id (the pool numbers them). */
-export type RunRequest = SandboxRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+/** A run request as posted to a thread: numbered by the pool. */
+export type SandboxRequest = CodeRequest & { id: number };
+
+/** A thread's answer to one request; `ready` is posted once, when the thread can take work. */
+export type SandboxReply = { id: number; outcome: CodeOutcome } | { ready: true };
+
+/** How the pool hears from one thread. */
+export interface SandboxThreadEvents {
+  reply(reply: SandboxReply): void;
+  /** The thread died on its own (not terminated by the pool): `outOfMemory` when its heap ran out. */
+  died(message: string, outOfMemory: boolean): void;
+}
+
+/** One thread as the pool drives it, whatever the host. */
+export interface SandboxThread {
+  post(request: SandboxRequest): void;
+  terminate(): void | Promise<unknown>;
+}
+
+/** Starts one thread (Node worker thread, Web Worker) that reports through `events`. */
+export type SpawnSandboxThread = (events: SandboxThreadEvents) => SandboxThread;
 
 export interface SandboxPoolOptions {
   /** Threads, i.e. code tasks running at once. */
   threads: number;
-  /** V8 heap of each thread, in MB: a backstop under QuickJS's own limit (its memory is WebAssembly memory, outside this heap). */
-  threadHeapMb: number;
-  logger?: Logger;
+  spawn: SpawnSandboxThread;
+  logger?: { warn(obj: object, msg: string): void };
 }
 
 interface Pending {
-  request: RunRequest;
+  request: CodeRequest;
   signal?: AbortSignal;
   resolve(outcome: CodeOutcome): void;
   reject(reason: unknown): void;
 }
 
 interface Slot {
-  thread: Thread;
+  thread: SandboxThread;
   ready: boolean;
   whenReady: Promise<void>;
-  current: (Pending & { id: number; timer: NodeJS.Timeout; onAbort: () => void }) | null;
+  current: (Pending & { id: number; timer: ReturnType<typeof setTimeout>; onAbort: () => void }) | null;
 }
 
-const BOOT = new URL('./sandbox-thread-boot.mjs', import.meta.url);
-
-export class SandboxPool {
+export class SandboxPool implements CodeRunner {
   private readonly slots: Slot[] = [];
   private readonly queue: Pending[] = [];
   private nextId = 1;
@@ -54,7 +69,7 @@ export class SandboxPool {
   }
 
   /** Runs one request on the next free thread. Rejects with `signal.reason` when aborted (the thread is replaced). */
-  run(request: RunRequest, signal?: AbortSignal): Promise<CodeOutcome> {
+  run(request: CodeRequest, signal?: AbortSignal): Promise<CodeOutcome> {
     if (this.closed) return Promise.reject(new Error('sandbox pool is closed'));
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
@@ -83,30 +98,27 @@ export class SandboxPool {
   }
 
   private spawn(): Slot {
-    const thread = new Thread(BOOT, { resourceLimits: { maxOldGenerationSizeMb: this.options.threadHeapMb } });
     let onReady = () => {};
-    const slot: Slot = { thread, ready: false, whenReady: new Promise((resolve) => (onReady = resolve)), current: null };
-    thread.on('message', (reply: SandboxReply) => {
-      if ('ready' in reply) {
-        slot.ready = true;
-        onReady();
-        this.pump();
-        return;
-      }
-      const current = slot.current;
-      if (current && current.id === reply.id) this.finish(slot, () => current.resolve(reply.outcome));
-    });
-    // 'error' then 'exit' for a thread that died on its own; only 'exit' for one we terminated (already replaced).
-    let died: Error | null = null;
-    thread.on('error', (err) => (died = err));
-    thread.on('exit', (code) => {
-      if (this.closed || !this.slots.includes(slot)) return;
-      const error = died as (Error & { code?: string }) | null;
-      this.options.logger?.warn({ exitCode: code, error: error?.message }, 'sandbox thread died; starting another');
-      const outcome = error?.code === 'ERR_WORKER_OUT_OF_MEMORY' ? codeFailure('CODE_MEMORY_LIMIT', error.message) : codeFailure('CODE_SANDBOX_CRASHED', error?.message ?? `exit code ${code}`);
-      const current = this.detach(slot);
-      this.replace(slot);
-      current?.resolve(outcome);
+    const slot: Slot = { thread: null as unknown as SandboxThread, ready: false, whenReady: new Promise((resolve) => (onReady = resolve)), current: null };
+    slot.thread = this.options.spawn({
+      reply: (reply) => {
+        if ('ready' in reply) {
+          slot.ready = true;
+          onReady();
+          this.pump();
+          return;
+        }
+        const current = slot.current;
+        if (current && current.id === reply.id) this.finish(slot, () => current.resolve(reply.outcome));
+      },
+      died: (message, outOfMemory) => {
+        if (this.closed || !this.slots.includes(slot)) return;
+        this.options.logger?.warn({ error: message }, 'sandbox thread died; starting another');
+        const outcome = outOfMemory ? codeFailure('CODE_MEMORY_LIMIT', message) : codeFailure('CODE_SANDBOX_CRASHED', message);
+        const current = this.detach(slot);
+        this.replace(slot);
+        current?.resolve(outcome);
+      },
     });
     return slot;
   }
@@ -142,7 +154,7 @@ export class SandboxPool {
     };
     pending.signal?.addEventListener('abort', onAbort, { once: true });
     slot.current = { ...pending, id, timer, onAbort };
-    slot.thread.postMessage({ ...pending.request, id } as SandboxRequest);
+    slot.thread.post({ ...pending.request, id } as SandboxRequest);
   }
 
   /** Takes a slot's current run off it (its timer and abort listener too) and returns it. */
