@@ -1,4 +1,6 @@
 /** `gaffer foreman`: reads flags and GAFFER_* variables, starts the foreman, handles signals. */
+import { joinRoutes } from '../foreman/http/join-routes.js';
+import { joinAssets } from '../worker/browser/join-assets.js';
 import { hostname, networkInterfaces } from 'node:os';
 import { Command } from 'commander';
 import { fail } from './fail.js';
@@ -30,7 +32,14 @@ export function foremanCommand(): Command {
     try {
       const options = readOptionFlags(flags, DEFAULTS, process.env) as Partial<ForemanOptions>;
       // Pretty lines on a terminal, JSON otherwise; tokens are redacted either way.
-      foreman = await Foreman.start({ ...options, logger: createLogger(options.logLevel ?? DEFAULTS.logLevel, process.stdout.isTTY === true) });
+      foreman = await Foreman.start({
+        ...options,
+        logger: createLogger(options.logLevel ?? DEFAULTS.logLevel, process.stdout.isTTY === true),
+        // The browser worker's page, built from worker/browser/ (the foreman itself never imports worker code).
+        plugins: [(app, f) => joinRoutes(app, joinAssets, f.edge.credentials.joinToken)],
+      });
+      // Built in the background now, so the first volunteer does not wait for esbuild.
+      joinAssets().catch((err: unknown) => foreman.app.log.error({ err }, 'the join page could not be built'));
     } catch (err) {
       fail('foreman', err);
     }
@@ -38,7 +47,7 @@ export function foremanCommand(): Command {
     const { logLevel: _l, ...settings } = foreman.options;
     // The tokens in force (configured or generated), so the dump shows `[set]` rather than null when they are.
     const creds = foreman.edge.credentials;
-    log.info({ settings: { ...settings, store: withoutPassword(settings.store), workerToken: creds.workerToken, apiToken: creds.apiToken, readToken: creds.readToken } }, 'effective settings');
+    log.info({ settings: { ...settings, store: withoutPassword(settings.store), workerToken: creds.workerToken, apiToken: creds.apiToken, readToken: creds.readToken, joinToken: creds.joinToken } }, 'effective settings');
     const scheme = schemes(foreman.options);
     const host = reachableHost(foreman.options.host);
     const wsUrl = `${scheme.ws}://${host}:${foreman.port}`;

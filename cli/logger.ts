@@ -10,6 +10,7 @@ export const REDACTED_PATHS = [
   'settings.workerToken',
   'settings.apiToken',
   'settings.readToken',
+  'settings.joinToken',
   'settings.controlToken',
   'settings.llmApiKey',
   'hello.authToken',

@@ -189,6 +189,8 @@ export class Dispatcher {
   private consider(worker: WorkerEntry, t: LiveTask | undefined, now: number): void {
     // A task that must not run here (a quorum replica whose sibling this worker ran) is left for others.
     if (!t || t.excludeWorkers?.has(worker.id)) return;
+    // An untrusted (browser) worker runs only quorum replicas (the tasks with an exclusion set), whose answers are checked.
+    if (worker.untrusted && !t.excludeWorkers) return;
     let rank = HOT_HERE;
     if (this.hot !== null) {
       rank = this.hot.rank(worker, t, now);

@@ -45,6 +45,8 @@ export interface WorkerEntry {
   missedHeartbeats: number;
   /** Task types whose models the worker has loaded, as its last hello or heartbeat said (foreman/hot-routing/). */
   hotSkills: readonly string[];
+  /** A browser worker the foreman does not trust (`--trust-browser-workers` off): it runs quorum replicas only. */
+  untrusted: boolean;
 }
 
 export interface FleetHooks {
@@ -166,6 +168,7 @@ export class Fleet implements Omit<SessionHandler, 'onTooLarge'> {
     entry.address = session.address;
     entry.statusUrl = hello.statusUrl ?? null;
     entry.meta = hello.meta ?? {};
+    entry.untrusted = session.untrusted;
     entry.skills = new Map(hello.skills.map((s) => [s.type, s.group ?? s.type]));
     entry.capacity = hello.capacity;
     entry.groupLimits = hello.groupLimits;
@@ -448,7 +451,7 @@ export class Fleet implements Omit<SessionHandler, 'onTooLarge'> {
   private newEntry(id: string, now: number): WorkerEntry {
     return {
       id, session: null, sessionToken: newSecret(), state: 'offline', draining: false, skills: new Map(), capacity: 0,
-      groupLimits: {}, running: new Map(), groupUsage: new Map(), address: null, statusUrl: null, meta: {}, hotSkills: [],
+      groupLimits: {}, running: new Map(), groupUsage: new Map(), address: null, statusUrl: null, meta: {}, hotSkills: [], untrusted: false,
       connectedAt: null, disconnectedAt: null, graceMs: this.options.graceMs, lastSeenAt: now, lastHeartbeatAt: null,
       reconnects: 0, missedHeartbeats: 0,
     };

@@ -65,6 +65,10 @@ export interface ForemanOptions {
   apiToken: string | null;
   /** Read token: GET routes and the dashboard WebSocket only. Default none (generated off loopback). */
   readToken: string | null;
+  /** Join token: carried by the /join link; registers browser workers (js and wasm tasks only) and reads the leaderboard, nothing else. Default none (generated off loopback). */
+  joinToken: string | null;
+  /** Whether browser workers' results count without quorum; by default they run only quorum replicas. Default false. */
+  trustBrowserWorkers: boolean;
   /** PEM certificate file; with `tlsKey`, the foreman serves https and wss. Default none. */
   tlsCert: string | null;
   /** PEM private key file for `tlsCert`. Default none. */
@@ -155,6 +159,8 @@ export const DEFAULTS: Readonly<ForemanOptions> = Object.freeze({
   workerToken: null,
   apiToken: null,
   readToken: null,
+  joinToken: null,
+  trustBrowserWorkers: false,
   tlsCert: null,
   tlsKey: null,
   maxSessions: 10_000,
@@ -219,6 +225,8 @@ export const FOREMAN_OPTION_HELP: Readonly<Record<keyof ForemanOptions, string>>
   workerToken: 'fleet token every worker may join with (generated off loopback)',
   apiToken: 'API token for the HTTP API and dashboard (generated off loopback)',
   readToken: 'read-only API token (generated off loopback)',
+  joinToken: 'token of the /join link: registers browser workers for sandboxed tasks only (generated off loopback)',
+  trustBrowserWorkers: 'accept browser workers\' results without quorum (by default they run only quorum replicas)',
   tlsCert: 'PEM certificate file: serve https and wss (with --tls-key)',
   tlsKey: 'PEM private key file for --tls-cert',
   maxSessions: 'most worker sockets open at once',
@@ -313,7 +321,7 @@ export function resolveForemanOptions(partial: Partial<ForemanOptions> = {}): Re
   for (const name of ['quorumQuarantineBelow', 'quorumSpotCheck'] as const) {
     if (typeof o[name] !== 'number' || !(o[name] >= 0 && o[name] <= 1)) throw new TypeError(`option ${name} must be a number from 0 to 1, got ${String(o[name])}`);
   }
-  for (const name of ['workerToken', 'apiToken', 'readToken'] as const) {
+  for (const name of ['workerToken', 'apiToken', 'readToken', 'joinToken'] as const) {
     const v = o[name];
     // A short token can be guessed; generated ones are 32 characters.
     if (v !== null && (typeof v !== 'string' || v.length < 16 || /\s/.test(v))) throw new TypeError(`option ${name} must be at least 16 characters without spaces`);

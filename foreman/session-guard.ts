@@ -10,7 +10,7 @@
  */
 import { ProtocolError } from '../shared/errors.js';
 import type { TaskResult, WorkerMessage } from '../shared/protocol.js';
-import type { WorkerAuth } from './auth/worker-auth.js';
+import { isBrowserHello, type WorkerAuth } from './auth/worker-auth.js';
 import type { BatchItem, BatchKind } from '../shared/outbox.js';
 import type { Fleet } from './fleet.js';
 import type { ForemanOptions } from './options.js';
@@ -20,7 +20,7 @@ import { valueProblem } from './value-limits.js';
 
 type Limits = Pick<
   ForemanOptions,
-  'maxSessions' | 'maxSessionsPerAddress' | 'maxPreHelloSockets' | 'maxPreHelloSocketsPerAddress' | 'maxResultBytes' | 'maxValueDepth' | 'maxFrameBytes'
+  'maxSessions' | 'maxSessionsPerAddress' | 'trustBrowserWorkers' | 'maxPreHelloSockets' | 'maxPreHelloSocketsPerAddress' | 'maxResultBytes' | 'maxValueDepth' | 'maxFrameBytes'
 >;
 
 /** Largest `hello.meta`, encoded, in bytes: it is kept for every worker and served in /workers, and is meant for a few labels. */
@@ -146,6 +146,7 @@ export class SessionGuard implements SessionHandler {
     this.registered.add(session.address);
     this.registeredSessions.add(session);
     this.auth.admit(session, grant);
+    session.untrusted = (grant.kind === 'browser' || isBrowserHello(hello)) && !this.limits.trustBrowserWorkers;
     this.fleet.onHello(session, hello);
   }
 

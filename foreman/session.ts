@@ -43,6 +43,8 @@ export class Session {
   readonly connectedAt = Date.now();
   state: SessionState = 'awaiting-hello';
   workerId: string | null = null;
+  /** Set at hello for a browser worker the foreman does not trust: it is given quorum replicas only. */
+  untrusted = false;
   /** The id this peer's hello claimed, accepted or not (for logging refusals). */
   claimedWorkerId: string | null = null;
   /** When the last frame or pong arrived, in ms since the epoch. */

@@ -24,7 +24,7 @@ export function accessNotice(creds: Credentials, httpUrl: string, wsUrl: string)
   if (creds.apiToken === null && creds.openWorkers) {
     return {
       log: { level: 'warn', fields: { open: true, joinCommand: join, dashboard: `${httpUrl}/` }, msg: 'no tokens configured and bound to loopback only: the API, dashboard and worker endpoint are open to anyone on this machine' },
-      terminal: `\nstart a worker with:   ${join}\ndashboard:             ${httpUrl}/\n\n`,
+      terminal: `\nstart a worker with:   ${join}\nbrowser workers:       ${httpUrl}/join/\ndashboard:             ${httpUrl}/\n\n`,
     };
   }
   const where = creds.file ? ` (tokens in ${creds.file})` : '';
@@ -44,6 +44,8 @@ export function accessNotice(creds: Credentials, httpUrl: string, wsUrl: string)
     lines.push('Gaffer generated access tokens for this foreman' + (creds.file ? ` and saved them in ${creds.file} (mode 0600):` : ' (kept in memory only):'));
   }
   lines.push(`  start a worker with:   ${joinLine}`);
+  // The browser link carries its token on every start too: it is what the operator shares with volunteers.
+  lines.push(`  browser workers:       ${httpUrl}/join/${creds.joinToken === null ? '' : `#token=${creds.joinToken}`}`);
   if (creds.apiToken === null) lines.push(`  dashboard:             ${httpUrl}/`);
   else {
     lines.push(`  dashboard:             ${httpUrl}/#token=${secret('apiToken', 'apiToken')}`);

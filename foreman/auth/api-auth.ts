@@ -3,6 +3,7 @@
  *
  * - API token: everything.
  * - Read token: GET/HEAD routes and the dashboard WebSocket only (403 elsewhere).
+ * - Join token (the /join link a volunteer opens): GET /leaderboard only, so the page can show its points.
  * - No token: only the routes that hold no data (see `isPublic`).
  *
  * Browsers cannot put headers on a WebSocket, so `/ws/dashboard` also takes
@@ -32,6 +33,8 @@ const READ_METHODS = new Set(['GET', 'HEAD']);
  * the health probe (load balancers), the dashboard page shell and its static
  * files (a browser must load them before it can send a token), and the API
  * documentation (it describes the open-source API, not this foreman's state).
+ * The join page and its files are public too: the volunteer's browser loads them
+ * first, and the join token stays in the URL fragment, which is never sent.
  * The worker socket authenticates in `hello` instead.
  */
 export function isPublic(method: string, route: string | undefined): boolean {
@@ -39,7 +42,7 @@ export function isPublic(method: string, route: string | undefined): boolean {
   // The blob routes take worker tokens as well, so they check credentials themselves (foreman/blobs/blob-access.ts).
   if (route === '/blobs' || route === '/blobs/:ref') return true;
   if (!READ_METHODS.has(method) || route === undefined) return false;
-  return route === '/health' || route === '/' || route.startsWith('/dashboard/') || route === '/docs' || route.startsWith('/docs/');
+  return route === '/health' || route === '/' || route.startsWith('/dashboard/') || route === '/docs' || route.startsWith('/docs/') || route === '/join' || route === '/join/*';
 }
 
 /** WebSocket routes whose clients may be browsers (which cannot set headers): they may carry `?token=`. */
@@ -86,6 +89,7 @@ export function installApiAuth(app: FastifyInstance, creds: Credentials, onDenie
     const route = req.routeOptions.url;
     if (isPublic(req.method, route)) return;
     const role = roleOf(presentedToken(req, route), creds);
+    if (role === null && route === '/leaderboard' && READ_METHODS.has(req.method) && tokenMatches(presentedToken(req, route), creds.joinToken)) return;
     if (role === null) {
       onDenied(401);
       return deny(reply, 401, 'this route needs Authorization: Bearer <API token> (or the read token for GET routes)');

@@ -15,6 +15,8 @@ export interface Credentials {
   apiToken: string | null;
   /** Read-only token; null: reads need the API token (or nothing, when the API is open). */
   readToken: string | null;
+  /** Join token (the /join link): browser workers and the leaderboard only; null: browser workers join like any worker. */
+  joinToken: string | null;
   /** Whether workers may join without any token. */
   openWorkers: boolean;
   /** Where generated tokens live; null when all were configured or the store is in memory. */
@@ -23,7 +25,7 @@ export interface Credentials {
   generated: TokenName[];
 }
 
-const TOKEN_NAMES = ['workerToken', 'apiToken', 'readToken'] as const;
+const TOKEN_NAMES = ['workerToken', 'apiToken', 'readToken', 'joinToken'] as const;
 export type TokenName = (typeof TOKEN_NAMES)[number];
 
 /** Whether `host` only accepts connections from this machine. */
@@ -42,7 +44,7 @@ export function tokensFile(db: string): string | null {
  * @throws Error when the tokens file exists but cannot be read as JSON.
  */
 export function resolveCredentials(options: Pick<ForemanOptions, 'host' | 'db' | TokenName>): Credentials {
-  const configured = { workerToken: options.workerToken, apiToken: options.apiToken, readToken: options.readToken };
+  const configured = { workerToken: options.workerToken, apiToken: options.apiToken, readToken: options.readToken, joinToken: options.joinToken };
   if (isLoopback(options.host)) {
     // Loopback: whatever was configured is enforced, the rest is open to this machine only.
     return { ...configured, openWorkers: configured.workerToken === null, file: null, generated: [] };

@@ -24,25 +24,35 @@ import { hashMatches, hashToken, REVOKED, WorkerTokenStore } from './tokens.js';
 /** How often the revocation sweep looks for outside writes, in ms: the longest a revoked session can live on. */
 export const REVOCATION_CHECK_MS = 250;
 
-/** What let a session in: its worker's own token (by hash), the fleet token, or an open (loopback) foreman. */
-export type WorkerGrant = { kind: 'individual'; hash: string } | { kind: 'fleet' } | { kind: 'open' };
+/** What let a session in: its worker's own token (by hash), the fleet token, the join token (a browser worker), or an open (loopback) foreman. */
+export type WorkerGrant = { kind: 'individual'; hash: string } | { kind: 'fleet' } | { kind: 'browser' } | { kind: 'open' };
+
+/** The only task types a join-token session may register: the sandboxed ones. */
+const BROWSER_SKILLS = new Set(['js', 'wasm']);
+
+/** Whether a hello is a browser worker's: it says so in `meta.browser` and registers sandboxed task types only. */
+export function isBrowserHello(hello: Hello): boolean {
+  return hello.meta?.browser === true && hello.skills.length > 0 && hello.skills.every((s) => BROWSER_SKILLS.has(s.type));
+}
 
 type Hello = Extract<WorkerMessage, { kind: 'hello' }>;
 
 export class WorkerAuth {
   private readonly tokens: WorkerTokenStore;
   private readonly fleetHash: string | null;
+  private readonly joinHash: string | null;
   private readonly grants = new WeakMap<Session, WorkerGrant>();
   private dataVersion: number;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly db: Db,
-    private readonly creds: Pick<Credentials, 'workerToken' | 'openWorkers'>,
+    private readonly creds: Pick<Credentials, 'workerToken' | 'joinToken' | 'openWorkers'>,
     private readonly fleet: Pick<Fleet, 'workers'>,
   ) {
     this.tokens = new WorkerTokenStore(db);
     this.fleetHash = creds.workerToken === null ? null : hashToken(creds.workerToken);
+    this.joinHash = creds.joinToken === null ? null : hashToken(creds.joinToken);
     this.dataVersion = this.readDataVersion();
   }
 
@@ -55,6 +65,8 @@ export class WorkerAuth {
       return presented !== null && hashMatches(presented, own) ? { kind: 'individual', hash: own } : null;
     }
     if (this.fleetHash !== null && presented !== null && hashMatches(presented, this.fleetHash)) return { kind: 'fleet' };
+    // The join link's token registers browser workers for sandboxed tasks, and nothing else.
+    if (this.joinHash !== null && presented !== null && hashMatches(presented, this.joinHash)) return isBrowserHello(hello) ? { kind: 'browser' } : null;
     return this.creds.openWorkers ? { kind: 'open' } : null;
   }
 

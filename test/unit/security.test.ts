@@ -59,20 +59,20 @@ describe('credentials', () => {
   });
 
   it('run open on loopback, and generate, persist (0600) and reuse tokens elsewhere', () => {
-    const none = { workerToken: null, apiToken: null, readToken: null };
+    const none = { workerToken: null, apiToken: null, readToken: null, joinToken: null };
     expect(resolveCredentials({ host: '127.0.0.1', db: ':memory:', ...none })).toMatchObject({ apiToken: null, openWorkers: true });
     const db = join(mkdtempSync(join(tmpdir(), 'gaffer-cred-')), 'g.db');
     const first = resolveCredentials({ host: '0.0.0.0', db, ...none });
-    expect(first).toMatchObject({ generated: ['workerToken', 'apiToken', 'readToken'], openWorkers: false, file: `${db}.tokens.json` });
+    expect(first).toMatchObject({ generated: ['workerToken', 'apiToken', 'readToken', 'joinToken'], openWorkers: false, file: `${db}.tokens.json` });
     expect(statSync(`${db}.tokens.json`).mode & 0o777).toBe(0o600);
     expect(JSON.parse(readFileSync(`${db}.tokens.json`, 'utf8'))).toMatchObject({ apiToken: first.apiToken, workerToken: first.workerToken });
     const second = resolveCredentials({ host: '0.0.0.0', db, ...none });
     expect(second).toMatchObject({ generated: [], apiToken: first.apiToken, readToken: first.readToken });
     // A configured token wins over the file.
     expect(resolveCredentials({ host: '0.0.0.0', db, ...none, apiToken: T }).apiToken).toBe(T);
-    expect(resolveCredentials({ host: '0.0.0.0', db: ':memory:', ...none })).toMatchObject({ generated: ['workerToken', 'apiToken', 'readToken'], file: null });
+    expect(resolveCredentials({ host: '0.0.0.0', db: ':memory:', ...none })).toMatchObject({ generated: ['workerToken', 'apiToken', 'readToken', 'joinToken'], file: null });
     // Configured tokens are never counted as generated (so never printed).
-    expect(resolveCredentials({ host: '0.0.0.0', db: ':memory:', ...none, apiToken: T }).generated).toEqual(['workerToken', 'readToken']);
+    expect(resolveCredentials({ host: '0.0.0.0', db: ':memory:', ...none, apiToken: T }).generated).toEqual(['workerToken', 'readToken', 'joinToken']);
   });
 });
 
