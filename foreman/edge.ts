@@ -6,6 +6,7 @@
  */
 import { packageVersion } from '../shared/package-version.js';
 import type { FastifyInstance } from 'fastify';
+import type { AttemptLogs } from './attempt-logs.js';
 import { installApiAuth } from './auth/api-auth.js';
 import { resolveCredentials, type Credentials } from './auth/credentials.js';
 import { WorkerAuth } from './auth/worker-auth.js';
@@ -28,6 +29,8 @@ export interface EdgeHost {
   readonly url: string;
   options: Readonly<ForemanOptions>;
   db: Db;
+  /** Where the ctx.log() lines that results carry are kept. */
+  attemptLogs: AttemptLogs;
   fleet: Fleet;
   tasks: TaskLedger;
   events: ForemanEvents;
@@ -53,7 +56,11 @@ export async function installEdge(app: FastifyInstance, host: EdgeHost): Promise
   const workerAuth = new WorkerAuth(host.db, credentials, host.fleet);
   let sessions: SessionGuard | null = null;
   const metrics = new ForemanMetrics({ events: host.events, tasks: host.tasks, fleet: host.fleet, openSessions: () => sessions?.open ?? 0 });
-  sessions = new SessionGuard(host.fleet, workerAuth, options, { onRefused: (reason) => metrics.refused.inc({ reason }) });
+  const { attemptLogs } = host;
+  sessions = new SessionGuard(host.fleet, workerAuth, options, {
+    onRefused: (reason) => metrics.refused.inc({ reason }),
+    onAttemptLogs: (taskId, attempt, workerId, lines) => attemptLogs.save(taskId, attempt, workerId, lines),
+  });
 
   installConnectionLimits(app.server, options, () => metrics.httpDenied.inc({ status: '503' }));
   const files = { openFileLimit: openFileLimit(), needed: filesNeeded(options) };
@@ -77,8 +84,12 @@ export async function installEdge(app: FastifyInstance, host: EdgeHost): Promise
   installConnectionCloser(app, options.shutdownGraceMs);
 
   workerAuth.start();
+  // Attempt logs go when their tasks would: after retentionMs, checked hourly.
+  const purgeLogs = setInterval(() => attemptLogs.purgeBefore(Date.now() - options.retentionMs), Math.min(3_600_000, Math.max(1000, options.retentionMs)));
+  purgeLogs.unref();
   app.addHook('onClose', async () => {
     workerAuth.stop();
+    clearInterval(purgeLogs);
     metrics.close();
   });
   return { credentials, sessions, workerAuth, metrics };

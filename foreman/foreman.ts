@@ -38,6 +38,7 @@ import { installEdge, type Edge } from './edge.js';
 import { referencedInPostgres, referencedInSqlite } from './blobs/blob-collector.js';
 import { installBlobs, type Blobs } from './blobs/install-blobs.js';
 import { logRefusals } from './refusal-log.js';
+import { AttemptLogs } from './attempt-logs.js';
 import { installStoreGuard } from './http/store-guard.js';
 import { clientErrorReply } from './http/client-error.js';
 import { serverTimeouts } from './http/connection-limits.js';
@@ -68,6 +69,8 @@ export class Foreman {
   readonly commit: GroupCommit;
   readonly api: ApiContext;
   readonly checkpoints: Checkpoints;
+  /** The ctx.log() lines of each attempt, as workers sent them with their results. */
+  readonly attemptLogs: AttemptLogs;
   readonly hotRouting: HotRouting;
   readonly quorum: Quorum;
   /** Authentication, limits, metrics and docs (set in setup). */
@@ -131,6 +134,7 @@ export class Foreman {
     });
     this.dispatcher = new Dispatcher(this.tasks, this.fleet, turn, this.events);
     this.checkpoints = new Checkpoints(db, this.commit, this.tasks, options);
+    this.attemptLogs = new AttemptLogs(db);
     this.quorum = new Quorum({
       db, commit: this.commit, tasks: this.tasks, reads, rule: options,
       // Held tasks, replica exclusion and the quorum tables exist only beside the SQLite ledger so far.
@@ -153,6 +157,7 @@ export class Foreman {
       store: reads,
       events: this.events,
       checkpoints: this.checkpoints,
+      attemptLogs: this.attemptLogs,
       quorum: this.quorum,
       options,
       startedAt: Date.now(),

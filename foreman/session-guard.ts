@@ -29,6 +29,8 @@ export const MAX_META_BYTES = 64 * 1024;
 export interface SessionGuardHooks {
   /** A socket was refused (or displaced from the waiting room) for want of room; `reason` is TOO_MANY_SESSIONS. */
   onRefused(reason: 'TOO_MANY_SESSIONS', address: string): void;
+  /** A result carried the attempt's ctx.log() lines; they are handed over here and not passed on to the fleet. */
+  onAttemptLogs?(taskId: string, attempt: number, workerId: string | null, lines: string[]): void;
 }
 
 /** Registered sessions counted in all and per address. */
@@ -152,12 +154,20 @@ export class SessionGuard implements SessionHandler {
 
   onMessage(session: Session, message: Exclude<WorkerMessage, { kind: 'hello' }>): void {
     if (message.kind === 'task.result') {
-      message = { ...message, results: message.results.map((r) => this.limitResult(session, r)) };
+      message = { ...message, results: message.results.map((r) => this.limitResult(session, this.takeLogs(session, r))) };
     } else if (message.kind === 'task.progress' && message.updates.some((u) => !(u.fraction >= 0 && u.fraction <= 1))) {
       // A fraction outside [0, 1] is clamped (PROTOCOL.md): progress is a hint, not worth an error.
       message = { ...message, updates: message.updates.map((u) => ({ ...u, fraction: Math.min(1, Math.max(0, u.fraction)) })) };
     }
     this.fleet.onMessage(session, message);
+  }
+
+  /** Hands an attempt's log lines to their store and returns the result without them. */
+  private takeLogs(session: Session, r: TaskResult): TaskResult {
+    if (r.logs === undefined) return r;
+    const { logs, ...rest } = r;
+    this.hooks.onAttemptLogs?.(r.taskId, r.attempt, session.workerId, logs);
+    return rest;
   }
 
   onClose(session: Session, code: number): void {

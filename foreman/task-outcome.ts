@@ -64,7 +64,9 @@ export function decideResult(t: AttemptCounters, r: TaskResult, policy: RetryPol
       const delayMs = retryDelayMs(failures, policy.retryBackoffMs, policy.retryBackoffMaxMs, random);
       return { outcome: { kind: 'requeue', delayMs, error, attempt: 'failed' }, failures, losses: t.losses };
     }
-    return { outcome: { kind: 'settle', state: 'failed', status: null, result: null, error, attempt: 'failed' }, failures, losses: t.losses };
+    // The final failure says so: nothing will retry it (a transient error that used up the attempts included).
+    const final = error.retryable ? { ...error, retryable: false } : error;
+    return { outcome: { kind: 'settle', state: 'failed', status: null, result: null, error: final, attempt: 'failed' }, failures, losses: t.losses };
   }
   // The worker gave the task up on its own (shutdown): not the task's fault.
   return decideRelease(t);

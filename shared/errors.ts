@@ -3,7 +3,7 @@
  * `code`; branch on `code` or `instanceof`, never on message text.
  */
 import type { WireError } from './protocol.js';
-import { CLOSE_CODES } from './protocol.js';
+import { CLOSE_CODES, MAX_STACK_CHARS } from './protocol.js';
 
 /**
  * Protocol error codes sent in `error` frames, with the close code used when the error ends the
@@ -178,8 +178,10 @@ function isGafferError(err: unknown, name?: string): err is GafferError {
 
 /** Turns anything a handler threw into the wire form `{ code, message, retryable }`. */
 export function toWireError(err: unknown): WireError {
-  if (err instanceof PermanentError || isGafferError(err, 'PermanentError')) return { code: err.code, message: err.message, retryable: false };
-  if (err instanceof GafferError || isGafferError(err)) return { code: err.code, message: err.message, retryable: true };
-  if (err instanceof Error) return { code: 'HANDLER_ERROR', message: err.message || err.name, retryable: true };
-  return { code: 'HANDLER_ERROR', message: String(err), retryable: true };
+  if (!(err instanceof Error)) return { code: 'HANDLER_ERROR', message: String(err), retryable: true };
+  // The class and the top of the stack say where the handler failed, on a machine the user may not reach.
+  const detail = { errorClass: err.name || err.constructor?.name || 'Error', ...(typeof err.stack === 'string' ? { stack: err.stack.slice(0, MAX_STACK_CHARS) } : {}) };
+  if (err instanceof PermanentError || isGafferError(err, 'PermanentError')) return { code: err.code, message: err.message, retryable: false, ...detail };
+  if (err instanceof GafferError || isGafferError(err)) return { code: err.code, message: err.message, retryable: true, ...detail };
+  return { code: 'HANDLER_ERROR', message: err.message || err.name, retryable: true, ...detail };
 }

@@ -13,7 +13,14 @@ export const WORKER_WS_PATH = '/ws/worker';
 
 const taskRef = { taskId: 'id', attempt: 'uint' } as const;
 
-const wireError = { code: 'string', message: 'string', retryable: 'boolean' } as const;
+/**
+ * A failed attempt's error. `errorClass` (the thrown error's name, e.g. TypeError) and `stack` (at most
+ * MAX_STACK_CHARS) come from the worker for a handler that threw; the foreman stores them with the attempt.
+ */
+const wireError = { code: 'string', message: 'string', retryable: 'boolean', 'errorClass?': 'string', 'stack?': 'string' } as const;
+
+/** Longest stack a worker sends with a failed attempt, in characters: the top frames, which say where it failed. */
+export const MAX_STACK_CHARS = 4000;
 
 /** Payload spec of every message kind, keyed by kind. */
 export const MESSAGE_SPECS = {
@@ -42,6 +49,8 @@ export const MESSAGE_SPECS = {
         'status?': 'id',
         'error?': wireError,
         durationMs: 'number',
+        /** The attempt's last ctx.log() lines (bounded by the worker's taskLogMaxLines and taskLogMaxBytes). */
+        'logs?': ['string'],
       },
     ],
   },

@@ -49,6 +49,10 @@ export interface WorkerOptions {
    * through `ctx.hotCache`, and the foreman routes tasks to workers where their type is hot. Default none.
    */
   skillDependencies: Record<string, string[]>;
+  /** ctx.log() lines kept per attempt and sent with its result (the last ones). Default 100. */
+  taskLogMaxLines: number;
+  /** Characters of ctx.log() lines kept per attempt (the last ones). Default 16384. */
+  taskLogMaxBytes: number;
   /** Log level (pino). Default info. */
   logLevel: string;
 }
@@ -74,6 +78,8 @@ export const WORKER_DEFAULTS: Readonly<WorkerOptions> = Object.freeze({
   // Enough backoff (~40 s) for the foreman to notice that a previous run of this worker is gone (staleAfterMs 15 s).
   idInUseMaxTries: 10,
   skillDependencies: {},
+  taskLogMaxLines: 100,
+  taskLogMaxBytes: 16_384,
   logLevel: 'info',
 });
 
@@ -98,6 +104,8 @@ export const WORKER_OPTION_HELP: Readonly<Record<keyof WorkerOptions, string>> =
   idInUseMaxTries: 'refusals of this id as in use (4009) before giving up',
   payloadDir: 'where blobs named in params are downloaded and result files put',
   skillDependencies: 'what each task type needs loaded to be hot (see --skill-dependency)',
+  taskLogMaxLines: 'ctx.log() lines kept per attempt and shown by the foreman',
+  taskLogMaxBytes: 'characters of ctx.log() lines kept per attempt',
   logLevel: 'log level: trace, debug, info, warn, error',
 });
 
@@ -161,6 +169,9 @@ export function resolveWorkerOptions(partial: Partial<WorkerOptions> = {}): Read
   requireInt('cancelGraceMs', o.cancelGraceMs, 0);
   requireInt('statusPort', o.statusPort, 0, 65535);
   requireInt('idInUseMaxTries', o.idInUseMaxTries, 1, 1000);
+  requireInt('taskLogMaxLines', o.taskLogMaxLines, 0, 10_000);
+  // Well under the foreman's frame limit, since the lines travel inside the result frame.
+  requireInt('taskLogMaxBytes', o.taskLogMaxBytes, 0, 1024 * 1024);
   for (const [type, deps] of Object.entries(o.skillDependencies)) {
     if (!Array.isArray(deps) || deps.some((d) => typeof d !== 'string' || d === '')) throw new TypeError(`option skillDependencies.${type} must be an array of names`);
   }

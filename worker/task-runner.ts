@@ -11,6 +11,7 @@
 import { GafferError, toWireError } from '../shared/errors.js';
 import type { Assignment, WireError } from '../shared/protocol.js';
 import type { HotCache } from './hot-cache.js';
+import type { AttemptLog } from './attempt-log.js';
 import { isCustomStatus, type TaskContext, type TaskHandler } from './task-context.js';
 
 /** Why a running attempt was aborted by the worker (a timeout is the other reason a signal aborts). */
@@ -66,6 +67,8 @@ const isThenable = (v: unknown): v is PromiseLike<unknown> =>
 export class TaskRun {
   readonly startedAt = Date.now();
   progress: { fraction: number; message?: string } | null = null;
+  /** The attempt's ctx.log() lines, made on the first line (most handlers log nothing). */
+  attemptLog: AttemptLog | null = null;
   /** Set when a cancel arrived and the handler has not returned yet. */
   cancelRequestedAt: number | null = null;
   /** Why the worker aborted this attempt, once it has (the first cause wins). */

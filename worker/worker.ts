@@ -17,6 +17,7 @@ import { BlobClient, httpBaseOf } from './payloads/blob-client.js';
 import { Payloads } from './payloads/payloads.js';
 import { optionsFromEnv, envName } from '../shared/option-env.js';
 import { parseLimits, resolveWorkerOptions, WORKER_DEFAULTS, type WorkerOptions } from './options.js';
+import { AttemptLog } from './attempt-log.js';
 import { refusalFor, WorkerRefusedError } from './refusal.js';
 import type { TaskHandler, TaskRegistration } from './task-context.js';
 import { TaskRun, type RunHooks, type RunOutcome } from './task-runner.js';
@@ -366,7 +367,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.outbox.add('task.progress', { ...r.ref, ...r.progress });
       this.emit('update');
     },
-    log: (r, message, fields) => this.log.info({ ...fields, taskId: r.assignment.taskId, attempt: r.assignment.attempt }, message),
+    log: (r, message, fields) => {
+      this.log.info({ ...fields, taskId: r.assignment.taskId, attempt: r.assignment.attempt }, message);
+      (r.attemptLog ??= new AttemptLog(this.options.taskLogMaxLines, this.options.taskLogMaxBytes)).add(message, fields);
+    },
     checkpoint: (r, state) => this.checkpoints.save(r.ref, state),
     upload: (r, path) => this.payloads.upload(path, r.signal),
     payloadDir: () => this.options.payloadDir,
@@ -381,20 +385,25 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.runs.delete(a.taskId);
     this.checkpoints.forget(run.ref);
     const durationMs = Date.now() - run.startedAt;
+    // The attempt's ctx.log() lines travel with its result (none: no field, so a no-op task's result stays small).
+    const logs = run.attemptLog?.take();
+    const withLogs = logs ? { logs } : {};
     if (outcome.kind === 'succeeded') {
       this.stats.record(a.type, 'succeeded', durationMs);
       this.deliver(
         outcome.status
-          ? { taskId: a.taskId, attempt: a.attempt, durationMs, outcome: 'succeeded', value: outcome.value, status: outcome.status }
-          : { taskId: a.taskId, attempt: a.attempt, durationMs, outcome: 'succeeded', value: outcome.value },
+          ? { taskId: a.taskId, attempt: a.attempt, durationMs, outcome: 'succeeded', value: outcome.value, status: outcome.status, ...withLogs }
+          : { taskId: a.taskId, attempt: a.attempt, durationMs, outcome: 'succeeded', value: outcome.value, ...withLogs },
       );
     } else if (outcome.kind === 'failed') {
       this.stats.record(a.type, 'failed', durationMs);
       this.stats.recordError(a.taskId, a.type, outcome.error.code, outcome.error.message);
-      this.deliver({ taskId: a.taskId, attempt: a.attempt, durationMs, outcome: 'failed', error: outcome.error });
+      const { code, errorClass, retryable, message } = outcome.error;
+      this.log.warn({ taskId: a.taskId, attempt: a.attempt, type: a.type, code, errorClass, retryable }, `task attempt failed: ${message}`);
+      this.deliver({ taskId: a.taskId, attempt: a.attempt, durationMs, outcome: 'failed', error: outcome.error, ...withLogs });
     } else if (outcome.cause === 'CANCELLED') {
       this.stats.record(a.type, 'cancelled', durationMs);
-      this.deliver({ taskId: a.taskId, attempt: a.attempt, durationMs, outcome: 'cancelled' });
+      this.deliver({ taskId: a.taskId, attempt: a.attempt, durationMs, outcome: 'cancelled', ...withLogs });
     } else if (outcome.cause === 'SHUTDOWN') {
       this.connection.send({ kind: 'task.release', tasks: [run.ref], reason: 'shutdown' });
     }

@@ -1,5 +1,6 @@
 /** What the HTTP routes may use: the foreman's public parts, never its sockets. */
 import type { ApiErrorCode } from '../../shared/errors.js';
+import type { AttemptLogs } from '../attempt-logs.js';
 import type { Checkpoints } from '../checkpoints/checkpoints.js';
 import type { Quorum } from '../quorum/quorum.js';
 import type { Dispatcher } from '../dispatcher.js';
@@ -16,6 +17,7 @@ export interface ApiContext {
   store: StoreReads;
   events: ForemanEvents;
   checkpoints: Pick<Checkpoints, 'info'>;
+  attemptLogs: Pick<AttemptLogs, 'forTask'>;
   /** Quorum tasks: submission, what GET /tasks/:id shows of them, the leaderboard. */
   quorum: Quorum;
   options: Readonly<ForemanOptions>;

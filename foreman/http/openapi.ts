@@ -37,7 +37,13 @@ const taskError = {
   type: ['object', 'null'],
   required: ['code', 'message'],
   additionalProperties: true,
-  properties: { code: { type: 'string' }, message: { type: 'string' }, retryable: { type: 'boolean' } },
+  properties: {
+    code: { type: 'string' },
+    message: { type: 'string' },
+    retryable: { type: 'boolean', description: 'false on a final failure' },
+    errorClass: { type: 'string', description: 'the class of the error the handler threw, e.g. TypeError' },
+    stack: { type: 'string', description: 'its stack, at most 4,000 characters' },
+  },
 } as const;
 
 const attempt = {
@@ -90,6 +96,11 @@ export const taskSchema = {
     error: taskError,
     waitingFor: { type: 'string', description: 'why a queued task is not dispatched (no connected worker has the skill)' },
     attempts: { type: 'array', items: attempt, description: 'every attempt, oldest first (GET /tasks/:id; a settled task from /wait)' },
+    logs: {
+      type: 'array',
+      description: "each attempt's last ctx.log() lines, as its worker sent them with the result (GET /tasks/:id)",
+      items: object({ attempt: { type: 'integer' }, workerId: nullable('string'), lines: { type: 'array', items: { type: 'string' } } }),
+    },
   },
 } as const;
 

@@ -79,7 +79,12 @@ export function taskRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const row = await ctx.store.getTask(req.params.id);
     if (!row) return reply.code(404).send(apiError(404, 'TASK_NOT_FOUND', `no task ${req.params.id}`, 'id'));
     const quorum = ctx.quorum.describe(row.id);
-    return { ...taskView(ctx, row, await ctx.store.getAttempts(row.seq)), checkpoint: ctx.checkpoints.info(row.id), ...(quorum ? { quorum } : {}) };
+    return {
+      ...taskView(ctx, row, await ctx.store.getAttempts(row.seq)),
+      checkpoint: ctx.checkpoints.info(row.id),
+      logs: ctx.attemptLogs.forTask(row.id),
+      ...(quorum ? { quorum } : {}),
+    };
   });
 
   app.get<{ Params: { id: string }; Querystring: { timeoutMs?: string; progressSeen?: string } }>(

@@ -156,6 +156,18 @@ export const MIGRATIONS: readonly string[] = [
     updated_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 10: the last ctx.log() lines of each attempt, as its worker sent them with the result (foreman/attempt-logs.ts).
+  `
+  CREATE TABLE attempt_logs (
+    task_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    worker_id TEXT,
+    created_at INTEGER NOT NULL,
+    lines TEXT NOT NULL,
+    PRIMARY KEY (task_id, attempt)
+  ) WITHOUT ROWID;
+  CREATE INDEX attempt_logs_created ON attempt_logs(created_at);
+  `,
 ];
 
 /** The schema version this foreman writes. */

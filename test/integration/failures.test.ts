@@ -109,7 +109,9 @@ describe.each(STORES)('when workers die, stall or misbehave (%s)', (store) => {
     const id = await submit(foreman.api, { type: 'honours-abort', params: { ms: 60_000 }, timeoutMs: 150, maxAttempts: 2 });
     const t = await waitForTask(foreman.api, id, settled, 'task settled');
     expect(t.state).toBe('failed');
-    expect(t.error).toMatchObject({ code: 'TIMEOUT', retryable: true });
+    // Transient, so the first attempt's error was retryable; the final failure says it will not be retried.
+    expect(t.attempts[0].error).toMatchObject({ code: 'TIMEOUT', retryable: true });
+    expect(t.error).toMatchObject({ code: 'TIMEOUT', retryable: false });
     // Transient: it was retried once, up to maxAttempts.
     expect(t.attempts.map((a: any) => a.outcome)).toEqual(['failed', 'failed']);
   });
@@ -123,7 +125,8 @@ describe.each(STORES)('when workers die, stall or misbehave (%s)', (store) => {
     const t = await waitForTask(foreman.api, transient, settled, 'transient settled');
     const p = await waitForTask(foreman.api, permanent, settled, 'permanent settled');
     const r = await waitForTask(foreman.api, recovers, settled, 'recovering settled');
-    expect(t).toMatchObject({ state: 'failed', failures: 3, error: { code: 'HANDLER_ERROR', retryable: true } });
+    expect(t).toMatchObject({ state: 'failed', failures: 3, error: { code: 'HANDLER_ERROR', retryable: false } });
+    expect(t.attempts[0].error).toMatchObject({ code: 'HANDLER_ERROR', retryable: true });
     expect(t.attempts).toHaveLength(3);
     expect(p).toMatchObject({ state: 'failed', failures: 1, error: { code: 'PERMANENT', retryable: false } });
     expect(p.attempts).toHaveLength(1);

@@ -310,7 +310,8 @@ describe('TaskManager: failures and retries', () => {
     assign(l, task, 'w1');
     await accept(l, 'w1', failure(task, 2, true, 'FLAKY'));
     expect(row(task.id)).toMatchObject({ state: 'failed', failures: 2 });
-    expect(l.store.getTask(task.id)?.error).toEqual({ code: 'FLAKY', message: 'FLAKY on attempt 2', retryable: true });
+    // The final failure says nothing will retry it, though the error itself was transient.
+    expect(l.store.getTask(task.id)?.error).toEqual({ code: 'FLAKY', message: 'FLAKY on attempt 2', retryable: false });
     expect(l.settled.map((s) => [s.state, s.error?.code])).toEqual([['failed', 'FLAKY']]);
     expect(l.tm.live.has(task.id)).toBe(false);
     expect(l.tm.counts).toMatchObject({ failed: 1, queued: 0, running: 0 });
