@@ -89,7 +89,9 @@ describe('HTTP connections', () => {
       expect(await health(foreman.port, '127.0.0.1')).toBe(200);
       const worker = await spawnWorker(foreman.wsUrl, { env: { GAFFER_WORKER_TOKEN: TOKENS.worker }, args: ['--worker-token', TOKENS.worker] });
       // Worker sockets are not HTTP connections once upgraded: more of them than the per-address cap all get in.
-      const peers = await Promise.all(Array.from({ length: 6 }, () => RawPeer.connect(foreman.wsUrl)));
+      // One after another: each leaves the HTTP count once upgraded (six at once would be six HTTP connections).
+      const peers: RawPeer[] = [];
+      for (let i = 0; i < 6; i++) peers.push(await RawPeer.connect(foreman.wsUrl));
       peers.forEach((p, i) => p.hello(`peer-${i}`, { authToken: TOKENS.worker }));
       await Promise.all(peers.map((p) => p.next((m) => m.kind === 'welcome')));
       // The total cap: seven more idle connections from a third address reach 12 in all.

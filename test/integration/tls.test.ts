@@ -52,3 +52,23 @@ describe('TLS', () => {
     expect(w.lines.some((l) => l.msg === 'registered with foreman')).toBe(false);
   });
 });
+
+describe('TLS and the HTTP connection caps', () => {
+  it('lets wss worker sockets leave the HTTP count once upgraded, as plain ones do', async () => {
+    const { cert, key } = selfSignedCert();
+    const ca = readFileSync(cert);
+    const foreman = await startForeman(['--tls-cert', cert, '--tls-key', key, '--max-http-connections-per-address', '2']);
+    // Five wss sockets, one after another, from one address whose HTTP share is two.
+    const open: WebSocket[] = [];
+    for (let i = 0; i < 5; i++) {
+      const ws = new WebSocket(`wss://127.0.0.1:${foreman.port}/ws/worker`, { ca });
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('error', reject);
+      });
+      open.push(ws);
+    }
+    expect((await httpsJson(`https://127.0.0.1:${foreman.port}/health`, ca)).status).toBe(200);
+    for (const ws of open) ws.terminate();
+  });
+});
