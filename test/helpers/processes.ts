@@ -131,12 +131,18 @@ export class ForemanProcess extends LoggedProcess {
 }
 
 /** Starts a foreman on port 0 and a fresh (or given) SQLite file; resolves once it listens. */
-export async function startForeman(args: string[] = [], opts: { dbPath?: string; port?: number; env?: NodeJS.ProcessEnv } = {}): Promise<ForemanProcess> {
+/** How long a process may take to start; a test that starts many on a busy machine may allow more. */
+const START_TIMEOUT_MS = 20_000;
+
+export async function startForeman(
+  args: string[] = [],
+  opts: { dbPath?: string; port?: number; env?: NodeJS.ProcessEnv; startTimeoutMs?: number } = {},
+): Promise<ForemanProcess> {
   const dbPath = opts.dbPath ?? join(tempDir(), 'gaffer.db');
   const full = ['foreman', '--port', String(opts.port ?? 0), '--host', '127.0.0.1', '--db', dbPath, ...args];
   const proc = spawn(process.execPath, [BIN, ...full], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   const foreman = new ForemanProcess(proc, dbPath, args);
-  const line = await foreman.waitForLine((l) => l.msg === 'foreman listening', 'foreman listening');
+  const line = await foreman.waitForLine((l) => l.msg === 'foreman listening', 'foreman listening', opts.startTimeoutMs ?? START_TIMEOUT_MS);
   foreman.port = line.port as number;
   return foreman;
 }
@@ -160,7 +166,7 @@ let workerSeq = 0;
 /** Spawns a worker process with the built-ins and the test fixtures; resolves once it has registered. */
 export async function spawnWorker(
   foremanWsUrl: string,
-  opts: { id?: string; concurrency?: number; args?: string[]; env?: NodeJS.ProcessEnv; waitRegistered?: boolean } = {},
+  opts: { id?: string; concurrency?: number; args?: string[]; env?: NodeJS.ProcessEnv; waitRegistered?: boolean; startTimeoutMs?: number } = {},
 ): Promise<WorkerProcess> {
   const id = opts.id ?? `w${process.pid}-${++workerSeq}`;
   const args = [
@@ -170,7 +176,7 @@ export async function spawnWorker(
   ];
   const proc = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   const worker = new WorkerProcess(proc, id);
-  const status = await worker.waitForLine((l) => l.msg === 'status server listening' || l.msg === 'effective settings', 'worker start');
+  const status = await worker.waitForLine((l) => l.msg === 'status server listening' || l.msg === 'effective settings', 'worker start', opts.startTimeoutMs ?? START_TIMEOUT_MS);
   worker.statusUrl = (status.statusUrl as string | undefined) ?? null;
   if (opts.waitRegistered !== false) await worker.registered();
   return worker;

@@ -29,9 +29,12 @@ async function foremen(n: number, extra: string[] = []): Promise<ForemanProcess[
   const store = await storeArgs('postgres');
   const out: ForemanProcess[] = [];
   // One after the other: the first migrates, the others find the schema in place (the lock is tested by the restarts below).
-  for (let i = 0; i < n; i++) out.push(await startForeman([...store, ...FAST_LIVENESS, ...extra]));
+  for (let i = 0; i < n; i++) out.push(await startForeman([...store, ...FAST_LIVENESS, ...extra], { startTimeoutMs: SLOW_START_MS }));
   return out;
 }
+
+/** Many processes start in these tests, on a machine other tests share: allow each a minute. */
+const SLOW_START_MS = 60_000;
 
 const wsList = (fs: ForemanProcess[]) => fs.map((f) => f.wsUrl).join(',');
 
@@ -81,7 +84,7 @@ describe.runIf(postgresAvailable())('several foremen over PostgreSQL', () => {
     const list = wsList(fs);
     // One at a time: six processes compiling at once on a busy machine outlast the start timeout.
     const workers = [];
-    for (let i = 0; i < 6; i++) workers.push(await spawnWorker(list, { concurrency: 4, args: ['--foreman-mode', 'round-robin'] }));
+    for (let i = 0; i < 6; i++) workers.push(await spawnWorker(list, { concurrency: 4, args: ['--foreman-mode', 'round-robin'], startTimeoutMs: SLOW_START_MS }));
     const total = 5000;
     const tasks = Array.from({ length: total }, (_, n) => ({ type: 'record', params: { file: runs, ms: Math.floor(random() * 4), n } }));
     // The survivor streams the results; the other two are killed, one after the other, and restarted.
@@ -97,7 +100,7 @@ describe.runIf(postgresAvailable())('several foremen over PostgreSQL', () => {
       await waitFor(() => lines.length >= secondKillAt, `${secondKillAt} results`, 120_000);
       fs[order[1]].kill('SIGKILL');
       await Promise.all([fs[order[0]].exited(), fs[order[1]].exited()]);
-      for (const i of [order[0], order[1]]) fs[i] = await startForeman(fs[i].args, { port: fs[i].port });
+      for (const i of [order[0], order[1]]) fs[i] = await startForeman(fs[i].args, { port: fs[i].port, startTimeoutMs: SLOW_START_MS });
     })();
     for await (const line of survivor.api.results(jobId)) lines.push(line as never);
     await killer;
@@ -118,5 +121,5 @@ describe.runIf(postgresAvailable())('several foremen over PostgreSQL', () => {
     expect(rerun).toBeLessThanOrEqual(2 * workers.length * 4);
     const job = await fs[order[0]].api.request('GET', `/jobs/${jobId}`);
     expect(job).toMatchObject({ total, complete: true, counts: { succeeded: total } });
-  }, 240_000);
+  }, 400_000);
 });
