@@ -28,6 +28,12 @@ function probe(workerId, url, onResult) {
     });
 }
 
+/** A short name for a user agent string ("Chrome 156", "Firefox 140", …). */
+function browserName(ua) {
+  const m = /(Firefox|Edg|OPR|Chrome|Safari)\/(\d+)/.exec(String(ua ?? ''));
+  return m ? `${m[1] === 'Edg' ? 'Edge' : m[1]} ${m[2]}` : 'unknown';
+}
+
 function createRow(w) {
   const act = (label, path, cls) =>
     el('button', {
@@ -95,7 +101,9 @@ export function renderFleet(fleet) {
     // A hot skill (its model loaded on the worker) is marked with a flame.
     const hot = new Set(w.hotSkills ?? []);
     const skills = w.skills.map((s) => (hot.has(s.type) ? `🔥${s.type}` : s.type));
-    setText(f('skills'), skills.length > 4 ? `${skills.slice(0, 4).join(', ')} +${skills.length - 4} more` : skills.join(', '));
+    // A browser worker (the /join page) says so, with its browser, in front of its skills.
+    const browser = w.meta?.browser === true ? `browser (${browserName(w.meta.userAgent)}) · ` : '';
+    setText(f('skills'), browser + (skills.length > 4 ? `${skills.slice(0, 4).join(', ')} +${skills.length - 4} more` : skills.join(', ')));
     f('skills').title = skills.join(', ');
     setPill(f('state'), w.state);
     setBar(row.querySelector('td:nth-child(3) .bar'), w.capacity ? w.slotsInUse / w.capacity : 0);

@@ -8,6 +8,7 @@ import { renderFleet } from './foreman-fleet.js';
 import { renderJobs } from './foreman-jobs.js';
 import { renderLeaderboard } from './foreman-leaderboard.js';
 import { renderQueue } from './foreman-queue.js';
+import { showJoinLink } from './foreman-join.js';
 
 const connection = document.getElementById('connection');
 let lastAt = 0;
@@ -51,3 +52,5 @@ connectLive('/ws/dashboard', {
 
 // Ages shown between ticks (and a stalled feed) should be visible as such.
 setInterval(() => setField(document, 'updatedAgo', lastAt ? fmtMs(Date.now() - lastAt) + ' ago' : '–'), 500);
+
+void showJoinLink();

@@ -85,6 +85,13 @@ describe('browser workers', () => {
     // Paused: the other two stay queued.
     expect((await states()).filter((s) => s === 'queued')).toHaveLength(2);
 
+    // The foreman's dashboard shares the link (with a QR code) and marks the page as a browser worker.
+    const dashboard = await openPage(`${foreman.url}/#token=${TOKENS.api}`);
+    await waitForText(dashboard, '#join [data-field=join-url]', (t) => t.endsWith(`/join/#token=${JOIN}`), 'join link shown');
+    expect(await dashboard.locator('#join .qr svg').count()).toBe(1);
+    const pageId = await pageWorkerId(page);
+    await waitForText(dashboard, `#fleet tr[data-worker-id="${pageId}"] [data-field=skills]`, (t) => t.startsWith('browser (Chrome'), 'browser worker marked');
+
     await page.locator('#pause').click();
     await waitForText(page, '#state', (t) => t === 'connected', 'resumed');
     await waitFor(async () => (await states()).every((s) => s === 'succeeded'), 'all three done after resume', 30_000);
