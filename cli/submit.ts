@@ -44,6 +44,20 @@ const BATCH_BYTES = 4 * 1024 * 1024;
 const MAX_WATCHED_TYPES = 1000;
 
 /**
+ * The progress bar of `submit` (and `run-fn`). The time left is our own `{remaining}`: cli-progress's built-in
+ * `{eta}` token would win over a payload of that name, and its `{eta_formatted}` printed `1m60s`.
+ */
+function progressBar(stream: NodeJS.WritableStream): SingleBar {
+  return new SingleBar({ format: 'gaffer |{bar}| {value}/{total} done · {failed} failed · {rate}/s · ETA {remaining}', noTTYOutput: true, notTTYSchedule: 2000, stream: stream as NodeJS.WriteStream, hideCursor: null });
+}
+
+/** The bar's figures after `done` of `total` settled, `started` ms since the epoch. */
+function barPayload(done: number, total: number, failed: number, started: number): { failed: number; rate: number; remaining: string } {
+  const perSecond = done / Math.max(0.001, (Date.now() - started) / 1000);
+  return { failed, rate: Math.round(perSecond), remaining: done === 0 ? '?' : formatDuration((total - done) / perSecond) };
+}
+
+/**
  * Which input line each task came from, held only until its result arrives. A result can overtake its
  * batch's response (tasks settle while the upload goes on), so such results wait in `early` for their line.
  */
@@ -94,7 +108,7 @@ export async function submitAndFollow(api: ForemanApi, lines: AsyncIterable<Task
   const summary: SubmitSummary = { jobId: '', count: 0, succeeded: 0, failed: 0, cancelled: 0, elapsedMs: 0 };
   let done = 0;
   const bar = opts.progress
-    ? new SingleBar({ format: 'gaffer |{bar}| {value}/{total} done · {failed} failed · {rate}/s · ETA {eta}', noTTYOutput: true, notTTYSchedule: 2000, stream, hideCursor: null })
+    ? progressBar(stream)
     : null;
   const tracker = new LineTracker((line, r) => {
     done++;
@@ -102,8 +116,7 @@ export async function submitAndFollow(api: ForemanApi, lines: AsyncIterable<Task
     else if (r.state === 'failed') summary.failed++;
     else summary.cancelled++;
     opts.out?.write(`${JSON.stringify({ line, ...r })}\n`);
-    const perSecond = done / Math.max(0.001, (Date.now() - started) / 1000);
-    bar?.update(done, { failed: summary.failed, rate: Math.round(perSecond), eta: formatDuration((summary.count - done) / perSecond) });
+    bar?.update(done, barPayload(done, summary.count, summary.failed, started));
   });
 
   let jobId: string | null = null;
@@ -123,7 +136,7 @@ export async function submitAndFollow(api: ForemanApi, lines: AsyncIterable<Task
         const created = await api.createOpenJob(tasks);
         jobId = summary.jobId = created.jobId;
         opts.onJob?.(jobId);
-        bar?.start(0, 0, { failed: 0, rate: 0, eta: '?' });
+        bar?.start(0, 0, barPayload(0, 0, 0, started));
         following = follow(jobId);
         // An unhandled rejection before we await it would end the process; it is awaited below.
         following.catch(() => {});
@@ -202,9 +215,9 @@ export async function followJob(
   opts: { out?: NodeJS.WritableStream; progress?: boolean; stream?: NodeJS.WriteStream; format?: (r: Record<string, any>) => unknown } = {},
 ): Promise<SubmitSummary> {
   const bar = opts.progress
-    ? new SingleBar({ format: 'gaffer |{bar}| {value}/{total} done · {failed} failed · {rate}/s · ETA {eta}', noTTYOutput: true, notTTYSchedule: 2000, stream: opts.stream ?? process.stderr })
+    ? progressBar(opts.stream ?? process.stderr)
     : null;
-  bar?.start(count, 0, { failed: 0, rate: 0, eta: '?' });
+  bar?.start(count, 0, barPayload(0, count, 0, started));
   const summary: SubmitSummary = { jobId: job.id, count, succeeded: 0, failed: 0, cancelled: 0, elapsedMs: 0 };
   let done = 0;
   for await (const r of job.results()) {
@@ -213,8 +226,7 @@ export async function followJob(
     else if (r.state === 'failed') summary.failed++;
     else summary.cancelled++;
     opts.out?.write(`${JSON.stringify(opts.format ? opts.format(r) : r)}\n`);
-    const perSecond = done / Math.max(0.001, (Date.now() - started) / 1000);
-    bar?.update(done, { failed: summary.failed, rate: Math.round(perSecond), eta: formatDuration((count - done) / perSecond) });
+    bar?.update(done, barPayload(done, count, summary.failed, started));
   }
   bar?.stop();
   summary.elapsedMs = Date.now() - started;

@@ -27,6 +27,8 @@ describe('gaffer submit', () => {
     const proc = submit([join(dir, 'tasks.jsonl'), '--foreman', foreman.wsUrl, '--out', join(dir, 'out.jsonl')]);
     expect(await proc.exited()).toBe(0);
     expect(proc.stderr.split('\n')[0]).toMatch(/^job j_\w+ \(gaffer results j_\w+ --follow · gaffer cancel j_\w+\)$/);
+    // The bar's time left is ours (h/m/s, never 1m60s), not cli-progress's.
+    expect(proc.stderr).toMatch(/\| 3\/3 done · 0 failed · \d+\/s · ETA 0s/);
     const results = readFileSync(join(dir, 'out.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     const byLine = new Map(results.map((r) => [r.line, r]));
     expect([...byLine.keys()].sort()).toEqual([1, 3, 4]);
