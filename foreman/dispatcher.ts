@@ -16,6 +16,9 @@ import type { TaskLedger, TurnCommit } from './ledger.js';
 import type { LiveTask } from './task-types.js';
 import { HOT_HERE, SKIP, type HotRouting } from './hot-routing/hot-routing.js';
 
+/** How deep the dispatcher looks past a head task that must not run on a worker, per priority. */
+const EXCLUDED_SCAN_LIMIT = 256;
+
 export class Dispatcher {
   /** Called with every new assignment before it is sent, to add what other rooms carry (a checkpoint). */
   onAssign: ((task: LiveTask, assignment: Assignment) => void) | null = null;
@@ -169,12 +172,12 @@ export class Dispatcher {
       for (const type of queues.readyTypes()) {
         const group = worker.skills.get(type);
         if (group === undefined || !this.fleet.groupHasRoom(worker, group)) continue;
-        this.consider(worker, queues.peek(type), now);
+        this.consider(worker, this.allowed(worker, type, queues.peek(type)), now);
       }
     } else {
       for (const [type, group] of worker.skills) {
         if (!this.fleet.groupHasRoom(worker, group)) continue;
-        this.consider(worker, this.tasks.peekReady(type), now);
+        this.consider(worker, this.allowed(worker, type, this.tasks.peekReady(type)), now);
       }
     }
     const best = this.best;
@@ -186,9 +189,17 @@ export class Dispatcher {
   private best: LiveTask | undefined = undefined;
   private bestRank = HOT_HERE;
 
+  /**
+   * `head`, unless it must not run on this worker (a quorum replica whose sibling ran here): then the
+   * best task behind it that may, so one such replica never holds up its type on a worker.
+   */
+  private allowed(worker: WorkerEntry, type: string, head: LiveTask | undefined): LiveTask | undefined {
+    if (!head?.excludeWorkers?.has(worker.id)) return head;
+    return this.tasks.queues.find(type, (t) => !t.excludeWorkers?.has(worker.id) && (!worker.untrusted || !!t.excludeWorkers), EXCLUDED_SCAN_LIMIT);
+  }
+
   private consider(worker: WorkerEntry, t: LiveTask | undefined, now: number): void {
-    // A task that must not run here (a quorum replica whose sibling this worker ran) is left for others.
-    if (!t || t.excludeWorkers?.has(worker.id)) return;
+    if (!t) return;
     // An untrusted (browser) worker runs only quorum replicas (the tasks with an exclusion set), whose answers are checked.
     if (worker.untrusted && !t.excludeWorkers) return;
     let rank = HOT_HERE;

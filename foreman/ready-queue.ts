@@ -44,6 +44,25 @@ class Level {
     return a.seq < b.seq ? a : b;
   }
 
+  /**
+   * The oldest queued task `accept` takes among the first `limit` FIFO entries and the late heap's
+   * head (deeper late entries are not looked at: retries out of order are few).
+   */
+  find(accept: (t: LiveTask) => boolean, limit: number): LiveTask | undefined {
+    let found: LiveTask | undefined;
+    const end = Math.min(this.fifo.length, this.head + limit);
+    for (let i = this.head; i < end; i++) {
+      const t = this.fifo[i];
+      if (t?.queued && accept(t)) {
+        found = t;
+        break;
+      }
+    }
+    const late = this.late?.peek();
+    if (late?.queued && accept(late) && (!found || late.seq < found.seq)) found = late;
+    return found;
+  }
+
   /** Removes `task`, which `top()` just returned. */
   take(task: LiveTask): void {
     if (this.fifo[this.head] === task) {
@@ -98,6 +117,18 @@ export class ReadyQueue {
       this.priorities.splice(i, 0, task.priority);
     }
     level.push(task);
+  }
+
+  /**
+   * The best queued task `accept` takes, looking at most `limit` entries deep per priority: how a task
+   * that must not run on some worker (a quorum replica) lets the ones behind it pass there.
+   */
+  find(accept: (t: LiveTask) => boolean, limit: number): LiveTask | undefined {
+    for (const p of this.priorities) {
+      const t = (this.levels.get(p) as Level).find(accept, limit);
+      if (t) return t;
+    }
+    return undefined;
   }
 
   /** The best queued task, or undefined when none is left. */

@@ -134,7 +134,12 @@ export class TaskQueues {
     return top;
   }
 
-  /** Takes the task `peek(type)` returned. */
+  /** The best ready task of `type` that `accept` takes, looking at most `limit` entries deep (see ReadyQueue.find). */
+  find(type: string, accept: (t: LiveTask) => boolean, limit: number): LiveTask | undefined {
+    return this.ready.get(type)?.find(accept, limit);
+  }
+
+  /** Takes the task `peek(type)` or `find` returned (one behind the head is dropped lazily when it reaches the front). */
   take(task: LiveTask): void {
     this.ready.get(task.type)?.take(task);
     if (task.queued) this.unqueue(task);

@@ -152,4 +152,22 @@ describe('quorum', () => {
     const again = await startForeman([], { dbPath: foreman.dbPath });
     expect(await again.api.request('GET', '/leaderboard')).toEqual(before);
   }, 120_000);
+
+  it("distinct: 'address' keeps a second replica off every worker at an address that already ran one", async () => {
+    const foreman = await startForeman();
+    // Two workers, one address (loopback): the first replica runs, the second can find no other address.
+    await workers([1, 2], () => worker(foreman, { concurrency: 2 }));
+    const { id } = await foreman.api.request('POST', '/tasks', { type: 'square', params: { n: 3 }, quorum: { replicas: 2, agree: 2, distinct: 'address' } });
+    const view = await waitFor(async () => {
+      const t = await foreman.api.request('GET', `/tasks/${id}`);
+      return t.quorum.replicas.some((r: { answer: unknown }) => r.answer !== null) && t;
+    }, 'the first replica answered');
+    expect(view.state).toBe('queued');
+    const waiting = view.quorum.replicas.find((r: { answer: unknown }) => r.answer === null);
+    const replica = await foreman.api.request('GET', `/tasks/${waiting.taskId}`);
+    expect(replica).toMatchObject({ state: 'queued', attempt: 0 });
+    // With 'worker' (the default) the same two workers are enough.
+    const plain = await settled(foreman, (await foreman.api.request('POST', '/tasks', { type: 'square', params: { n: 3 }, quorum: { replicas: 2, agree: 2 } })).id);
+    expect(plain.result).toBe(9);
+  }, 120_000);
 });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { ReadyQueue } from '../../foreman/ready-queue.js';
 import { openDatabase } from '../../foreman/store/database.js';
+import type { LiveTask } from '../../foreman/task-types.js';
 import { canonical, classify, sameAnswer } from '../../foreman/quorum/compare.js';
 import { parseQuorum } from '../../foreman/quorum/quorum-spec.js';
 import { QuorumStore } from '../../foreman/quorum/quorum-store.js';
@@ -78,5 +80,25 @@ describe('QuorumStore', () => {
     expect(page).toMatchObject({ total: 3, workers: [{ workerId: 'b' }, { workerId: 'c' }] });
     expect(store.leaderboard('points', 'desc', 2, 2).workers.map((w) => w.workerId)).toEqual(['a']);
     db.close();
+  });
+});
+
+describe('ReadyQueue.find', () => {
+  it('finds the best task a worker may take behind heads it must not, within the scan limit', () => {
+    const q = new ReadyQueue();
+    const task = (seq: number, priority: number, exclude: string[] = []) =>
+      ({ seq, priority, queued: true, excludeWorkers: new Set(exclude) }) as unknown as LiveTask;
+    const a = task(1, 5, ['w1']);
+    const b = task(2, 5, ['w1']);
+    const c = task(3, 5);
+    const d = task(4, 0);
+    for (const t of [a, b, c, d]) q.push(t);
+    const allowedFor = (w: string) => (t: LiveTask) => !t.excludeWorkers?.has(w);
+    expect(q.peek()).toBe(a);
+    expect(q.find(allowedFor('w1'), 10)).toBe(c);
+    expect(q.find(allowedFor('w2'), 10)).toBe(a);
+    expect(q.find(allowedFor('w1'), 2)).toBe(d);
+    c.queued = false;
+    expect(q.find(allowedFor('w1'), 10)).toBe(d);
   });
 });
