@@ -114,6 +114,8 @@ export interface ForemanOptions {
   maxHttpConnections: number;
   /** Most HTTP connections open at once from one address. Default 200. */
   maxHttpConnectionsPerAddress: number;
+  /** Most client-channel sockets (`/ws/client`) open at once from one address; one more is closed with 4013. Default 50. */
+  maxClientSocketsPerAddress: number;
   /** On close, how long in-flight HTTP requests may finish before their connections are cut, in ms (result streams are cut at once). Default 5000. */
   shutdownGraceMs: number;
   /** Queued tasks held in memory; past it, new submissions wait only in the store and are paged in as the queue drains (see foreman/spill.ts). Default 60000. */
@@ -187,6 +189,7 @@ export const DEFAULTS: Readonly<ForemanOptions> = Object.freeze({
   requestTimeoutMs: 60_000,
   maxHttpConnections: 2000,
   maxHttpConnectionsPerAddress: 200,
+  maxClientSocketsPerAddress: 50,
   // ~1 KB of foreman memory per queued task held: 60,000 keeps a million-task backlog under 300 MB.
   hotQueueMax: 60_000,
   quorumQuarantineBelow: 0.5,
@@ -241,6 +244,7 @@ export const FOREMAN_OPTION_HELP: Readonly<Record<keyof ForemanOptions, string>>
   requestTimeoutMs: 'time a client has to send a whole request, headers and body, before 408, ms',
   maxHttpConnections: 'most HTTP connections open at once (503 beyond; upgraded worker sockets not counted)',
   maxHttpConnectionsPerAddress: 'most HTTP connections open at once from one address',
+  maxClientSocketsPerAddress: 'most client push-channel sockets (/ws/client) open at once from one address',
   hotQueueMax: 'queued tasks held in memory; the rest wait in the store',
   maxCheckpointBytes: 'largest checkpoint a handler may save (msgpack), bytes',
   coldStartWaitMs: 'longest a task waits for a worker where its model is loaded (hot) while a cold one is free, ms',
@@ -316,6 +320,7 @@ export function resolveForemanOptions(partial: Partial<ForemanOptions> = {}): Re
   requireInt('requestTimeoutMs', o.requestTimeoutMs, 100);
   requireInt('maxHttpConnections', o.maxHttpConnections, 1);
   requireInt('maxHttpConnectionsPerAddress', o.maxHttpConnectionsPerAddress, 1, o.maxHttpConnections);
+  requireInt('maxClientSocketsPerAddress', o.maxClientSocketsPerAddress, 1);
   requireInt('hotQueueMax', o.hotQueueMax, 1);
   requireInt('quorumTrustAfter', o.quorumTrustAfter, 1);
   for (const name of ['quorumQuarantineBelow', 'quorumSpotCheck'] as const) {

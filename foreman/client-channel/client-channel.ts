@@ -10,6 +10,7 @@
  * every session: a settlement costs one map lookup.
  */
 import type { FastifyInstance } from 'fastify';
+import { encodeMessage } from '../../shared/codec.js';
 import { CLIENT_WS_PATH, CLOSE_CODES, type ClientMessage, type SettledPush, type SubmitRequest } from '../../shared/protocol.js';
 import type { ApiContext } from '../http/context.js';
 import type { SettledTask } from '../ledger.js';
@@ -40,7 +41,15 @@ export class ClientChannel {
   route(app: FastifyInstance): void {
     const { options } = this.ctx;
     app.get(CLIENT_WS_PATH, { websocket: true, schema: { hide: true } }, (socket, req) => {
-      const session = new ClientSession(socket, req.socket.remoteAddress ?? 'unknown', {
+      const address = req.socket.remoteAddress ?? 'unknown';
+      let fromAddress = 0;
+      for (const s of this.sessions) if (s.address === address) fromAddress++;
+      if (fromAddress >= options.maxClientSocketsPerAddress) {
+        socket.send(encodeMessage({ kind: 'error', code: 'TOO_MANY_SESSIONS', message: `more than ${options.maxClientSocketsPerAddress} client sockets from ${address} (maxClientSocketsPerAddress)`, retryable: true }));
+        socket.close(CLOSE_CODES.tooManySessions, 'TOO_MANY_SESSIONS');
+        return;
+      }
+      const session = new ClientSession(socket, address, {
         onMessage: (s, m) => this.onMessage(s, m),
         onClose: (s) => this.drop(s),
         onProtocolError: this.onProtocolError,

@@ -174,7 +174,7 @@ describe('client library', () => {
   });
 
   it('submits and awaits over the push channel with no HTTP request per task, within the same limits and tokens', async () => {
-    const foreman = await startForeman([...LOCKED, '--max-params-bytes', '1000']);
+    const foreman = await startForeman([...LOCKED, '--max-params-bytes', '1000', '--max-client-sockets-per-address', '3']);
     const w = await spawnWorker(foreman.wsUrl, { concurrency: 8, args: ['--worker-token', TOKENS.worker] });
     const counted = countingFetch();
     const client = new Client<Tasks>({ foreman: foreman.url, token: TOKENS.api, fetch: counted.fetch });
@@ -222,6 +222,19 @@ describe('client library', () => {
     raw.send(Buffer.from([0xc1]));
     const { decodeMessage } = await import('../../shared/codec.js');
     expect(decodeMessage(await reply, ['error'])).toMatchObject({ kind: 'error', code: 'BAD_FRAME' });
+    // Sockets per address are capped (the client's own and `raw` make two of three).
+    const open = async () => {
+      const ws = new WebSocket(`${foreman.wsUrl}/ws/client`, { headers: { authorization: `Bearer ${TOKENS.api}` } });
+      const first = new Promise<Buffer>((resolve) => ws.once('message', (d) => resolve(d as Buffer)));
+      const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+      await new Promise((resolve) => ws.once('open', resolve));
+      return { ws, first, closed };
+    };
+    const third = await open();
+    const fourth = await open();
+    expect(decodeMessage(await fourth.first, ['error'])).toMatchObject({ code: 'TOO_MANY_SESSIONS', retryable: true });
+    expect(await fourth.closed).toBe(4013);
+    third.ws.close();
     raw.close();
     expect(await client.run('echo', { n: 5 })).toEqual({ n: 5 });
     await client.close();
