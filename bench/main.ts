@@ -15,6 +15,7 @@ import { printTable, type ScenarioReport } from './report.js';
 import type { Scenario } from './scenario.js';
 import { backlog } from './scenarios/backlog.js';
 import { clientTransport } from './scenarios/client-transport.js';
+import { browser } from './scenarios/browser.js';
 import { code } from './scenarios/code.js';
 import { quorum } from './scenarios/quorum.js';
 import { compare } from './scenarios/compare.js';
@@ -28,7 +29,7 @@ import { sessions } from './scenarios/sessions.js';
 import { throughput, throughput10kb } from './scenarios/throughput.js';
 import { summarize } from './stats.js';
 
-const SCENARIOS: Scenario[] = [compare, throughput, throughput10kb, latency, fanout, sessions, backlog, recovery, code, quorum, hotModels, importStall, clientTransport, postgres, postgres2];
+const SCENARIOS: Scenario[] = [compare, throughput, throughput10kb, latency, fanout, sessions, backlog, recovery, code, browser, quorum, hotModels, importStall, clientTransport, postgres, postgres2];
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
 const { values } = parseArgs({
