@@ -14,7 +14,7 @@
  */
 import { decodeMessage, encodeMessage } from '../../shared/codec.js';
 import { toWireError } from '../../shared/errors.js';
-import { FOREMAN_KINDS, PROTOCOL_VERSION, type Assignment, type ForemanMessage, type TaskRef, type TaskResult, type WorkerMessage } from '../../shared/protocol.js';
+import { CLOSE_CODES, FOREMAN_KINDS, PROTOCOL_VERSION, type Assignment, type ForemanMessage, type TaskRef, type TaskResult, type WorkerMessage } from '../../shared/protocol.js';
 import { reconnectDelayMs } from '../backoff.js';
 import { runCodeTask, type CodeRunner } from '../sandbox/code-request.js';
 import type { CodeLimits } from '../sandbox/limits.js';
@@ -209,7 +209,7 @@ export class BrowserWorker extends EventTarget {
         break;
       case 'worker.command':
         if (m.command === 'drain') this.pause();
-        else this.socket?.close(4014, 'RESTART_REQUESTED');
+        else this.socket?.close(CLOSE_CODES.restartRequested, 'RESTART');
         break;
       case 'checkpoint.ack':
         break;
