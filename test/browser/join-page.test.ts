@@ -96,6 +96,12 @@ describe('browser workers', () => {
     await waitForText(page, '#state', (t) => t === 'connected', 'resumed');
     await waitFor(async () => (await states()).every((s) => s === 'succeeded'), 'all three done after resume', 30_000);
     expect(numberIn(await page.locator('#done').innerText())).toBe(3);
+
+    // Reopening the page comes back as the same worker (its id is kept in localStorage).
+    await page.reload();
+    await waitForText(page, '#state', (t) => t === 'connected', 'reconnected after reload');
+    expect(await pageWorkerId(page)).toBe(pageId);
+    await waitFor(async () => (await api.request('GET', '/workers')).workers.find((w: any) => w.id === pageId && w.reconnects >= 1 && w.state === 'active'), 'same worker back');
   });
 
   it('a page given a wrong token says so and stops; the foreman logs the refusal', async () => {
