@@ -8,6 +8,7 @@
 import type { FastifyInstance } from 'fastify';
 import QRCode from 'qrcode';
 import { apiError } from './context.js';
+import { doc } from './openapi.js';
 
 /** The page's files by name under /join/ ('' is the page itself). */
 export type JoinFiles = () => Promise<ReadonlyMap<string, { contentType: string; body: Buffer }>>;
@@ -35,12 +36,12 @@ export function joinRoutes(app: FastifyInstance, files: JoinFiles, joinToken: st
   app.get(
     '/join/link',
     {
-      schema: {
+      schema: doc({
         summary: 'The browser-worker join link and its QR code',
-        tags: ['fleet'],
+        tag: 'workers',
         operationId: 'getJoinLink',
-        response: { 200: linkResponse },
-      },
+        responses: { 200: { description: 'the link to share and its QR code', ...linkResponse } },
+      }),
     },
     async (req) => {
       const proto = (req.headers['x-forwarded-proto'] as string | undefined) ?? req.protocol;

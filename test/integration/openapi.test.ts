@@ -114,6 +114,7 @@ const CALLS: Calls = {
     await call('/tokens', { method: 'POST', body: { workerId: 'openapi-c' } });
     return [await call('/tokens/openapi-c', { method: 'DELETE' }), await call('/tokens/openapi-c', { method: 'DELETE' })];
   },
+  'GET /join/link': (call) => Promise.all([call('/join/link'), call('/join/link', { token: null })]),
   'GET /health': (call) => Promise.all([call('/health', { token: null })]),
   'GET /stats': (call) => Promise.all([call('/stats'), call('/stats', { token: null })]),
   'GET /foremen': (call) => Promise.all([call('/foremen'), call('/foremen', { token: null })]),
