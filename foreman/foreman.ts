@@ -19,6 +19,7 @@ import { dashboardRoutes } from './http/dashboard-routes.js';
 import { fleetRoutes } from './http/fleet-routes.js';
 import { tokenRoutes } from './http/token-routes.js';
 import { foremenRoutes } from './http/foremen-routes.js';
+import { workerView } from './http/views.js';
 import { frameworkErrorReply, installErrorReplies } from './http/error-reply.js';
 import { jobRoutes } from './http/job-routes.js';
 import { installNdjsonParser } from './http/ndjson.js';
@@ -162,6 +163,7 @@ export class Foreman {
       options,
       startedAt: Date.now(),
       storeHealth: () => ({ state: turn.state, retryInMs: turn.retryInMs }),
+      ...(pg ? { otherWorkers: () => pg.workers.others(), foremanId: pg.foremanId } : {}),
     };
   }
 
@@ -282,7 +284,7 @@ export class Foreman {
     this.sweepTimer.unref();
     this.retention.start();
     // With PostgreSQL, running tasks are loaded per worker as each one says hello (whichever foreman it ran them under).
-    if (this.pg) await this.pg.start(this.fleet, this.url);
+    if (this.pg) await this.pg.start(this.fleet, this.url, (w, now) => workerView(w, now));
     this.dispatcher.schedule();
   }
 

@@ -24,6 +24,10 @@ export interface ApiContext {
   startedAt: number;
   /** Whether the store takes writes now. */
   storeHealth(): StoreHealth;
+  /** With several foremen (PostgreSQL): the workers connected to the other foremen, each with its `foremanId`. */
+  otherWorkers?: () => Promise<Array<Record<string, unknown>>>;
+  /** This foreman's id among several (PostgreSQL); absent with SQLite. */
+  foremanId?: string;
 }
 
 /** An error reply body: a stable code from `API_ERRORS`, a message, and the field at fault when there is one. */

@@ -73,12 +73,14 @@ export function fleetRoutes(app: FastifyInstance, ctx: ApiContext): void {
       summary: 'List workers',
       tag: 'workers',
       operationId: 'listWorkers',
-      description: 'Every worker the foreman knows: connected ones and, for a while, those gone offline.',
+      description: 'Every worker the foreman knows: connected ones and, for a while, those gone offline. With several foremen (PostgreSQL), also the workers connected to the others (as they published them, at most a second old), each with its `foremanId`.',
       responses: { 200: { description: 'the workers', ...object({ workers: { type: 'array', items: workerSchema } }) } },
     }),
   }, async () => {
     const now = Date.now();
-    return { workers: [...ctx.fleet.workers.values()].map((w) => workerView(w, now)) };
+    const own = [...ctx.fleet.workers.values()].map((w) => (ctx.foremanId ? { ...workerView(w, now), foremanId: ctx.foremanId } : workerView(w, now)));
+    const others = ctx.otherWorkers ? await ctx.otherWorkers() : [];
+    return { workers: [...own, ...others.filter((o) => !ctx.fleet.workers.get(o.id as string)?.session)] };
   });
 
   for (const command of ['restart', 'drain'] as const) {

@@ -49,6 +49,10 @@ describe.runIf(postgresAvailable())('several foremen over PostgreSQL', () => {
     const t = await waitForTask(b.api, id, settled, 'settled', 5000);
     expect(t).toMatchObject({ state: 'cancelled', error: { code: 'CANCELLED' } });
     expect((await fetch(`${w.statusUrl}/stats`).then((r) => r.json())).cancelled).toBe(1);
+    // A's /workers shows the whole fleet: B's worker, with the foreman it is connected to.
+    const bId = (await b.api.request('GET', '/foremen')).foremen.find((f: { self: boolean }) => f.self).id;
+    const listed = await waitFor(async () => (await a.api.request('GET', '/workers')).workers.find((x: { id: string }) => x.id === w.id), "B's worker listed by A");
+    expect(listed).toMatchObject({ foremanId: bId, state: 'active', capacity: 4 });
   });
 
   it('makes one task of the same idempotency key sent to two foremen at once', async () => {

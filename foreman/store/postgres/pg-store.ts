@@ -5,7 +5,7 @@
  */
 import { newSecret } from '../../../shared/ids.js';
 import type { ForemanEvents } from '../../events.js';
-import type { Fleet } from '../../fleet.js';
+import type { Fleet, WorkerEntry } from '../../fleet.js';
 import type { TaskManagerHooks } from '../../ledger.js';
 import type { ForemanOptions } from '../../options.js';
 import { PgDb } from './pg-db.js';
@@ -13,6 +13,7 @@ import { PgForemen } from './pg-foremen.js';
 import { PgLedger } from './pg-ledger.js';
 import { PgReads } from './pg-reads.js';
 import { PgTurn } from './pg-turn.js';
+import { PgWorkers } from './pg-workers.js';
 import { migratePostgres } from './schema.js';
 
 type Log = { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
@@ -22,6 +23,8 @@ export class PgStore {
   readonly foremen: PgForemen;
   readonly turn: PgTurn;
   ledger: PgLedger | null = null;
+  readonly workers: PgWorkers;
+  private publishTimer: NodeJS.Timeout | null = null;
 
   private constructor(
     readonly db: PgDb,
@@ -31,6 +34,7 @@ export class PgStore {
     onWritable: () => void,
   ) {
     this.reads = new PgReads(db);
+    this.workers = new PgWorkers(db, foremanId);
     this.foremen = new PgForemen(db, foremanId, options.foremanTtlMs, options.restartGraceMs, log);
     this.turn = new PgTurn(
       db,
@@ -78,8 +82,11 @@ export class PgStore {
     return this.ledger;
   }
 
-  /** Starts the background work and the hand-over of workers between foremen. */
-  async start(fleet: Fleet, url: string): Promise<void> {
+  /**
+   * Starts the background work, the hand-over of workers between foremen, and publishing this
+   * foreman's workers (`view` makes each one's /workers entry) for the others' /workers.
+   */
+  async start(fleet: Fleet, url: string, view: (entry: WorkerEntry, now: number) => { id: string } & Record<string, unknown>): Promise<void> {
     const ledger = this.ledger as PgLedger;
     fleet.storedTasksOf = async (workerId) => {
       const tasks = await ledger.adoptWorker(workerId);
@@ -92,12 +99,22 @@ export class PgStore {
       fleet.movedAway(workerId);
     };
     await ledger.start();
+    let publishing = false;
+    this.publishTimer = setInterval(() => {
+      if (publishing) return;
+      publishing = true;
+      const now = Date.now();
+      const views = [...fleet.workers.values()].filter((w) => w.session).map((w) => view(w, now));
+      void this.workers.publish(views).catch(() => {}).finally(() => (publishing = false));
+    }, 1000);
+    this.publishTimer.unref();
     this.foremen.start(ledger, url);
     await this.foremen.register(url);
   }
 
   /** Stops heartbeating (marking this foreman gone), the ledger's timers and the connections. Idempotent. */
   async close(): Promise<void> {
+    if (this.publishTimer) clearInterval(this.publishTimer);
     this.ledger?.close();
     this.turn.close();
     await this.foremen.stop();
