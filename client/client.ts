@@ -12,7 +12,7 @@ import { JobHandle } from './job-handle.js';
 import { mapTasks, type MapOptions } from './map.js';
 import { canStreamRequestBody } from './ndjson.js';
 import { resolveClientOptions, type ClientOptions } from './options.js';
-import { PushChannel } from './push-channel.js';
+import { ChannelClosedError, PushChannel } from './push-channel.js';
 import { LongPoll, TaskHandle, type SettleSource } from './task-handle.js';
 import type { AnyTasks, SubmitOptions, TaskFilter, TaskInput, TaskMap, TaskView } from './types.js';
 
@@ -62,9 +62,18 @@ export class Client<M extends TaskMap = AnyTasks> {
 
   /** Submits one task; resolves once it is durable, with a handle to await its result. */
   async submit<T extends keyof M & string>(type: T, params: M[T]['params'], opts: SubmitOptions = {}): Promise<TaskHandle<M[T]['result'], M[T]['params']>> {
-    const id = this.push
-      ? await this.push.submit({ ...opts, type, params })
-      : (await this.http.json<{ id: string }>('POST', '/tasks', { body: { ...opts, type, params } })).id;
+    const body = { ...opts, type, params };
+    let id: string | null = null;
+    if (this.push) {
+      try {
+        id = await this.push.submit(body);
+      } catch (err) {
+        // The channel could not open (no WebSocket here, a proxy that refuses upgrades, a bad token):
+        // nothing was sent, so HTTP takes the task, and says why if it is refused too.
+        if (!(err instanceof ChannelClosedError) || err.sent) throw err;
+      }
+    }
+    id ??= (await this.http.json<{ id: string }>('POST', '/tasks', { body })).id;
     return new TaskHandle(id, this.http, this.settles);
   }
 

@@ -51,7 +51,11 @@ const openSocket: SocketFactory = async (url, token) => {
 
 /** The channel closed or could not open. */
 export class ChannelClosedError extends GafferError {
-  constructor(message: string) {
+  /** @param sent whether the requests it fails may have reached the foreman (false: the socket never opened). */
+  constructor(
+    message: string,
+    readonly sent = true,
+  ) {
     super('PUSH_CHANNEL_CLOSED', message);
     this.name = 'ChannelClosedError';
   }
@@ -160,7 +164,9 @@ export class PushChannel implements SettleSource {
     try {
       socket = await this.connect();
     } catch (err) {
-      for (const r of batch) this.submits.get(r.ref)?.reject(err);
+      // Nothing was sent: the caller may submit these another way.
+      const unsent = new ChannelClosedError((err as Error).message, false);
+      for (const r of batch) this.submits.get(r.ref)?.reject(unsent);
       for (const r of batch) this.submits.delete(r.ref);
       return;
     }

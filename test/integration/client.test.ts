@@ -207,10 +207,11 @@ describe('client library', () => {
     const conflict = await client.submit('echo', { n: 4 }, { key: 'push-key' }).catch((e: unknown) => e);
     expect(conflict).toMatchObject({ status: 409, code: 'KEY_CONFLICT' });
 
-    // The read token may not submit, and no token at all is refused.
-    for (const token of [TOKENS.read, null]) {
+    // The read token may not submit, and no token at all is refused: the channel does not open, and the
+    // same submission over HTTP says why.
+    for (const [token, status, code] of [[TOKENS.read, 403, 'FORBIDDEN'], [null, 401, 'UNAUTHORIZED']] as const) {
       const refused = new Client({ foreman: foreman.url, token });
-      await expect(refused.submit('echo', {})).rejects.toMatchObject({ code: 'PUSH_CHANNEL_CLOSED' });
+      await expect(refused.submit('echo', {})).rejects.toMatchObject({ status, code });
       await refused.close();
     }
 
