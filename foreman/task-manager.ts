@@ -71,7 +71,11 @@ export class TaskManager implements TaskLedger {
     });
     this.submission = new TaskSubmission({
       store, commit, spill: this.spill, tally: this.tally, queues: this.queues, live: this.live,
-      maxAttempts: options.maxAttempts, seq: this.seq, onReady: () => hooks.onReady(true),
+      maxAttempts: options.maxAttempts, seq: this.seq, onReady: () => {
+        // Delayed tasks among them (foreman/start-at.ts) wait on the delay timer.
+        this.delays.arm();
+        hooks.onReady(true);
+      },
     });
   }
 
@@ -350,6 +354,8 @@ export class TaskManager implements TaskLedger {
   private hold(task: LiveTask, now: number): void {
     this.queues.warm(task, now);
     this.live.set(task.id, task);
+    // A delayed task paged in from the spill waits on the delay timer (foreman/start-at.ts).
+    if (task.runAt > now) this.delays.arm();
   }
 
   /** Nothing to fetch: every queued task is in memory or in the spill, which `peekReady` pages in. */

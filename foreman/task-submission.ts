@@ -10,6 +10,7 @@ import { encodeValue } from '../shared/codec.js';
 import { newTimeOrderedId } from '../shared/ids.js';
 import type { NewJob } from './ledger.js';
 import { LedgerError } from './ledger-error.js';
+import { startAtOf } from './start-at.js';
 import type { Spill } from './spill.js';
 import type { GroupCommit } from './store/group-commit.js';
 import type { TaskStore } from './store/task-store.js';
@@ -224,7 +225,7 @@ export class TaskSubmission {
       maxAttempts: input.maxAttempts ?? this.l.maxAttempts,
       timeoutMs: input.timeoutMs ?? null,
       workerId: null,
-      runAt: input.hold ? HELD_RUN_AT : now,
+      runAt: input.hold ? HELD_RUN_AT : startAtOf(input, now),
       createdAt: now,
       startedAt: null,
       progress: null,

@@ -27,6 +27,10 @@ export interface TaskInput {
   key?: string;
   /** Quorum (foreman/quorum/): run on this many distinct workers and accept an agreed result. Not stored on the task. */
   quorum?: unknown;
+  /** Delayed task (foreman/start-at.ts): not dispatched before this time, epoch ms or an ISO 8601 string. */
+  runAt?: number | string;
+  /** Delayed task: not dispatched until this many ms after submission. */
+  delayMs?: number;
   /** Points a worker earns for a result that matches the quorum's canonical one (default 1). */
   points?: number;
   /** Internal (never from the API): the task id, when a room made it in advance. */

@@ -20,6 +20,14 @@ export const taskInputSchema = {
     maxAttempts: { type: 'integer', minimum: 1, maximum: 1000, description: 'handler failures allowed; default from the foreman' },
     timeoutMs: { type: 'integer', minimum: 1, maximum: 604_800_000, description: 'per attempt; the handler signal aborts at expiry' },
     key: { type: 'string', minLength: 1, maxLength: 200, pattern: UNICODE_PATTERN, description: 'idempotency key' },
+    delayMs: { type: 'integer', minimum: 0, maximum: 31_536_000_000, description: 'delayed task: not dispatched until this many ms after submission (at most a year)' },
+    runAt: {
+      anyOf: [
+        { type: 'integer', minimum: 0, maximum: 8_640_000_000_000_000 },
+        { type: 'string', format: 'date-time' },
+      ],
+      description: 'delayed task: not dispatched before this time, epoch ms or ISO 8601 (with both delayMs and runAt, the later wins)',
+    },
     quorum: quorumSchema,
     points: { type: 'number', minimum: 0, maximum: 1_000_000, description: "points a worker earns for a result matching a quorum task's canonical one; default 1" },
   },

@@ -2,7 +2,7 @@
 import type { WorkerEntry } from '../fleet.js';
 import type { AttemptRow, TaskRow } from '../store/task-store.js';
 import type { JobState } from '../task-manager.js';
-import type { LiveTask } from '../task-types.js';
+import { HELD_RUN_AT, type LiveTask } from '../task-types.js';
 import type { ApiContext } from './context.js';
 
 export function taskView(ctx: ApiContext, row: TaskRow, attempts?: AttemptRow[]) {
@@ -32,6 +32,8 @@ export function taskView(ctx: ApiContext, row: TaskRow, attempts?: AttemptRow[])
     result: row.result,
     error: row.error,
   };
+  const runAt = live?.runAt ?? row.runAt;
+  if (state === 'queued' && runAt > Date.now() && runAt !== HELD_RUN_AT) view.heldBy = 'delay';
   if (state === 'queued' && !ctx.fleet.hasSkill(row.type)) {
     view.waitingFor = `no connected worker handles type "${row.type}"`;
   }

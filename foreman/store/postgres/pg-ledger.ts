@@ -27,6 +27,7 @@ import { cancelQueued, closeJobRow, jobExists, markCancelling, purgeSettled, req
 import type { TaskFilter } from '../task-search.js';
 import { adoptWorkerTasks, runningOf, submitTasks, taskByKey, unclaimAll } from './pg-tasks-sql.js';
 import { PgClaims } from './pg-claims.js';
+import { startAtOf } from '../../start-at.js';
 import { mergeJobParams } from '../../job-params.js';
 import type { PgTurn } from './pg-turn.js';
 
@@ -309,6 +310,12 @@ export class PgLedger implements TaskLedger {
     const { ids, types } = await submitTasks(this.db, inputs, jobId, newJob, keyField, this.options.maxAttempts, Date.now());
     // The notification reaches this foreman too; claiming now saves its round trip.
     this.claimer.announced(types, 0, false);
+    // Delayed tasks (foreman/start-at.ts) become claimable later: look again then (other foremen's fallback poll finds them too).
+    const now = Date.now();
+    for (const input of inputs) {
+      const wait = startAtOf(input, now) - now;
+      if (wait > 0) this.claimer.announced([input.type], wait);
+    }
     if (types.size > 0) this.hooks.onReady(true);
     return ids;
   }

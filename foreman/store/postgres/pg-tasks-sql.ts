@@ -8,6 +8,7 @@ import { encodeValue } from '../../../shared/codec.js';
 import { newTimeOrderedId } from '../../../shared/ids.js';
 import type { LiveTask, TaskInput } from '../../task-types.js';
 import { LedgerError } from '../../ledger-error.js';
+import { startAtOf } from '../../start-at.js';
 import type { NewJob } from '../../ledger.js';
 import { unblob } from '../task-rows.js';
 import type { PgDb } from './pg-db.js';
@@ -144,9 +145,9 @@ export async function submitTasks(
       const rowIds = chunk.map(() => newTimeOrderedId('t_'));
       const { rows } = await client.query<{ id: string; type: string }>(
         `INSERT INTO tasks (id, job_id, idem_key, type, params, priority, state, max_attempts, timeout_ms, run_at, created_at)
-         SELECT v.id, $1, v.idem_key, v.type, v.params, v.priority, 'queued', v.max_attempts, v.timeout_ms, $2, $2
-         FROM unnest($3::text[], $4::text[], $5::text[], $6::bytea[], $7::int[], $8::int[], $9::int[])
-           AS v(id, idem_key, type, params, priority, max_attempts, timeout_ms)
+         SELECT v.id, $1, v.idem_key, v.type, v.params, v.priority, 'queued', v.max_attempts, v.timeout_ms, v.run_at, $2
+         FROM unnest($3::text[], $4::text[], $5::text[], $6::bytea[], $7::int[], $8::int[], $9::int[], $10::bigint[])
+           AS v(id, idem_key, type, params, priority, max_attempts, timeout_ms, run_at)
          ON CONFLICT (idem_key) WHERE idem_key IS NOT NULL DO NOTHING
          RETURNING id, type`,
         [
@@ -159,6 +160,7 @@ export async function submitTasks(
           chunk.map((t) => t.priority ?? 0),
           chunk.map((t) => t.maxAttempts ?? defaultMaxAttempts),
           chunk.map((t) => t.timeoutMs ?? null),
+          chunk.map((t) => startAtOf(t, now)),
         ],
       );
       const made = new Set(rows.map((r) => r.id));
