@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 
 /** One file as served: its bytes and content type. */
 export interface DashboardAsset {
@@ -31,13 +31,20 @@ const CONTENT_TYPES: Record<string, string> = {
 
 let cache: Map<string, DashboardAsset> | null = null;
 
-/** Every servable file in the dashboard folder, by file name; read once, on first use. */
+/** Subfolders served too (one level): the drill-down views of the foreman page. */
+const SUBFOLDERS = ['views'];
+
+/** Every servable file in the dashboard folder, by path (`foreman.js`, `views/task.js`); read once, on first use. */
 export function dashboardAssets(): Map<string, DashboardAsset> {
   if (cache) return cache;
   cache = new Map();
-  for (const name of readdirSync(DIR)) {
-    const type = CONTENT_TYPES[extname(name)];
-    if (type) cache.set(name, { body: readFileSync(join(DIR, name)), type });
+  for (const folder of ['', ...SUBFOLDERS]) {
+    const dir = join(DIR, folder);
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) {
+      const type = CONTENT_TYPES[extname(name)];
+      if (type) cache.set(folder ? `${folder}/${name}` : name, { body: readFileSync(join(dir, name)), type });
+    }
   }
   return cache;
 }
@@ -59,10 +66,14 @@ export function wantsHtml(accept: string | undefined): boolean {
  * so a path like `../x` can never reach the disk.
  */
 export function serveDashboardAssets(app: FastifyInstance): void {
-  app.get<{ Params: { file: string } }>('/dashboard/:file', { schema: { hide: true } }, async (req, reply) => {
-    const asset = dashboardAssets().get(req.params.file);
-    if (!asset) return reply.code(404).send({ statusCode: 404, code: 'NOT_FOUND', message: `no dashboard file ${req.params.file}` });
+  const serve = (file: string, reply: FastifyReply) => {
+    const asset = dashboardAssets().get(file);
+    if (!asset) return reply.code(404).send({ statusCode: 404, code: 'NOT_FOUND', message: `no dashboard file ${file}` });
     // no-cache (revalidate) rather than max-age: an upgraded server must not run last version's scripts.
     return reply.type(asset.type).header('cache-control', 'no-cache').send(asset.body);
-  });
+  };
+  app.get<{ Params: { file: string } }>('/dashboard/:file', { schema: { hide: true } }, async (req, reply) => serve(req.params.file, reply));
+  for (const folder of SUBFOLDERS) {
+    app.get<{ Params: { file: string } }>(`/dashboard/${folder}/:file`, { schema: { hide: true } }, async (req, reply) => serve(`${folder}/${req.params.file}`, reply));
+  }
 }

@@ -4,6 +4,7 @@
 import { command, el, progressBar, setBar, setPill, setText, syncList } from './dom.js';
 import { fmtInt, fmtMs } from './format.js';
 import { api } from './live-client.js';
+import { href } from './router.js';
 
 const tbody = document.querySelector('#fleet tbody');
 const empty = document.querySelector('#fleet [data-empty]');
@@ -38,6 +39,7 @@ function createRow(w) {
   const act = (label, path, cls) =>
     el('button', {
       class: cls,
+      'data-write': true,
       'data-action': label.toLowerCase().replace(' ', '-'),
       onclick: (e) => {
         if (cls === 'danger' && !confirm(`${label} ${w.id}? Its running tasks go back to the queue.`)) return;
@@ -45,7 +47,7 @@ function createRow(w) {
       },
     }, label);
   const row = el('tr', { 'data-worker-id': w.id },
-    el('td', {}, el('div', { class: 'mono' }, w.id), el('div', { class: 'muted', 'data-field': 'skills' })),
+    el('td', {}, el('a', { class: 'mono', href: href('worker', w.id), 'data-worker-link': w.id }, w.id), el('div', { class: 'muted', 'data-field': 'skills' })),
     el('td', {}, el('span', { class: 'pill', 'data-field': 'state' })),
     el('td', {}, progressBar(), el('div', { class: 'bar-label', 'data-field': 'slots' })),
     el('td', {}, el('div', { class: 'chips', 'data-field': 'tasks' }), el('div', { class: 'muted', 'data-field': 'more' })),
@@ -59,10 +61,11 @@ function createRow(w) {
 
 function createChip(t) {
   return el('span', { class: 'chip', 'data-task-id': t.id, title: t.id },
-    el('span', { 'data-field': 'type' }),
+    el('a', { class: 'chip-link', href: href('task', t.id), 'data-field': 'type' }),
     progressBar(),
     el('button', {
       class: 'x',
+      'data-write': true,
       title: `cancel task ${t.id}`,
       'data-action': 'cancel-task',
       onclick: (e) => command(e.currentTarget, `Cancel task ${t.id}`, () => api('POST', `/tasks/${encodeURIComponent(t.id)}/cancel`)),

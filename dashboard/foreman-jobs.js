@@ -3,13 +3,14 @@
 import { command, el, setText, syncList } from './dom.js';
 import { fmtInt, fmtMs, fmtPercent, fmtRate } from './format.js';
 import { api } from './live-client.js';
+import { href } from './router.js';
 
 const tbody = document.querySelector('#jobs tbody');
 const empty = document.querySelector('#jobs [data-empty]');
 
 function createRow(job) {
   return el('tr', { 'data-job-id': job.id },
-    el('td', {}, el('div', { class: 'mono' }, job.id), el('div', { class: 'muted', 'data-field': 'when' })),
+    el('td', {}, el('a', { class: 'mono', href: href('job', job.id), 'data-job-link': job.id }, job.id), el('div', { class: 'muted', 'data-field': 'when' })),
     el('td', { class: 'progress-cell' },
       el('div', { class: 'bar stacked' }, el('span', { class: 'ok' }), el('span', { class: 'bad' }), el('span', { class: 'gone' })),
       el('div', { class: 'bar-label' },
@@ -21,6 +22,7 @@ function createRow(job) {
     el('td', { 'data-field': 'failures' }),
     el('td', {}, el('button', {
       class: 'danger',
+      'data-write': true,
       'data-action': 'cancel-job',
       onclick: (e) => {
         if (!confirm(`Cancel every unfinished task of job ${job.id}?`)) return;

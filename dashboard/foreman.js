@@ -1,8 +1,10 @@
 // The foreman dashboard: one snapshot per tick from /ws/dashboard, rendered
 // in place. Commands go through the public HTTP API (see foreman-*.js).
-import { setField, setPill } from './dom.js';
+import { command, setField, setPill } from './dom.js';
 import { fmtInt, fmtMs } from './format.js';
-import { connectLive } from './live-client.js';
+import { api, apiToken, connectLive } from './live-client.js';
+import { href, startRouter } from './router.js';
+import './access.js';
 import { renderCharts } from './foreman-charts.js';
 import { renderFleet } from './foreman-fleet.js';
 import { renderJobs } from './foreman-jobs.js';
@@ -13,9 +15,19 @@ import { showJoinLink } from './foreman-join.js';
 const connection = document.getElementById('connection');
 let lastAt = 0;
 
+const dispatchButton = document.querySelector('[data-action=toggle-dispatch]');
+dispatchButton.onclick = () => {
+  const pausing = dispatchButton.dataset.dispatching === 'true';
+  if (pausing && !confirm('Pause dispatch? Running tasks finish; nothing new is assigned until you resume.')) return;
+  command(dispatchButton, pausing ? 'Dispatch paused' : 'Dispatch resumed', () => api('POST', pausing ? '/ops/drain' : '/ops/resume'));
+};
+
 function renderSummary(snapshot) {
   const { stats } = snapshot;
   setField(document, 'dispatching', stats.dispatching ? 'on' : 'paused');
+  dispatchButton.hidden = false;
+  dispatchButton.dataset.dispatching = String(stats.dispatching);
+  dispatchButton.textContent = stats.dispatching ? 'Pause dispatch' : 'Resume dispatch';
   setField(document, 'uptime', fmtMs(stats.uptimeMs));
   for (const state of ['queued', 'running', 'succeeded', 'failed', 'cancelled']) {
     // Cancelling tasks still hold their slot: count them as running.
@@ -39,6 +51,15 @@ function render(snapshot) {
   renderJobs(snapshot.jobs);
   renderLeaderboard(snapshot.leaderboard ?? []);
 }
+
+// The token first: it may arrive in the fragment with a route (`#task/ID&token=…`).
+apiToken();
+startRouter();
+document.getElementById('search').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const q = e.currentTarget.q.value.trim();
+  if (q) location.hash = href('task', q);
+});
 
 connectLive('/ws/dashboard', {
   onMessage: render,

@@ -18,7 +18,9 @@ export function apiToken() {
       if (cachedToken) localStorage.setItem(TOKEN_KEY, cachedToken);
       else localStorage.removeItem(TOKEN_KEY);
     } catch {}
-    history.replaceState(null, '', location.pathname + location.search);
+    // A drill-down route before the token (`#task/ID&token=…`) stays in the address bar.
+    const rest = location.hash.slice(1).split('&').filter((p) => !p.startsWith('token=')).join('&');
+    history.replaceState(null, '', location.pathname + location.search + (rest ? `#${rest}` : ''));
     return cachedToken;
   }
   try {
@@ -30,12 +32,12 @@ export function apiToken() {
 }
 
 /** A JSON request with `Authorization: Bearer <token>` when there is a token; throws with the server's message on non-2xx. */
-export async function api(method, path, body) {
+export async function api(method, path, body, { signal } = {}) {
   const headers = {};
   const token = apiToken();
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
   const text = await res.text();
   let parsed = null;
   try {

@@ -320,8 +320,8 @@ export class Fleet implements Omit<SessionHandler, 'onTooLarge'> {
     this.workers.get(workerId)?.session?.send({ kind: 'task.cancel', tasks: refs, reason });
   }
 
-  /** Asks a connected worker to restart its session or drain. Returns false when it is not connected. */
-  command(workerId: string, command: 'restart' | 'drain', mode?: 'graceful' | 'hard'): boolean {
+  /** Asks a connected worker to restart its session, drain, or undrain. Returns false when it is not connected. */
+  command(workerId: string, command: 'restart' | 'drain' | 'undrain', mode?: 'graceful' | 'hard'): boolean {
     const session = this.workers.get(workerId)?.session;
     if (!session) return false;
     session.send(mode ? { kind: 'worker.command', command, mode } : { kind: 'worker.command', command });

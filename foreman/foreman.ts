@@ -36,6 +36,7 @@ import { TaskManager } from './task-manager.js';
 import type { StoreReads, TaskLedger, TaskManagerHooks, TurnCommit } from './ledger.js';
 import { PgStore } from './store/postgres/pg-store.js';
 import { installEdge, type Edge } from './edge.js';
+import { accessRoute } from './auth/api-auth.js';
 import { referencedInPostgres, referencedInSqlite } from './blobs/blob-collector.js';
 import { installBlobs, type Blobs } from './blobs/install-blobs.js';
 import { logRefusals } from './refusal-log.js';
@@ -259,6 +260,7 @@ export class Foreman {
     fleetRoutes(app, this.api);
     leaderboardRoutes(app, this.api);
     tokenRoutes(app, { db: this.db, workerAuth: this.edge.workerAuth });
+    accessRoute(app, this.edge.credentials);
     foremenRoutes(app, async () =>
       this.pg
         ? this.pg.foremen.list()

@@ -84,7 +84,7 @@ export const MESSAGE_SPECS = {
   'task.cancel': { tasks: [taskRef], reason: { enum: ['cancelled', 'revoked'] } },
   'task.ack': { results: [{ taskId: 'id', attempt: 'uint', accepted: 'boolean', 'reason?': 'string' }] },
   'checkpoint.ack': { checkpoints: [{ taskId: 'id', attempt: 'uint', seq: 'uint', accepted: 'boolean', 'reason?': 'string' }] },
-  'worker.command': { command: { enum: ['restart', 'drain'] }, 'mode?': { enum: ['graceful', 'hard'] } },
+  'worker.command': { command: { enum: ['restart', 'drain', 'undrain'] }, 'mode?': { enum: ['graceful', 'hard'] } },
   error: { code: 'string', message: 'string', retryable: 'boolean' },
   // client → foreman, on the client channel (CLIENT_WS_PATH)
   'client.submit': {

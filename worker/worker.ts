@@ -182,10 +182,20 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.setState('draining');
     this.connection.send({ kind: 'worker.state', state: 'draining' });
     await this.waitIdle(timeoutMs);
+    // Undrained meanwhile: what runs now is this worker's to finish.
+    if (!this.draining) return;
     this.releaseAll('drain deadline');
     // Give the foreman a moment to acknowledge the last results so they are not held across a restart.
     this.outbox.flush();
     await this.waitIdle(Math.min(2000, timeoutMs));
+  }
+
+  /** Takes work again after a drain (the `undrain` command); no-op unless draining and connected. */
+  undrain(): void {
+    if (!this.draining || this.closing || this.state !== 'draining') return;
+    this.draining = false;
+    this.setState('ready');
+    this.connection.send({ kind: 'worker.state', state: 'ready' });
   }
 
   /**
@@ -327,6 +337,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         break;
       case 'worker.command':
         if (m.command === 'drain') void this.drain();
+        else if (m.command === 'undrain') this.undrain();
         else void this.restart(m.mode ?? 'graceful');
         break;
       case 'error':

@@ -13,6 +13,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CLIENT_WS_PATH, WORKER_WS_PATH } from '../../shared/protocol.js';
 import { apiError } from '../http/context.js';
+import { doc, object } from '../http/openapi.js';
 import type { Credentials } from './credentials.js';
 import { tokenMatches } from './tokens.js';
 
@@ -101,4 +102,20 @@ export function installApiAuth(app: FastifyInstance, creds: Credentials, onDenie
       return deny(reply, 403, 'the read token allows GET routes only; this route needs the API token');
     }
   });
+}
+
+/**
+ * `GET /access`: what the presented token may do, so a page can hide the buttons it could not use.
+ * With no API token configured every route is open, so the answer is `api`.
+ */
+export function accessRoute(app: FastifyInstance, creds: Pick<Credentials, 'apiToken' | 'readToken'>): void {
+  app.get('/access', {
+    schema: doc({
+      summary: 'What the presented token may do',
+      tag: 'operations',
+      operationId: 'getAccess',
+      description: '`api`: every route; `read`: GET routes only (the dashboard hides its buttons).',
+      responses: { 200: { description: 'the role of the token', ...object({ role: { type: 'string', enum: ['api', 'read'] } }) } },
+    }),
+  }, async (req) => ({ role: creds.apiToken === null ? 'api' : (roleOf(presentedToken(req, req.routeOptions.url), creds) ?? 'read') }));
 }

@@ -83,16 +83,19 @@ export function fleetRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return { workers: [...own, ...others.filter((o) => !ctx.fleet.workers.get(o.id as string)?.session)] };
   });
 
-  for (const command of ['restart', 'drain'] as const) {
+  const commandDocs = {
+    restart: { summary: 'Tell a worker to restart its session', operationId: 'restartWorker', description: 'graceful drains first; hard aborts its tasks and hands them back.' },
+    drain: { summary: 'Tell a worker to drain', operationId: 'drainWorker', description: 'It takes no new tasks and finishes those it runs.' },
+    undrain: { summary: 'Tell a draining worker to take work again', operationId: 'undrainWorker', description: 'Ends a drain: the worker keeps what it runs and takes new tasks (no-op for a worker not draining).' },
+  } as const;
+  for (const command of ['restart', 'drain', 'undrain'] as const) {
     app.post<{ Params: { id: string }; Querystring: { mode: 'graceful' | 'hard' } }>(
       `/workers/:id/${command}`,
       {
         schema: {
           ...doc({
-            summary: command === 'restart' ? 'Tell a worker to restart its session' : 'Tell a worker to drain',
+            ...commandDocs[command],
             tag: 'workers',
-            operationId: command === 'restart' ? 'restartWorker' : 'drainWorker',
-            description: command === 'restart' ? 'graceful drains first; hard aborts its tasks and hands them back.' : 'It takes no new tasks and finishes those it runs.',
             responses: { 202: { description: 'the command was pushed to the worker', ...object({ workerId: { type: 'string' }, command: { type: 'string', enum: [command] } }) } },
             errors: [400, 404],
             write: true,

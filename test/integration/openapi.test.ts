@@ -84,6 +84,8 @@ const CALLS: Calls = {
   'GET /leaderboard': (call) => Promise.all([call('/leaderboard?sort=reputation&order=asc&limit=5'), call('/leaderboard?sort=nope')]),
   'GET /workers': (call) => Promise.all([call('/workers'), call('/workers', { token: null })]),
   'POST /workers/{id}/drain': (call, ids) => Promise.all([call(`/workers/${ids.drainWorkerId}/drain`, { method: 'POST' }), call('/workers/w_none/drain', { method: 'POST' })]),
+  'POST /workers/{id}/undrain': (call, ids) => Promise.all([call(`/workers/${ids.drainWorkerId}/undrain`, { method: 'POST' }), call('/workers/w_none/undrain', { method: 'POST' })]),
+  'GET /access': (call) => Promise.all([call('/access'), call('/access', { token: TOKENS.read }), call('/access', { token: null })]),
   'POST /workers/{id}/restart': (call, ids) =>
     Promise.all([call(`/workers/${ids.workerId}/restart?mode=graceful`, { method: 'POST' }), call('/workers/w_none/restart?mode=soft', { method: 'POST' })]),
   'PUT /blobs': (call) =>
