@@ -192,3 +192,13 @@ export function payloads(items: readonly string[], sep = ','): string[] {
   if (current !== '') out.push(current);
   return out;
 }
+
+/** A JSON array of strings from a payload; anything else is an empty list. */
+export function parseList(payload: string): string[] {
+  try {
+    const v = JSON.parse(payload) as unknown;
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+}

@@ -20,7 +20,7 @@ import { TaskQueues } from '../../task-queues.js';
 import { emptyCounts, type JobState } from '../../task-tally.js';
 import type { LiveTask, TaskInput, TaskState } from '../../task-types.js';
 import { blob, errorText, parseError } from '../task-rows.js';
-import { payloads, type Channel, type PgDb } from './pg-db.js';
+import { parseList, payloads, type Channel, type PgDb } from './pg-db.js';
 import { getJob, readTotals, recentJobs } from './pg-jobs.js';
 import type { PgReads } from './pg-reads.js';
 import { cancelQueued, closeJobRow, jobExists, markCancelling, purgeSettled, requeueSettled, requeueTask, stateOf, type Cancelling } from './pg-control-sql.js';
@@ -462,19 +462,9 @@ export class PgLedger implements TaskLedger {
       case 'gaffer_settled': {
         const space = payload.indexOf(' ');
         if (payload.slice(0, space) === this.foremanId || !this.wantsRemoteSettled()) break;
-        void this.reads.getTasks(payload.slice(space + 1).split(',')).then(
-          (rows) => {
-            for (const r of rows) {
-              if (r.state === 'succeeded' || r.state === 'failed' || r.state === 'cancelled') {
-                this.events.emit('settled', {
-                  id: r.id, jobId: r.jobId, key: r.key, type: r.type, state: r.state, status: r.status, result: r.result, error: r.error,
-                  attempt: r.attempt, workerId: r.workerId, startedAt: r.startedAt, finishedAt: r.finishedAt ?? Date.now(),
-                });
-              }
-            }
-          },
-          () => {},
-        );
+        void this.reads.settledByIds(payload.slice(space + 1).split(',')).then((tasks) => {
+          for (const t of tasks) this.events.emit('settled', t);
+        }, noop);
         break;
       }
       case 'gaffer_job':
@@ -505,13 +495,3 @@ export class PgLedger implements TaskLedger {
 }
 
 function noop(): void {}
-
-function parseList(payload: string): string[] {
-  try {
-    const v = JSON.parse(payload) as unknown;
-    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-  } catch {
-    return [];
-  }
-}
-

@@ -3,7 +3,7 @@
  * job's settled tasks. The same rows and shapes as the SQLite store (task-rows.ts), so the views do
  * not know which store answered. A task claimed by a foreman but not yet handed out shows as queued.
  */
-import type { StoreReads } from '../../ledger.js';
+import type { SettledTask, StoreReads } from '../../ledger.js';
 import type { TaskState } from '../../task-types.js';
 import type { SearchOrder, TaskFilter } from '../task-search.js';
 import { toAttempt, toJob, toRow, type AttemptRow, type JobRow, type RawTask, type TaskRow } from '../task-rows.js';
@@ -29,6 +29,19 @@ export class PgReads implements StoreReads {
   async getTasks(ids: readonly string[]): Promise<TaskRow[]> {
     const { rows } = await this.db.query<RawTask>(`SELECT ${PG_TASK_COLUMNS} FROM tasks t WHERE t.id = ANY($1::text[])`, [ids]);
     return rows.map(toRow);
+  }
+
+  /** Those of these tasks that are settled, as result streams announce them (another foreman settled them). */
+  async settledByIds(ids: readonly string[]): Promise<SettledTask[]> {
+    const out: SettledTask[] = [];
+    for (const r of await this.getTasks(ids)) {
+      if (r.state !== 'succeeded' && r.state !== 'failed' && r.state !== 'cancelled') continue;
+      out.push({
+        id: r.id, jobId: r.jobId, key: r.key, type: r.type, state: r.state, status: r.status, result: r.result, error: r.error,
+        attempt: r.attempt, workerId: r.workerId, startedAt: r.startedAt, finishedAt: r.finishedAt ?? Date.now(),
+      });
+    }
+    return out;
   }
 
   async getAttempts(seq: number): Promise<AttemptRow[]> {
