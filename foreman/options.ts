@@ -87,6 +87,8 @@ export interface ForemanOptions {
   maxResultBytes: number;
   /** Where blobs live: a directory, or `s3://bucket/prefix` (not available yet). Default: `<db>.blobs/` beside the database. */
   blobStore: string | null;
+  /** For an s3:// blob store: a non-AWS endpoint (MinIO, R2, …), addressed path-style; credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY. Default none (AWS). */
+  blobS3Endpoint: string | null;
   /** Largest blob accepted by PUT /blobs, in bytes. Default 10 GiB. */
   maxBlobBytes: number;
   /** A blob no task references is deleted once nobody has uploaded it for this long, in ms. Default 1 day. */
@@ -177,6 +179,7 @@ export const DEFAULTS: Readonly<ForemanOptions> = Object.freeze({
   // A few hundred ms: short against a model load (seconds), long against a hot slot opening up under load.
   coldStartWaitMs: 250,
   blobStore: null,
+  blobS3Endpoint: null,
   maxBlobBytes: 10 * 1024 ** 3,
   blobRetentionMs: 24 * 3600 * 1000,
   blobSweepIntervalMs: 3600 * 1000,
@@ -249,7 +252,8 @@ export const FOREMAN_OPTION_HELP: Readonly<Record<keyof ForemanOptions, string>>
   maxCheckpointBytes: 'largest checkpoint a handler may save (msgpack), bytes',
   coldStartWaitMs: 'longest a task waits for a worker where its model is loaded (hot) while a cold one is free, ms',
   maxBlobBytes: 'largest blob PUT /blobs accepts, bytes',
-  blobStore: 'where blobs live: a directory (default <db>.blobs/ beside the database)',
+  blobStore: 'where blobs live: a directory (default <db>.blobs/ beside the database) or s3://bucket/prefix',
+  blobS3Endpoint: 'S3-compatible endpoint for an s3:// blob store (MinIO, R2, …); credentials from the AWS_* variables',
   blobRetentionMs: 'how long an unreferenced blob is kept, ms',
   blobSweepIntervalMs: 'how often unreferenced blobs are looked for, ms',
   maxPreHelloSockets: 'most sockets waiting to say hello at once',

@@ -1,10 +1,7 @@
 /**
- * Where blob bytes live. The foreman speaks to one `BlobStore`; the on-disk
- * store (disk-blob-store.ts) is the one that exists today. An S3-compatible
- * store (S3, MinIO, R2) would implement the same five operations with
- * `@aws-sdk/client-s3` (PutObject via multipart upload while hashing,
- * HeadObject, GetObject with Range, DeleteObject, ListObjectsV2); it is not
- * built yet because that package is not a dependency (see openBlobStore).
+ * Where blob bytes live. The foreman speaks to one `BlobStore`: a directory
+ * (disk-blob-store.ts, the default) or an S3-compatible bucket (s3-blob-store.ts),
+ * chosen by openBlobStore.
  */
 import type { Readable } from 'node:stream';
 
@@ -32,6 +29,8 @@ export interface BlobStore {
   delete(digest: string): Promise<void>;
   /** Every stored blob. */
   list(): AsyncIterable<StoredBlob>;
+  /** Releases what the store holds open (connections, temp files); optional. */
+  close?(): Promise<void>;
 }
 
 /** An upload went past the size limit. */

@@ -5,14 +5,13 @@
  * (cleared on start). Same bytes, same name: deduplication is the rename
  * finding the name taken.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { createReadStream, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { rename, rm, stat, utimes, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
-import { BlobTooLargeError, type BlobStore, type StoredBlob } from './blob-store.js';
+import type { BlobStore, StoredBlob } from './blob-store.js';
+import { spoolHashed } from './hashing-spool.js';
 
 const DIGEST = /^[0-9a-f]{64}$/;
 
@@ -36,20 +35,9 @@ export class DiskBlobStore implements BlobStore {
   }
 
   async put(body: Readable, maxBytes: number): Promise<{ digest: string; size: number; created: boolean }> {
-    const hash = createHash('sha256');
-    let size = 0;
-    const meter = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        size += chunk.length;
-        if (size > maxBytes) return done(new BlobTooLargeError(maxBytes));
-        hash.update(chunk);
-        done(null, chunk);
-      },
-    });
     const temp = join(this.tmp, randomUUID());
     try {
-      await pipeline(body, meter, createWriteStream(temp));
-      const digest = hash.digest('hex');
+      const { digest, size } = await spoolHashed(body, maxBytes, temp);
       const final = this.path(digest);
       const existing = await stat(final).catch(() => null);
       if (existing) {

@@ -105,12 +105,6 @@ describe('blobs', () => {
     expect(results.find((r) => r.type === 'blob-stats').result).toMatchObject({ size: data.length, sha256: sha(data), local: true });
     expect(results.find((r) => r.type === 'echo').result).toEqual({ text: '@not-a-file' });
   });
-
-  it('refuses --blob-store s3:// at start, saying it is not available yet', async () => {
-    const run = await runCli(['foreman', '--port', '0', '--host', '127.0.0.1', '--db', join(tempDir(), 'g.db'), '--blob-store', 's3://bucket/prefix']);
-    expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/S3-compatible stores .* are not available yet: they need @aws-sdk\/client-s3/);
-  });
 });
 
 // Retention reads the references from whichever store holds the tasks.
