@@ -51,6 +51,17 @@ export function taskTable(tasks, extra = () => null) {
   ));
 }
 
+/**
+ * Replaces `node`'s children with `build()` only when `data` differs from what it shows:
+ * a view refreshed every few seconds must not rebuild the link or button under the mouse.
+ */
+export function redraw(node, data, build) {
+  const key = JSON.stringify(data);
+  if (node._drawn === key) return;
+  node._drawn = key;
+  node.replaceChildren(build());
+}
+
 /** Query string of the set values only. */
 export function query(params) {
   const q = new URLSearchParams();

@@ -3,7 +3,7 @@
 import { command, el } from '../dom.js';
 import { fmtInt, fmtPercent } from '../format.js';
 import { api } from '../live-client.js';
-import { fmtTime, kv, pager, panel, pill, query, taskTable } from './common.js';
+import { fmtTime, kv, pager, panel, pill, query, redraw, taskTable } from './common.js';
 
 const PAGE_SIZE = 50;
 const STATES = ['', 'queued', 'running', 'succeeded', 'failed', 'cancelled'];
@@ -27,18 +27,18 @@ export function show(container, id) {
   const stateFilter = el('select', { 'aria-label': 'state', 'data-field': 'state-filter', onchange: () => void paging.reset() },
     ...STATES.map((s) => el('option', { value: s }, s || 'every state')));
   const list = el('div', { id: 'job-tasks' });
-  const pages = el('div', { class: 'pager' });
+  const pages = el('div', {});
   container.replaceChildren(head, panel('Summary', summary), panel('Tasks', el('div', { class: 'filters' }, stateFilter), list, pages));
 
   const paging = pager(
     (after) => api('GET', `/tasks?${query({ jobId: id, state: stateFilter.value, limit: PAGE_SIZE, after })}`),
     (tasks, { hasPrev, hasNext, pageNo }) => {
-      list.replaceChildren(taskTable(tasks));
-      pages.replaceChildren(
+      redraw(list, tasks, () => taskTable(tasks));
+      redraw(pages, [hasPrev, hasNext, pageNo], () => el('div', { class: 'pager' },
         el('button', { disabled: !hasPrev, onclick: () => void paging.prev() }, '‹ Previous'),
         el('span', { class: 'muted' }, `page ${pageNo}`),
         el('button', { disabled: !hasNext, onclick: () => void paging.next() }, 'Next ›'),
-      );
+      ));
     },
   );
 

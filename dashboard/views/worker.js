@@ -4,7 +4,7 @@
 import { command, el } from '../dom.js';
 import { fmtInt, fmtMs } from '../format.js';
 import { api } from '../live-client.js';
-import { fmtTime, kv, panel, pill, query, taskLink, taskTable } from './common.js';
+import { fmtTime, kv, panel, pill, query, redraw, taskLink, taskTable } from './common.js';
 
 const RECENT = 20;
 const REFRESH_MS = 2000;
@@ -20,6 +20,7 @@ export function show(container, id) {
     act('Drain', 'drain', 'drain'), act('Undrain', 'undrain', 'undrain'), act('Restart', 'restart', 'restart?mode=graceful'), act('Hard restart', 'hard-restart', 'restart?mode=hard', 'danger'));
   const state = el('span', {});
   const summary = el('div', {});
+  const heartbeat = el('span', { 'data-field': 'heartbeat' });
   const recent = el('div', { id: 'worker-recent' });
   const errors = el('div', { id: 'worker-errors' });
   container.replaceChildren(
@@ -33,7 +34,7 @@ export function show(container, id) {
     const { workers } = await api('GET', '/workers');
     const w = workers.find((x) => x.id === id);
     if (!w) {
-      summary.replaceChildren(el('div', { class: 'empty', 'data-field': 'not-found' }, `The foreman does not know worker ${id} (any more).`));
+      redraw(summary, null, () => el('div', { class: 'empty', 'data-field': 'not-found' }, `The foreman does not know worker ${id} (any more).`));
       buttons.hidden = true;
     } else {
       state.replaceChildren(pill(w.state));
@@ -44,26 +45,28 @@ export function show(container, id) {
       for (const b of buttons.querySelectorAll('[data-action$=restart]')) b.disabled = !online;
       const groups = new Map();
       for (const s of w.skills) groups.set(s.group ?? '–', [...(groups.get(s.group ?? '–') ?? []), s.type]);
-      summary.replaceChildren(kv([
+      // Ages change every tick; the rest decides whether the summary is rebuilt.
+      redraw(summary, { ...w, lastHeartbeatAgeMs: null, lastSeenAgeMs: null, lastHeartbeatAt: null }, () => kv([
         ['skills', el('div', { class: 'chips', 'data-field': 'skills' }, ...w.skills.map((s) => el('span', { class: 'chip' }, (w.hotSkills ?? []).includes(s.type) ? `🔥${s.type}` : s.type)))],
         ['groups', Object.keys(w.groupLimits ?? {}).length === 0 ? 'none' : Object.entries(w.groupLimits).map(([g, n]) => `${g}: ${fmtInt(w.groupUsage?.[g] ?? 0)} / ${fmtInt(n)} (${(groups.get(g) ?? []).join(', ')})`).join(' · ')],
         ['slots', `${fmtInt(w.slotsInUse)} / ${fmtInt(w.capacity)}`],
         ['draining', w.draining ? 'yes' : 'no'],
         ['running', w.running.length ? el('div', { class: 'chips' }, ...w.running.map((t) => el('span', { class: 'chip' }, taskLink(t.id), t.type))) : 'nothing'],
-        ['heartbeat', w.lastHeartbeatAgeMs === null ? '–' : `${fmtMs(w.lastHeartbeatAgeMs)} ago`],
+        ['heartbeat', heartbeat],
         ['connected', fmtTime(w.connectedAt)],
         ['reconnects', fmtInt(w.reconnects)],
         ['address', w.address ?? '–'],
         ['status page', w.statusUrl ? el('a', { href: w.statusUrl, target: '_blank', rel: 'noopener', 'data-field': 'status-link' }, w.statusUrl) : '–'],
         ['browser', w.meta?.browser === true ? String(w.meta.userAgent ?? 'yes') : undefined],
       ]));
+      heartbeat.textContent = w.lastHeartbeatAgeMs === null ? '–' : `${fmtMs(w.lastHeartbeatAgeMs)} ago`;
     }
     const [mine, failed] = await Promise.all([
       api('GET', `/tasks?${query({ workerId: id, order: 'desc', limit: RECENT })}`),
       api('GET', `/tasks?${query({ workerId: id, state: 'failed', order: 'desc', limit: RECENT })}`),
     ]);
-    recent.replaceChildren(taskTable(mine.tasks));
-    errors.replaceChildren(taskTable(failed.tasks));
+    redraw(recent, mine.tasks, () => taskTable(mine.tasks));
+    redraw(errors, failed.tasks, () => taskTable(failed.tasks));
   }
 
   let timer = 0;
@@ -72,7 +75,7 @@ export function show(container, id) {
     try {
       await refresh();
     } catch (err) {
-      summary.replaceChildren(el('div', { class: 'empty bad' }, err.message));
+      redraw(summary, err.message, () => el('div', { class: 'empty bad' }, err.message));
     }
     if (!stopped) timer = setTimeout(tick, REFRESH_MS);
   };

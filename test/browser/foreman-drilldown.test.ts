@@ -47,6 +47,19 @@ describe('foreman dashboard drill-down', () => {
     await waitForText(page, '#view [data-field=task-id]', (t) => t === id, 'task found by key');
   });
 
+  it('follows a running task live: its progress moves on the page without a reload, then it settles', async () => {
+    const foreman = await startForeman();
+    await spawnWorker(foreman.wsUrl);
+    const { id } = await foreman.api.request('POST', '/tasks', { type: 'sleep', params: { ms: 3000 } });
+    const page = await openPage(`${foreman.url}/#task/${id}`);
+    const percent = (t: string) => Number(/(\d+)%/.exec(t)?.[1] ?? -1);
+    const first = percent(await waitForText(page, '#view [data-field=progress]', (t) => percent(t) > 0 && percent(t) < 100, 'progress shown'));
+    expect(await textOf(page, viewState)).toBe('running');
+    await waitForText(page, '#view [data-field=progress]', (t) => percent(t) > first, 'progress moving');
+    await waitForText(page, viewState, (t) => t === 'succeeded', 'settled on the page');
+    expect(JSON.parse(await textOf(page, '#view [data-field=result]'))).toEqual({ slept: 3000 });
+  });
+
   it('lists failed tasks by type and code, retries from the list, and drills into jobs and workers', async () => {
     const foreman = await startForeman();
     const worker = await spawnWorker(foreman.wsUrl, { concurrency: 2 });
