@@ -73,7 +73,14 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 
 const started = performance.now();
 const reports: ScenarioReport[] = [];
+const skipped: { name: string; reason: string }[] = [];
 for (const scenario of selected) {
+  const reason = scenario.unavailable?.() ?? null;
+  if (reason !== null) {
+    log(`[${scenario.name}] skipped: ${reason}`);
+    skipped.push({ name: scenario.name, reason });
+    continue;
+  }
   const runs = runsFlag ?? (values.quick ? scenario.defaultRuns.quick : scenario.defaultRuns.full);
   const report: ScenarioReport = { scenario, runs: [], summary: {}, error: null };
   for (let r = 1; r <= runs; r++) {
@@ -110,6 +117,7 @@ const json = {
   elapsedSec,
   machine,
   profileDir,
+  skipped,
   scenarios: reports.map((r) => ({
     name: r.scenario.name,
     description: r.scenario.description,

@@ -26,6 +26,12 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Why the PostgreSQL scenarios cannot run here, or null when they can. */
+export function benchDatabaseUnavailable(): string | null {
+  if (process.env.GAFFER_BENCH_PG_URL || pgBin()) return null;
+  return 'no PostgreSQL here; to enable: apt-get install -y postgresql, or set GAFFER_BENCH_PG_URL=postgres://… (a server this run may create databases on)';
+}
+
 export interface BenchDatabase {
   /** A fresh database's URL on the cluster. */
   url: string;

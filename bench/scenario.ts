@@ -26,6 +26,8 @@ export interface Scenario {
   metrics: MetricSpec[];
   /** Runs when --runs is not given. */
   defaultRuns: { quick: number; full: number };
+  /** Why this scenario cannot run on this machine (it is then skipped with that line), or null. */
+  unavailable?(): string | null;
   /** One measured run on fresh processes; returns the metric values by key, plus the sizes used. */
   run(ctx: RunContext): Promise<{ metrics: Record<string, number>; sizes: Record<string, number | string> }>;
 }

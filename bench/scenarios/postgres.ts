@@ -6,14 +6,14 @@
  */
 import { buildBodies, submitJobs, waitJobsComplete } from '../bulk.js';
 import { killAll, procStats, removeDir, startForeman, startWorkers, type ForemanProc } from '../harness.js';
-import { startBenchDatabase } from '../pg-cluster.js';
+import { benchDatabaseUnavailable, startBenchDatabase } from '../pg-cluster.js';
 import type { RunContext, Scenario } from '../scenario.js';
 
 const SLOTS = 100;
 
 async function runPostgres(ctx: RunContext, total: number, foremenCount: number) {
   const db = await startBenchDatabase();
-  if (!db) throw new Error('no PostgreSQL here: apt-get install -y postgresql, or set GAFFER_BENCH_PG_URL');
+  if (!db) throw new Error(benchDatabaseUnavailable() ?? 'no PostgreSQL here');
   const foremen: ForemanProc[] = [];
   try {
     for (let i = 0; i < foremenCount; i++) foremen.push(await startForeman({ profileDir: ctx.profileDir, args: ['--store', db.url] }));
@@ -57,6 +57,7 @@ export const postgres: Scenario = {
   description: 'as throughput, on the PostgreSQL store with one foreman; commits counted by the database',
   metrics,
   defaultRuns: { quick: 1, full: 3 },
+  unavailable: benchDatabaseUnavailable,
   run: (ctx) => runPostgres(ctx, ctx.quick ? 10_000 : 50_000, 1),
 };
 
@@ -65,5 +66,6 @@ export const postgres2: Scenario = {
   description: 'as postgres, with two foremen over one database and one worker on each',
   metrics,
   defaultRuns: { quick: 1, full: 3 },
+  unavailable: benchDatabaseUnavailable,
   run: (ctx) => runPostgres(ctx, ctx.quick ? 10_000 : 50_000, 2),
 };
