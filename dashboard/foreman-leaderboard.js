@@ -2,6 +2,7 @@
 // with their valid/invalid/error counts and reputation; quarantined workers flagged.
 import { el, setText, syncList } from './dom.js';
 import { fmtInt } from './format.js';
+import { href } from './router.js';
 
 const panel = document.getElementById('leaderboard');
 const body = panel.querySelector('tbody');
@@ -9,7 +10,7 @@ const empty = panel.querySelector('[data-empty]');
 
 function row(w) {
   return el('tr', { 'data-worker': w.workerId },
-    el('td', { class: 'mono' }, w.workerId),
+    el('td', {}, el('a', { class: 'mono', href: href('worker', w.workerId) }, w.workerId)),
     el('td', { class: 'num', 'data-field': 'points' }),
     el('td', { class: 'num', 'data-field': 'valid' }),
     el('td', { class: 'num', 'data-field': 'invalid' }),

@@ -146,18 +146,20 @@ describe('foreman dashboard drill-down', () => {
 
   it('is usable at 800 px wide', async () => {
     const foreman = await startForeman();
-    await spawnWorker(foreman.wsUrl, { concurrency: 2 });
+    const worker = await spawnWorker(foreman.wsUrl, { concurrency: 2 });
     const { id } = await foreman.api.request('POST', '/tasks', { ...failsOnce('bad input'), key: 'resize-photo-42' });
+    await foreman.api.request('POST', '/tasks', { type: 'fail', params: { kind: 'permanent', message: 'a failure that stays' } });
     await foreman.api.request('GET', `/tasks/${id}/wait?timeoutMs=20000`);
     const page = await openPage(`${foreman.url}/#task/${id}`, { width: 800, height: 900 });
     await waitForText(page, viewState, (t) => t === 'failed', 'the failed task');
     await page.click('#view [data-action=retry-task]');
     await waitForText(page, viewState, (t) => t === 'succeeded', 'succeeded after Retry');
     // Nothing wider than the window: no sideways scrolling of the page.
-    for (const hash of [`#task/${id}`, '#failed', '#']) {
+    for (const hash of [`#task/${id}`, '#failed', `#worker/${worker.id}`, '#']) {
       await page.goto(`${foreman.url}/${hash}`);
       await page.locator('#view > *, #home:not([hidden]) .tiles').first().waitFor();
       expect(await page.evaluate(() => document.documentElement.scrollWidth), hash).toBeLessThanOrEqual(800);
+      await screenshot(page, `foreman-800-${hash.slice(1).split('/')[0] || 'home'}`);
     }
     await page.goto(`${foreman.url}/#task/${id}`);
     await waitForText(page, viewState, (t) => t === 'succeeded', 'task detail again');
