@@ -15,6 +15,7 @@ import type { Fleet, WorkerEntry } from './fleet.js';
 import type { TaskLedger, TurnCommit } from './ledger.js';
 import type { LiveTask } from './task-types.js';
 import { HOT_HERE, SKIP, type HotRouting } from './hot-routing/hot-routing.js';
+import type { TypeLimits } from './type-limits/type-limits.js';
 
 /** How deep the dispatcher looks past a head task that must not run on a worker, per priority. */
 const EXCLUDED_SCAN_LIMIT = 256;
@@ -24,6 +25,10 @@ export class Dispatcher {
   onAssign: ((task: LiveTask, assignment: Assignment) => void) | null = null;
   /** Ranks tasks by where their models are loaded (foreman/hot-routing/); null: plain routing. */
   hotRouting: HotRouting | null = null;
+  /** Fleet-wide limits per type (foreman/type-limits/); null: none. */
+  typeLimits: TypeLimits | null = null;
+  /** Set for the length of a pass in which some type has a limit or a pause. */
+  private limits: TypeLimits | null = null;
   /** Set for the length of a pass in which some worker reports a hot type. */
   private hot: HotRouting | null = null;
   private scheduled = false;
@@ -106,6 +111,8 @@ export class Dispatcher {
     const announce = this.events.listenerCount('assigned') > 0;
     let assigned = 0;
     this.hot = this.fleet.hotSkillsSeen && this.hotRouting?.beginPass(this.fleet.workers.values()) ? this.hotRouting : null;
+    this.limits = this.typeLimits?.active ? this.typeLimits : null;
+    this.limits?.beginPass();
     for (let progress = true; progress; ) {
       progress = false;
       for (let i = 0; i < workers.length; i++) {
@@ -125,6 +132,7 @@ export class Dispatcher {
         );
         this.onAssign?.(task, assignment);
         this.fleet.addRunning(worker, task, group);
+        this.limits?.started(task.type, now);
         touched.add(worker);
         if (announce) {
           this.events.emit('assigned', { taskId: task.id, type: task.type, workerId: worker.id, attempt: task.attempt, waitedMs: now - task.runAt });
@@ -135,6 +143,7 @@ export class Dispatcher {
     }
     this.hot?.endPass(now);
     this.hot = null;
+    this.limits = null;
     if (this.tasks.claims) this.refill(workers);
     if (assigned === 0) return 0;
     // After the attempts' own callbacks have queued what committed: send it now, one frame per worker.
@@ -202,6 +211,8 @@ export class Dispatcher {
     if (!t) return;
     // An untrusted (browser) worker runs only quorum replicas (the tasks with an exclusion set), whose answers are checked.
     if (worker.untrusted && !t.excludeWorkers) return;
+    // No assignment past a fleet-wide cap or rate of the type.
+    if (this.limits !== null && this.limits.hold(t.type, now) !== null) return;
     let rank = HOT_HERE;
     if (this.hot !== null) {
       rank = this.hot.rank(worker, t, now);

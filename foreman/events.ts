@@ -15,6 +15,8 @@ export interface ForemanEventMap {
   progress: [string];
   /** An attempt ended: `outcome` is succeeded, failed, lost, released or cancelled; `code` is its error's code, if any. */
   attemptEnded: [{ type: string; outcome: string; code: string | null }];
+  /** A dispatch pass held back a ready task of `type` by its fleet-wide limits (once per pass and type). */
+  typeHeld: [{ type: string; limit: 'maxRunning' | 'rate' }];
   /** A worker session broke the protocol or was refused; `code` is from PROTOCOL_ERRORS; `workerId` the id it has or claimed. */
   /** A protocol error answered to a worker socket; `closeCode` is set when it ended the session. */
   protocolError: [{ code: string; workerId: string | null; address: string; closeCode: number | null }];

@@ -12,6 +12,8 @@ import { leaderboardRoutes } from './http/leaderboard-routes.js';
 import { ClientChannel } from './client-channel/client-channel.js';
 import { Dispatcher } from './dispatcher.js';
 import { HotRouting } from './hot-routing/hot-routing.js';
+import { TypeLimits } from './type-limits/type-limits.js';
+import { typeLimitsRoutes } from './type-limits/type-limits-routes.js';
 import { ForemanEvents } from './events.js';
 import { Fleet } from './fleet.js';
 import type { ApiContext } from './http/context.js';
@@ -75,6 +77,7 @@ export class Foreman {
   readonly attemptLogs: AttemptLogs;
   readonly hotRouting: HotRouting;
   readonly quorum: Quorum;
+  readonly typeLimits: TypeLimits;
   /** Authentication, limits, metrics and docs (set in setup). */
   edge!: Edge;
   /** Clients on the push channel (set in setup). */
@@ -123,7 +126,11 @@ export class Foreman {
         this.events.emit('settled', t);
       },
       onProgress: (id) => this.events.listenerCount('progress') > 0 && this.events.emit('progress', id),
-      onAttemptEnded: (type, outcome, error) => this.events.emit('attemptEnded', { type, outcome, code: error?.code ?? null }),
+      onAttemptEnded: (type, outcome, error) => {
+        // A handler's RateLimitedError pauses its type fleet-wide (the task itself is requeued after the wait).
+        if (error?.retryAfterMs !== undefined && error.code === 'HANDLER_RATE_LIMITED') this.typeLimits.pause(type, error.retryAfterMs);
+        this.events.emit('attemptEnded', { type, outcome, code: error?.code ?? null });
+      },
     };
     this.tasks = pg ? pg.createLedger(hooks, this.events) : new TaskManager(this.store, this.commit, options, hooks);
     const turn: TurnCommit = pg ? pg.turn : this.commit;
@@ -151,6 +158,18 @@ export class Foreman {
     logRefusals(this.events, app.log);
     this.hotRouting = new HotRouting(options.coldStartWaitMs, () => this.dispatcher.schedule());
     this.dispatcher.hotRouting = this.hotRouting;
+    this.typeLimits = new TypeLimits({
+      db, commit: this.commit,
+      runningOf: (types) => {
+        const n = new Map<string, number>();
+        if (types.size === 0) return n;
+        for (const w of this.fleet.workers.values()) for (const t of w.running.values()) if (types.has(t.type)) n.set(t.type, (n.get(t.type) ?? 0) + 1);
+        return n;
+      },
+      onRoom: () => this.dispatcher.schedule(),
+      onHeld: (type, limit) => this.events.listenerCount('typeHeld') > 0 && this.events.emit('typeHeld', { type, limit }),
+    });
+    this.dispatcher.typeLimits = this.typeLimits;
     this.retention = new Retention(this.tasks, options.retentionMs, Math.min(60_000, Math.max(1000, options.retentionMs)));
     this.api = {
       tasks: this.tasks,
@@ -161,6 +180,7 @@ export class Foreman {
       checkpoints: this.checkpoints,
       attemptLogs: this.attemptLogs,
       quorum: this.quorum,
+      typeLimits: this.typeLimits,
       options,
       startedAt: Date.now(),
       storeHealth: () => ({ state: turn.state, retryInMs: turn.retryInMs }),
@@ -222,6 +242,7 @@ export class Foreman {
       this.fleet.adoptOrphans(this.tasks.load(now), now);
     }
     this.checkpoints.start();
+    this.typeLimits.load();
     await this.quorum.load();
     this.quorum.start();
 
@@ -259,6 +280,8 @@ export class Foreman {
     jobRoutes(app, this.api);
     fleetRoutes(app, this.api);
     leaderboardRoutes(app, this.api);
+    // The limits live in this foreman's memory: with several foremen (PostgreSQL) they could not be fleet-wide yet.
+    typeLimitsRoutes(app, this.typeLimits, !this.pg);
     tokenRoutes(app, { db: this.db, workerAuth: this.edge.workerAuth });
     accessRoute(app, this.edge.credentials);
     foremenRoutes(app, async () =>
@@ -323,6 +346,7 @@ export class Foreman {
       this.checkpoints.stop();
       this.quorum.stop();
       this.hotRouting.stop();
+      this.typeLimits.stop();
       this.tasks.close();
       const errors: unknown[] = [];
       try {

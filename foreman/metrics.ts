@@ -38,6 +38,7 @@ export class ForemanMetrics {
   private readonly attempts: Counter<'type' | 'outcome'>;
   private readonly failures: Counter<'type' | 'code'>;
   private readonly protocolErrors: Counter<'code'>;
+  private readonly limitHolds: Counter<'type'>;
   readonly refused: Counter<'reason'>;
   readonly httpDenied: Counter<'status'>;
   private readonly dispatchLatency: Histogram<'type'>;
@@ -65,6 +66,12 @@ export class ForemanMetrics {
       name: 'gaffer_task_failures_total',
       help: 'Attempts that ended in an error (handler failure, timeout, lost worker), by type and error code',
       labelNames: ['type', 'code'],
+      registers,
+    });
+    this.limitHolds = new Counter({
+      name: 'gaffer_rate_limit_holds_total',
+      help: "Dispatch passes that held back a ready task of the type by its fleet-wide limits (maxRunning, ratePerSecond) or a handler's RateLimitedError pause",
+      labelNames: ['type'],
       registers,
     });
     this.protocolErrors = new Counter({ name: 'gaffer_protocol_errors_total', help: 'Protocol errors answered to worker sockets, by code', labelNames: ['code'], registers });
@@ -122,6 +129,7 @@ export class ForemanMetrics {
       // A cancellation is the user's decision, not a failure of the task.
       if (a.code !== null && a.code !== 'CANCELLED') this.failures.inc({ type, code: this.codeLabel(a.code) });
     };
+    l.typeHeld = (h) => this.limitHolds.inc({ type: this.typeLabel(h.type) });
     l.commit = (c) => this.commitLatency.observe(c.ms / 1000);
     l.protocolError = (e) => this.protocolErrors.inc({ code: e.code });
     for (const [event, fn] of Object.entries(l)) this.src.events.on(event as keyof ForemanEventMap, fn as never);

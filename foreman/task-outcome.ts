@@ -59,6 +59,10 @@ export function decideResult(t: AttemptCounters, r: TaskResult, policy: RetryPol
   }
   if (r.outcome === 'failed') {
     const error = r.error ?? NO_ERROR;
+    // A rate limit the handler hit is not the task's fault: back to the queue after the wait, using no attempt.
+    if (error.code === 'HANDLER_RATE_LIMITED' && error.retryAfterMs !== undefined) {
+      return { outcome: { kind: 'requeue', delayMs: error.retryAfterMs, error, attempt: 'released' }, failures: t.failures, losses: t.losses };
+    }
     const failures = t.failures + 1;
     if (error.retryable && failures < t.maxAttempts) {
       const delayMs = retryDelayMs(failures, policy.retryBackoffMs, policy.retryBackoffMaxMs, random);

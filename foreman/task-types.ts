@@ -81,4 +81,6 @@ export interface TaskError {
   code: string;
   message: string;
   retryable: boolean;
+  /** With HANDLER_RATE_LIMITED: how long the handler asked to wait (see RateLimitedError). */
+  retryAfterMs?: number;
 }

@@ -38,6 +38,7 @@ export const TASK_ERROR_CODES = {
   CANCELLED: 'the task was cancelled',
   BLOB_DOWNLOAD_FAILED: 'the worker could not download a blob named in the params (retried, unless the foreman answered 4xx: missing or not assigned)',
   BLOB_UPLOAD_FAILED: 'the worker could not upload a file the handler returned from its payload directory (retried)',
+  HANDLER_RATE_LIMITED: 'the handler threw RateLimitedError(retryAfterMs): requeued after retryAfterMs without using an attempt, and its type paused fleet-wide that long',
   NO_CONSENSUS: 'a quorum task\'s replicas never agreed, up to maxReplicas; error.answers lists every distinct answer (set by the foreman)',
 } as const;
 
@@ -167,6 +168,20 @@ export class PermanentError extends GafferError {
 }
 
 /**
+ * Thrown by a handler that hit an external rate limit (an API's 429): the task goes back to the queue
+ * without using an attempt, and no task of its type starts anywhere in the fleet for `retryAfterMs`.
+ */
+export class RateLimitedError extends GafferError {
+  readonly retryAfterMs: number;
+  constructor(retryAfterMs: number, message = `rate limited; retry after ${retryAfterMs} ms`) {
+    super('HANDLER_RATE_LIMITED', message);
+    this.name = 'RateLimitedError';
+    // Whole ms, at least 1 and at most a day: a wire uint, and a pause that cannot stop a type for ever.
+    this.retryAfterMs = Math.min(86_400_000, Math.max(1, Math.ceil(Number.isFinite(retryAfterMs) ? retryAfterMs : 1000)));
+  }
+}
+
+/**
  * Whether `err` is one of Gaffer's errors by name and code rather than by class: a handler file that loads its own
  * copy of Gaffer (a CommonJS `require('gaffer')` beside the worker's ES module build) throws that copy's classes,
  * which `instanceof` does not recognise.
@@ -181,6 +196,9 @@ export function toWireError(err: unknown): WireError {
   if (!(err instanceof Error)) return { code: 'HANDLER_ERROR', message: String(err), retryable: true };
   // The class and the top of the stack say where the handler failed, on a machine the user may not reach.
   const detail = { errorClass: err.name || err.constructor?.name || 'Error', ...(typeof err.stack === 'string' ? { stack: err.stack.slice(0, MAX_STACK_CHARS) } : {}) };
+  if (err instanceof RateLimitedError || isGafferError(err, 'RateLimitedError')) {
+    return { code: 'HANDLER_RATE_LIMITED', message: err.message, retryable: true, retryAfterMs: (err as RateLimitedError).retryAfterMs, ...detail };
+  }
   if (err instanceof PermanentError || isGafferError(err, 'PermanentError')) return { code: err.code, message: err.message, retryable: false, ...detail };
   if (err instanceof GafferError || isGafferError(err)) return { code: err.code, message: err.message, retryable: true, ...detail };
   return { code: 'HANDLER_ERROR', message: err.message || err.name, retryable: true, ...detail };

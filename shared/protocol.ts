@@ -17,7 +17,8 @@ const taskRef = { taskId: 'id', attempt: 'uint' } as const;
  * A failed attempt's error. `errorClass` (the thrown error's name, e.g. TypeError) and `stack` (at most
  * MAX_STACK_CHARS) come from the worker for a handler that threw; the foreman stores them with the attempt.
  */
-const wireError = { code: 'string', message: 'string', retryable: 'boolean', 'errorClass?': 'string', 'stack?': 'string' } as const;
+/** `retryAfterMs`: set with code HANDLER_RATE_LIMITED (a handler's RateLimitedError): requeue after it, using no attempt, and pause the type. */
+const wireError = { code: 'string', message: 'string', retryable: 'boolean', 'errorClass?': 'string', 'stack?': 'string', 'retryAfterMs?': 'uint' } as const;
 
 /** Longest stack a worker sends with a failed attempt, in characters: the top frames, which say where it failed. */
 export const MAX_STACK_CHARS = 4000;

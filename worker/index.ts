@@ -9,6 +9,6 @@ export { createLlmHandler, type LlmParams, type LlmResult } from './handlers/llm
 export { LLM_DEFAULTS, resolveLlmOptions, type LlmOptions } from './handlers/llm-options.js';
 export { HotCache } from './hot-cache.js';
 export { startStatusServer, type StatusServer } from './status-server.js';
-export { TransientError, PermanentError, GafferError } from '../shared/errors.js';
+export { TransientError, PermanentError, RateLimitedError, GafferError } from '../shared/errors.js';
 export { enableCodeTasks, CODE_GROUP } from './sandbox/code-tasks.js';
 export { CODE_DEFAULTS, resolveCodeOptions, type CodeOptions } from './sandbox/code-options.js';

@@ -9,6 +9,7 @@ import type { Fleet } from '../fleet.js';
 import type { ForemanOptions } from '../options.js';
 import type { StoreReads, TaskLedger } from '../ledger.js';
 import type { StoreHealth } from './store-guard.js';
+import type { TypeLimits } from '../type-limits/type-limits.js';
 
 export interface ApiContext {
   tasks: TaskLedger;
@@ -20,6 +21,8 @@ export interface ApiContext {
   attemptLogs: Pick<AttemptLogs, 'forTask'>;
   /** Quorum tasks: submission, what GET /tasks/:id shows of them, the leaderboard. */
   quorum: Quorum;
+  /** Fleet-wide limits per task type: what GET /tasks/:id and GET /stats show of them. */
+  typeLimits: Pick<TypeLimits, 'heldBy' | 'describe'>;
   options: Readonly<ForemanOptions>;
   startedAt: number;
   /** Whether the store takes writes now. */

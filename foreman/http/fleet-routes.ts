@@ -39,6 +39,8 @@ export function stats(ctx: ApiContext) {
       oldestQueuedAgeMs: oldest === null ? null : now - oldest,
     },
     jobs: ctx.tasks.jobCount,
+    // Fleet-wide limits per type (PUT /types/:type/limits) and handler pauses, with what runs and what holds now.
+    typeLimits: ctx.typeLimits.describe(now),
     dispatching: !ctx.dispatcher.isPaused,
     uptimeMs: now - ctx.startedAt,
   };

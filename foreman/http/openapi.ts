@@ -94,7 +94,11 @@ export const taskSchema = {
     params: { description: 'any JSON value' },
     result: { description: 'any JSON value; null until succeeded' },
     error: taskError,
-    heldBy: { type: 'string', enum: ['delay'], description: "why a queued task is held back: 'delay' (a delayed task before its runAt)" },
+    heldBy: {
+      type: 'string',
+      enum: ['delay', 'maxRunning', 'rate'],
+      description: "why a queued task is held back: 'delay' (a delayed task before its runAt), 'maxRunning' or 'rate' (its type's fleet-wide limits, or a handler's RateLimitedError pause)",
+    },
     waitingFor: { type: 'string', description: 'why a queued task is not dispatched (no connected worker has the skill)' },
     attempts: { type: 'array', items: attempt, description: 'every attempt, oldest first (GET /tasks/:id; a settled task from /wait)' },
     logs: {

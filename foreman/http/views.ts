@@ -33,7 +33,10 @@ export function taskView(ctx: ApiContext, row: TaskRow, attempts?: AttemptRow[])
     error: row.error,
   };
   const runAt = live?.runAt ?? row.runAt;
-  if (state === 'queued' && runAt > Date.now() && runAt !== HELD_RUN_AT) view.heldBy = 'delay';
+  if (state === 'queued' && runAt !== HELD_RUN_AT) {
+    const heldBy = runAt > Date.now() ? 'delay' : ctx.typeLimits.heldBy(row.type);
+    if (heldBy) view.heldBy = heldBy;
+  }
   if (state === 'queued' && !ctx.fleet.hasSkill(row.type)) {
     view.waitingFor = `no connected worker handles type "${row.type}"`;
   }

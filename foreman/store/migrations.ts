@@ -168,6 +168,15 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX attempt_logs_created ON attempt_logs(created_at);
   `,
+  // 11: fleet-wide limits per task type (foreman/type-limits/): null means no such limit.
+  `
+  CREATE TABLE type_limits (
+    type TEXT PRIMARY KEY,
+    max_running INTEGER,
+    rate_per_second REAL,
+    updated_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** The schema version this foreman writes. */

@@ -116,6 +116,18 @@ const CALLS: Calls = {
     await call('/tokens', { method: 'POST', body: { workerId: 'openapi-c' } });
     return [await call('/tokens/openapi-c', { method: 'DELETE' }), await call('/tokens/openapi-c', { method: 'DELETE' })];
   },
+  'PUT /types/{type}/limits': async (call) => [
+    await call('/types/openapi-t/limits', { method: 'PUT', body: { maxRunning: 3 } }),
+    await call('/types/openapi-t/limits', { method: 'PUT', body: { maxRunning: 0 } }),
+    await call('/types/openapi-t/limits', { method: 'PUT', body: { ratePerSecond: 1 }, token: TOKENS.read }),
+  ],
+  'GET /types/{type}/limits': (call) => Promise.all([call('/types/openapi-t/limits'), call('/types/openapi-t/limits', { token: null })]),
+  'GET /types/limits': (call) => Promise.all([call('/types/limits'), call('/types/limits', { token: null })]),
+  'DELETE /types/{type}/limits': async (call) => [
+    await call('/types/openapi-t/limits', { method: 'DELETE' }),
+    await call('/types/openapi-t/limits', { method: 'DELETE' }),
+    await call('/types/%ED%A0%80/limits', { method: 'DELETE' }),
+  ],
   'GET /join/link': (call) => Promise.all([call('/join/link'), call('/join/link', { token: null })]),
   'GET /health': (call) => Promise.all([call('/health', { token: null })]),
   'GET /stats': (call) => Promise.all([call('/stats'), call('/stats', { token: null })]),

@@ -23,7 +23,7 @@ function section(heading: string): string[] {
 /** Shapes the doc names once in its value-types table instead of repeating their fields. */
 const NAMED_SHAPES: Record<string, string[]> = {
   TaskRef: ['attempt', 'taskId'],
-  WireError: ['code', 'errorClass?', 'message', 'retryable', 'stack?'],
+  WireError: ['code', 'errorClass?', 'message', 'retryAfterMs?', 'retryable', 'stack?'],
 };
 
 function namedShape(obj: Record<string, Spec>): string | null {
