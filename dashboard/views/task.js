@@ -75,6 +75,8 @@ function draw(container, task, actions) {
         ['priority', String(task.priority)],
         ['timeout', task.timeoutMs ? fmtMs(task.timeoutMs) : '–'],
         ['waiting for', task.waitingFor],
+        // Why a queued task is not dispatched yet (`delay` until its run-at time, a limit, a parent…).
+        ['held by', task.heldBy === undefined ? undefined : el('span', { 'data-field': 'held-by' }, String(task.heldBy))],
         ['progress', settled && !progress ? undefined : el('div', { 'data-field': 'progress' }, bar, el('div', { class: 'bar-label' }, progress ? `${Math.round(progress.fraction * 100)}%${progress.message ? ` · ${progress.message}` : ''}` : 'no progress reported'))],
       ])),
       panel('Timeline', kv([

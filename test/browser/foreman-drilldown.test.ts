@@ -58,6 +58,13 @@ describe('foreman dashboard drill-down', () => {
     await waitForText(page, '#view [data-field=progress]', (t) => percent(t) > first, 'progress moving');
     await waitForText(page, viewState, (t) => t === 'succeeded', 'settled on the page');
     expect(JSON.parse(await textOf(page, '#view [data-field=result]'))).toEqual({ slept: 3000 });
+
+    // A delayed task says what holds it.
+    const delayed = await foreman.api.request('POST', '/tasks', { type: 'echo', params: {}, delayMs: 600_000 });
+    await page.fill('#search input', delayed.id);
+    await page.press('#search input', 'Enter');
+    await waitForText(page, '#view [data-field=held-by]', (t) => t === 'delay', 'held by delay');
+    expect(await textOf(page, viewState)).toBe('queued');
   });
 
   it('lists failed tasks by type and code, retries from the list, and drills into jobs and workers', async () => {
