@@ -32,11 +32,13 @@ import { Session } from './session.js';
 import { openDatabase, type Db } from './store/database.js';
 import { lockDatabase, startFiles, type DbLock } from './store/db-lock.js';
 import { tokensFile } from './auth/credentials.js';
+import { WorkerTokenStore } from './auth/tokens.js';
 import { GroupCommit } from './store/group-commit.js';
 import { TaskStore } from './store/task-store.js';
 import { TaskManager } from './task-manager.js';
 import type { StoreReads, TaskLedger, TaskManagerHooks, TurnCommit } from './ledger.js';
 import { PgStore } from './store/postgres/pg-store.js';
+import { PgWorkerTokens } from './store/postgres/pg-worker-tokens.js';
 import { installEdge, type Edge } from './edge.js';
 import { accessRoute } from './auth/api-auth.js';
 import { referencedInPostgres, referencedInSqlite } from './blobs/blob-collector.js';
@@ -91,7 +93,7 @@ export class Foreman {
 
   /**
    * @param db the SQLite store; with `pg`, an in-memory SQLite database for the rooms that have no
-   *   PostgreSQL tables yet (checkpoints, individual worker tokens), which then live only in this process.
+   *   PostgreSQL tables yet (checkpoints), which then live only in this process, and the mirror of the worker tokens.
    * @param pg the PostgreSQL store shared with other foremen, when `--store` is given.
    */
   private constructor(
@@ -282,7 +284,10 @@ export class Foreman {
     leaderboardRoutes(app, this.api);
     // The limits live in this foreman's memory: with several foremen (PostgreSQL) they could not be fleet-wide yet.
     typeLimitsRoutes(app, this.typeLimits, !this.pg);
-    tokenRoutes(app, { db: this.db, workerAuth: this.edge.workerAuth });
+    const workerAuth = this.edge.workerAuth;
+    // With PostgreSQL the tokens are shared there; the in-memory SQLite holds this foreman's mirror, which hellos read.
+    const tokens = this.pg ? await PgWorkerTokens.open(this.pg.db, new WorkerTokenStore(this.db), () => workerAuth.sweep()) : new WorkerTokenStore(this.db);
+    tokenRoutes(app, { tokens, workerAuth });
     accessRoute(app, this.edge.credentials);
     foremenRoutes(app, async () =>
       this.pg

@@ -39,12 +39,24 @@ export interface WorkerTokenInfo {
   revoked: boolean;
 }
 
+/**
+ * What the token routes need: the SQLite `WorkerTokenStore` answers at once, the PostgreSQL one
+ * (store/postgres/pg-worker-tokens.ts) asynchronously, shared by every foreman.
+ */
+export interface WorkerTokenAdmin {
+  hashOf(workerId: string): string | null | Promise<string | null>;
+  list(): WorkerTokenInfo[] | Promise<WorkerTokenInfo[]>;
+  create(workerId: string): string | Promise<string>;
+  revoke(workerId: string): boolean | Promise<boolean>;
+}
+
 /** The `worker_tokens` table: one row per worker id that has (or had) an individual token. */
-export class WorkerTokenStore {
+export class WorkerTokenStore implements WorkerTokenAdmin {
   private readonly getStmt;
   private readonly listStmt;
   private readonly upsertStmt;
   private readonly revokeStmt;
+  private readonly deleteStmt;
 
   constructor(private readonly db: Db) {
     this.getStmt = db.prepare<[string], { token_hash: string }>('SELECT token_hash FROM worker_tokens WHERE worker_id = ?');
@@ -55,6 +67,13 @@ export class WorkerTokenStore {
       'INSERT INTO worker_tokens (worker_id, token_hash, created_at) VALUES (?, ?, ?) ON CONFLICT(worker_id) DO UPDATE SET token_hash = excluded.token_hash, created_at = excluded.created_at',
     );
     this.revokeStmt = db.prepare<[string, number, string]>('UPDATE worker_tokens SET token_hash = ?, created_at = ? WHERE worker_id = ?');
+    this.deleteStmt = db.prepare<[string]>('DELETE FROM worker_tokens WHERE worker_id = ?');
+  }
+
+  /** Sets `workerId`'s row as another store has it (null: no row), for a mirror of that store. */
+  mirror(workerId: string, row: { tokenHash: string; createdAt: number } | null): void {
+    if (row === null) this.deleteStmt.run(workerId);
+    else this.upsertStmt.run(workerId, row.tokenHash, row.createdAt);
   }
 
   /** The stored hash for `workerId` (REVOKED when revoked), or null when it has no individual token. */

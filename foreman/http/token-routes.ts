@@ -5,9 +5,8 @@
  * API token, even the list: the read token is for watching work, not for the fleet's credentials.
  */
 import type { FastifyInstance } from 'fastify';
-import { REVOKED, WorkerTokenStore } from '../auth/tokens.js';
+import { REVOKED, type WorkerTokenAdmin } from '../auth/tokens.js';
 import type { WorkerAuth } from '../auth/worker-auth.js';
-import type { Db } from '../store/database.js';
 import { apiError } from './context.js';
 import { doc, object } from './openapi.js';
 
@@ -26,8 +25,12 @@ const workerIdParams = {
   properties: { workerId: { type: 'string', minLength: 1, maxLength: 200 } },
 } as const;
 
-export function tokenRoutes(app: FastifyInstance, ctx: { db: Db; workerAuth: WorkerAuth }): void {
-  const tokens = new WorkerTokenStore(ctx.db);
+/**
+ * @param tokens the store's tokens: with PostgreSQL, written there and announced to every foreman,
+ *   whose own sweep then closes the sessions it holds.
+ */
+export function tokenRoutes(app: FastifyInstance, ctx: { tokens: WorkerTokenAdmin; workerAuth: WorkerAuth }): void {
+  const { tokens } = ctx;
 
   app.post<{ Body: { workerId: string; force?: boolean } }>('/tokens', {
     config: API_TOKEN_ONLY,
@@ -50,11 +53,11 @@ export function tokenRoutes(app: FastifyInstance, ctx: { db: Db; workerAuth: Wor
     },
   }, async (req, reply) => {
     const { workerId, force } = req.body;
-    const existing = tokens.hashOf(workerId);
+    const existing = await tokens.hashOf(workerId);
     if (existing !== null && existing !== REVOKED && !force) {
       return reply.code(409).send(apiError(409, 'TOKEN_EXISTS', `worker ${workerId} already has a token; pass "force": true to replace it`, 'body/workerId'));
     }
-    const token = tokens.create(workerId);
+    const token = await tokens.create(workerId);
     // A replaced token must stop working now, not at the next sweep of another process's writes.
     ctx.workerAuth.sweep();
     return reply.code(201).send({ workerId, token });
@@ -70,7 +73,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: { db: Db; workerAuth: Wor
       responses: { 200: { description: 'the tokens', ...object({ tokens: { type: 'array', items: tokenInfoSchema } }) } },
       errors: [403],
     }),
-  }, async () => ({ tokens: tokens.list().map((t) => ({ ...t, createdAt: new Date(t.createdAt).toISOString() })) }));
+  }, async () => ({ tokens: (await tokens.list()).map((t) => ({ ...t, createdAt: new Date(t.createdAt).toISOString() })) }));
 
   app.delete<{ Params: { workerId: string } }>('/tokens/:workerId', {
     config: API_TOKEN_ONLY,
@@ -79,7 +82,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: { db: Db; workerAuth: Wor
         summary: 'Revoke a worker token',
         tag: 'workers',
         operationId: 'revokeWorkerToken',
-        description: "Revokes the worker's token: its live session is closed (4001) and the id is locked out until a new token is issued.",
+        description: "Revokes the worker's token: its live session is closed (4001) and the id is locked out until a new token is issued. `disconnected` counts the sessions closed on this foreman; with several foremen, the one holding the session closes it when it hears of the revocation.",
         responses: { 200: { description: 'revoked', ...object({ workerId: { type: 'string' }, revoked: { type: 'boolean' }, disconnected: { type: 'integer' } }) } },
         errors: [400, 403, 404],
         write: true,
@@ -88,7 +91,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: { db: Db; workerAuth: Wor
     },
   }, async (req, reply) => {
     const { workerId } = req.params;
-    if (!tokens.revoke(workerId)) return reply.code(404).send(apiError(404, 'TOKEN_NOT_FOUND', `worker ${workerId} has no active token`, 'params/workerId'));
+    if (!(await tokens.revoke(workerId))) return reply.code(404).send(apiError(404, 'TOKEN_NOT_FOUND', `worker ${workerId} has no active token`, 'params/workerId'));
     return { workerId, revoked: true, disconnected: ctx.workerAuth.sweep() };
   });
 }

@@ -7,6 +7,7 @@ import { CLOSE_CODES } from '../../shared/protocol.js';
 import { client, LOCKED, runCli, TOKENS } from '../helpers/auth.js';
 import { BIN, LoggedProcess, spawnWorker, startForeman, tempDir } from '../helpers/processes.js';
 import { RawPeer } from '../helpers/raw-peer.js';
+import { STORES, storeArgs } from '../helpers/stores.js';
 import { settled, waitForTask } from '../helpers/tasks.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -93,8 +94,8 @@ describe('token management', () => {
     expect(existsSync(db)).toBe(false);
   });
 
-  it('creates, lists and revokes tokens over the API (API token only), and the CLI does it with --foreman', async () => {
-    const foreman = await startForeman(LOCKED);
+  it.each(STORES)('creates, lists and revokes tokens over the API (API token only), and the CLI does it with --foreman (%s)', async (store) => {
+    const foreman = await startForeman([...LOCKED, ...(await storeArgs(store))]);
     const api = client(foreman.url);
     const reader = client(foreman.url, TOKENS.read);
     await expect(reader.request('GET', '/tokens')).rejects.toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });

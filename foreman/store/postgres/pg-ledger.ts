@@ -475,6 +475,9 @@ export class PgLedger implements TaskLedger {
         this.onWorkerMoved(moved.workerId, moved.foremanId);
         break;
       }
+      case 'gaffer_token':
+        // Heard by the worker tokens (pg-worker-tokens.ts).
+        break;
       default: {
         const never: never = channel;
         throw new Error(`unhandled channel ${String(never)}`);
