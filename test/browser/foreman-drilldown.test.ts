@@ -122,6 +122,39 @@ describe('foreman dashboard drill-down', () => {
     await waitFor(dispatching, 'dispatch resumed');
   });
 
+  it('sets a type limit from the page, and dispatch honours it and its edit', async () => {
+    const foreman = await startForeman();
+    await spawnWorker(foreman.wsUrl, { concurrency: 2 });
+    await spawnWorker(foreman.wsUrl, { concurrency: 2 });
+    const page = await openPage(`${foreman.url}/#limits`);
+    await page.locator('#limits-list .empty').waitFor();
+    await page.fill('form[data-limit-form=""] [name=type]', 'sleep');
+    await page.fill('form[data-limit-form=""] [name=maxRunning]', '1');
+    await page.click('form[data-limit-form=""] [data-action=save-limit]');
+    await waitForText(page, '#limits-list tr[data-type=sleep] [data-field=limits]', (t) => t.includes('max running 1'), 'the limit listed');
+    expect(await foreman.api.request('GET', '/types/sleep/limits')).toMatchObject({ maxRunning: 1, ratePerSecond: null });
+
+    const { jobId } = await foreman.api.request('POST', '/jobs', Array.from({ length: 6 }, () => ({ type: 'sleep', params: { ms: 1500 } })));
+    // Four free slots, one task at a time: the others wait, held by the limit, and the page says so.
+    let maxSeen = 0;
+    await waitFor(async () => {
+      const l = await foreman.api.request('GET', '/types/sleep/limits');
+      maxSeen = Math.max(maxSeen, l.running);
+      return (await foreman.api.request('GET', `/jobs/${jobId}`)).counts.succeeded >= 1;
+    }, 'the first task done under the limit');
+    expect(maxSeen).toBe(1);
+    await waitForText(page, '#limits-list tr[data-type=sleep] [data-field=held-by]', (t) => t === 'maxRunning', 'held by maxRunning on the page');
+
+    // Raised to 3 on the page: three run at once.
+    await page.fill('form[data-limit-form=sleep] [name=maxRunning]', '3');
+    await page.click('form[data-limit-form=sleep] [data-action=save-limit]');
+    await waitFor(async () => (await foreman.api.request('GET', '/types/sleep/limits')).running === 3, 'three sleep tasks running');
+    await waitForText(page, '#limits-list tr[data-type=sleep] [data-field=limits]', (t) => t.includes('max running 3'), 'the new limit listed');
+    await page.click('form[data-limit-form=sleep] [data-action=remove-limit]');
+    await page.locator('#limits-list .empty').waitFor();
+    expect((await foreman.api.request('GET', '/types/limits')).types).toEqual([]);
+  });
+
   it('shows a read-only token no button it cannot use, and the API token all of them', async () => {
     const apiToken = 'drilldown-api-token-0123456789';
     const readToken = 'drilldown-read-token-0123456789';
@@ -143,11 +176,14 @@ describe('foreman dashboard drill-down', () => {
       await page.goto(`${foreman.url}/#failed`);
       await page.locator('#failed-list tr[data-task-id]').first().waitFor();
       const onFailed = await visibleWriteButtons(page);
+      await page.goto(`${foreman.url}/#limits`);
+      await page.locator('#limits-list .empty').waitFor();
+      const onLimits = await visibleWriteButtons(page);
       await page.goto(`${foreman.url}/#`);
       await page.locator('#fleet tr[data-worker-id]').first().waitFor();
       const onHome = await visibleWriteButtons(page);
-      if (role === 'read') expect([onTask, onFailed, onHome]).toEqual([0, 0, 0]);
-      else for (const n of [onTask, onFailed, onHome]) expect(n).toBeGreaterThan(0);
+      if (role === 'read') expect([onTask, onFailed, onLimits, onHome]).toEqual([0, 0, 0, 0]);
+      else for (const n of [onTask, onFailed, onLimits, onHome]) expect(n).toBeGreaterThan(0);
     }
   });
 
@@ -162,7 +198,7 @@ describe('foreman dashboard drill-down', () => {
     await page.click('#view [data-action=retry-task]');
     await waitForText(page, viewState, (t) => t === 'succeeded', 'succeeded after Retry');
     // Nothing wider than the window: no sideways scrolling of the page.
-    for (const hash of [`#task/${id}`, '#failed', `#worker/${worker.id}`, '#']) {
+    for (const hash of [`#task/${id}`, '#failed', `#worker/${worker.id}`, '#limits', '#']) {
       await page.goto(`${foreman.url}/${hash}`);
       await page.locator('#view > *, #home:not([hidden]) .tiles').first().waitFor();
       expect(await page.evaluate(() => document.documentElement.scrollWidth), hash).toBeLessThanOrEqual(800);
