@@ -85,6 +85,8 @@ export class TaskManager implements TaskLedger {
    * for their workers to re-attach.
    */
   load(now: number): Map<string, LiveTask[]> {
+    // What a crash left of a big submission that was still being written: never acknowledged, so gone.
+    this.store.staged.discard();
     this.seq.next = this.store.maxSeq();
     for (const job of this.store.allJobs()) this.tally.addJob(job);
     // Settled tasks are counted from their index; live ones as they are loaded below.

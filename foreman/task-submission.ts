@@ -6,6 +6,7 @@
  * the task itself rather than failing after its own tasks are durable). Additions to an existing
  * job are tracked until they are in the ledger, so a close or cancel acknowledged later covers them.
  */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { encodeValue } from '../shared/codec.js';
 import { newTimeOrderedId } from '../shared/ids.js';
 import type { NewJob } from './ledger.js';
@@ -20,6 +21,12 @@ import { HELD_RUN_AT, isHeld, isSettled, type LiveTask, type TaskInput, type Tas
 
 /** Largest params (encoded) kept in memory while a task waits; 10 KB params for 60,000 queued tasks would be 600 MB. */
 const RETAINED_PARAMS_MAX_BYTES = 1024;
+
+/**
+ * Tasks per transaction of a big submission (store/staged-submissions.ts): a few ms of inserts each.
+ * A submission of at most this many is one transaction, as before.
+ */
+const SLICE_TASKS = 500;
 
 /** Names input i's key in a bulk submission. */
 const itemKeyField = (i: number): string => `body/${i}/key`;
@@ -99,50 +106,63 @@ export class TaskSubmission {
     const orphaned: number[] = [];
     const keysHere = new Map<string, { id: string; type: string; params: Buffer }>();
     const encoded: Buffer[] = [];
-    for (let i = 0; i < inputs.length; i++) {
-      const input = inputs[i];
-      if (input.key !== undefined) {
-        // The same key twice in one submission is one task, like the same key in two submissions.
-        const here = keysHere.get(input.key);
-        if (here) sameAsKeyed(input.key, here.type, here.params, input, keyField(i));
-        const existing = here?.id ?? this.findTaskByKey(input.key, input, keyField(i));
-        if (typeof existing === 'string') {
-          ids[i] = existing;
-          continue;
-        }
-        if (existing) {
-          waits.push(existing.then((id) => void (ids[i] = id), () => void orphaned.push(i)));
-          continue;
-        }
-      }
-      const task = this.newTask(input, jobId, now);
-      ids[i] = task.id;
-      fresh.push(task);
-      const params = encodeValue(task.params);
-      encoded.push(params);
-      if (input.key !== undefined) keysHere.set(input.key, { id: task.id, type: task.type, params });
-    }
-    const cold = this.l.spill.decide(fresh);
-    const committed = this.l.commit.write(() => {
-      if (jobId && newJob) this.l.store.insertJob(jobId, newJob.key, now, newJob.open ? null : now, newJob.params ?? null);
-      for (let i = 0; i < fresh.length; i++) {
-        const t = fresh[i];
-        this.l.store.insertTask(t, encoded[i]);
-        if (cold[i]) this.l.store.spill.add(t.seq, t.type, t.priority, t.jobId);
-      }
-    });
-    const keyed = fresh.filter((t) => t.key !== null);
-    for (const t of keyed) {
-      const id = committed.then(() => t.id);
-      // A racing submission awaits this; if nobody does, a failed commit must not become an unhandled rejection.
-      id.catch(() => {});
-      this.pendingKeys.set(t.key as string, { type: t.type, params: (keysHere.get(t.key as string) as { params: Buffer }).params, id });
-    }
+    // A big submission is numbered from a block of seqs taken now (it yields while numbering, and its
+    // staged range must hold no one else's task); the rest take the next seq one by one, as always.
+    const sliced = inputs.length > SLICE_TASKS;
+    const firstSeq = this.l.seq.next + 1;
+    const seqs = sliced ? { next: this.l.seq.next } : this.l.seq;
+    if (sliced) this.l.seq.next += inputs.length;
+    // Keys are claimed as their tasks are made (a racing submission then waits for this one), and
+    // given up once this submission is durable or has failed.
+    let settle!: (ok: boolean) => void;
+    const durable = new Promise<void>((resolve, reject) => (settle = (ok) => (ok ? resolve() : reject(new Error('submission failed')))));
+    durable.catch(() => {});
+    const keyed: string[] = [];
+    let cold: boolean[] | null = null;
     try {
-      await committed;
+      for (let i = 0; i < inputs.length; i++) {
+        if (sliced && i > 0 && i % SLICE_TASKS === 0) await yieldToLoop();
+        const input = inputs[i];
+        if (input.key !== undefined) {
+          // The same key twice in one submission is one task, like the same key in two submissions.
+          const here = keysHere.get(input.key);
+          if (here) sameAsKeyed(input.key, here.type, here.params, input, keyField(i));
+          const existing = here?.id ?? this.findTaskByKey(input.key, input, keyField(i));
+          if (typeof existing === 'string') {
+            ids[i] = existing;
+            continue;
+          }
+          if (existing) {
+            waits.push(existing.then((id) => void (ids[i] = id), () => void orphaned.push(i)));
+            continue;
+          }
+        }
+        const task = this.newTask(input, jobId, now, ++seqs.next);
+        ids[i] = task.id;
+        fresh.push(task);
+        const params = encodeValue(task.params);
+        encoded.push(params);
+        if (input.key !== undefined) {
+          keysHere.set(input.key, { id: task.id, type: task.type, params });
+          const id = durable.then(() => task.id);
+          // A racing submission awaits this; if nobody does, a failed commit must not become an unhandled rejection.
+          id.catch(() => {});
+          this.pendingKeys.set(input.key, { type: task.type, params, id });
+          keyed.push(input.key);
+        }
+      }
+      const decided = this.l.spill.decide(fresh);
+      cold = decided;
+      await (sliced
+        ? this.writeSliced(fresh, encoded, decided, firstSeq, firstSeq + inputs.length - 1, jobId, newJob, now)
+        : this.l.commit.write(() => this.writeTasks(fresh, encoded, decided, 0, fresh.length, jobId, newJob, now)));
+      settle(true);
+    } catch (err) {
+      settle(false);
+      throw err;
     } finally {
-      for (const t of keyed) this.pendingKeys.delete(t.key as string);
-      this.l.spill.settled(fresh, cold);
+      for (const key of keyed) this.pendingKeys.delete(key);
+      if (cold) this.l.spill.settled(fresh, cold);
     }
     if (jobId && newJob) {
       const closedAt = newJob.open ? null : now;
@@ -154,7 +174,7 @@ export class TaskSubmission {
       if (isHeld(t)) {
         // A held task waits outside the queues until settleHeld ends it (a quorum task; see TaskInput.hold).
         this.l.live.set(t.id, t);
-      } else if (cold[i]) {
+      } else if ((cold as boolean[])[i]) {
         this.l.queues.addCold(t.type, t.priority);
       } else {
         // Big params are not held while the task waits: the assignment reads them back from the store.
@@ -180,6 +200,48 @@ export class TaskSubmission {
     }
     if (fresh.length > 0) this.l.onReady();
     return ids;
+  }
+
+  /** Writes fresh tasks `start`..`end` (and the new job, if any): runs inside a group commit. */
+  private writeTasks(
+    fresh: LiveTask[], encoded: Buffer[], cold: boolean[], start: number, end: number, jobId: string | null, newJob: NewJob | undefined, now: number,
+  ): void {
+    if (jobId && newJob) this.l.store.insertJob(jobId, newJob.key, now, newJob.open ? null : now, newJob.params ?? null);
+    for (let i = start; i < end; i++) {
+      const t = fresh[i];
+      this.l.store.insertTask(t, encoded[i]);
+      if (cold[i]) this.l.store.spill.add(t.seq, t.type, t.priority, t.jobId);
+    }
+  }
+
+  /**
+   * Writes a big submission in slices of SLICE_TASKS, one group commit each, so the foreman serves
+   * everyone else between them (one transaction of 200,000 tasks held the event loop for seconds).
+   * The seq range is staged in the first slice and unstaged in the last, which also writes the new
+   * job: until then reads leave the tasks out, nothing is queued in memory, and a restart deletes
+   * them (store/staged-submissions.ts). `firstSeq`..`lastSeq` is the block `insert` numbered them from.
+   * A refused slice deletes what earlier slices wrote; resolves once the last slice is durable.
+   */
+  private async writeSliced(
+    fresh: LiveTask[], encoded: Buffer[], cold: boolean[], firstSeq: number, lastSeq: number, jobId: string | null, newJob: NewJob | undefined,
+    now: number,
+  ): Promise<void> {
+    const { store, commit } = this.l;
+    try {
+      for (let start = 0; start < fresh.length; start += SLICE_TASKS) {
+        const end = Math.min(start + SLICE_TASKS, fresh.length);
+        await commit.write(() => {
+          if (start === 0) store.staged.stage(firstSeq, lastSeq);
+          const last = end === fresh.length;
+          this.writeTasks(fresh, encoded, cold, start, end, jobId, last ? newJob : undefined, now);
+          if (last) store.staged.unstage(firstSeq);
+        });
+      }
+    } catch (err) {
+      // Never acknowledged, so none of it may stay; should this write fail too, the next start deletes it.
+      commit.write(() => void store.staged.discard(firstSeq)).catch(() => {});
+      throw err;
+    }
   }
 
   /**
@@ -208,9 +270,9 @@ export class TaskSubmission {
     );
   }
 
-  private newTask(input: TaskInput, jobId: string | null, now: number): LiveTask {
+  private newTask(input: TaskInput, jobId: string | null, now: number, seq: number): LiveTask {
     return {
-      seq: ++this.l.seq.next,
+      seq,
       id: input.id ?? newTimeOrderedId('t_'),
       jobId,
       key: input.key ?? null,

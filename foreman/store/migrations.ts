@@ -177,6 +177,14 @@ export const MIGRATIONS: readonly string[] = [
     updated_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 12: a big submission is committed in slices; until its last slice commits it is staged here, so a
+  // restart deletes what a crash left of it (foreman/store/staged-submissions.ts).
+  `
+  CREATE TABLE staged_submissions (
+    first_seq INTEGER PRIMARY KEY,
+    last_seq INTEGER NOT NULL
+  );
+  `,
 ];
 
 /** The schema version this foreman writes. */

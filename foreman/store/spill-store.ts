@@ -5,6 +5,7 @@
 import type { LiveTask } from '../task-types.js';
 import type { Db } from './database.js';
 import { LIVE_COLUMNS, toLiveTask, type LiveColumns } from './task-rows.js';
+import { NOT_STAGED } from './staged-submissions.js';
 
 /**
  * A spilled task's columns and its params when they are small enough to live in the task row; large
@@ -31,7 +32,7 @@ export class SpillStore {
       insert: db.prepare(`INSERT INTO spill (seq, type, priority, job_id) VALUES (?, ?, ?, ?)`),
       remove: db.prepare(`DELETE FROM spill WHERE seq = ?`),
       has: db.prepare(`SELECT 1 FROM spill WHERE seq = ?`).pluck(),
-      ofType: db.prepare(`${SPILLED} WHERE s.type = ? ORDER BY s.priority DESC, s.seq LIMIT ?`).raw(true),
+      ofType: db.prepare(`${SPILLED} WHERE s.type = ? AND ${NOT_STAGED} ORDER BY s.priority DESC, s.seq LIMIT ?`).raw(true),
       countsByType: db.prepare(`SELECT type, priority, count(*) AS n FROM spill GROUP BY type, priority`),
       countsByJob: db.prepare(`SELECT job_id AS jobId, count(*) AS n FROM spill WHERE job_id IS NOT NULL GROUP BY job_id`),
       takeOfJob: db.prepare(`DELETE FROM spill WHERE seq IN (SELECT seq FROM spill WHERE job_id = ? LIMIT ?) RETURNING seq, type, priority`),

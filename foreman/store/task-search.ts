@@ -10,6 +10,7 @@
 import type { TaskState } from '../task-types.js';
 import type { Db } from './database.js';
 import type { Statement } from 'better-sqlite3';
+import { NOT_STAGED } from './staged-submissions.js';
 
 /** What a search may filter on; every filter given must match. */
 export interface TaskFilter {
@@ -67,7 +68,8 @@ export class TaskSearch {
    */
   page(filter: TaskFilter, order: SearchOrder, afterSeq: number, limit: number): unknown[] {
     const names = (Object.keys(CONDITIONS) as Array<keyof TaskFilter>).filter((k) => filter[k] !== undefined);
-    const where: string[] = [];
+    // Tasks of a submission still being written in slices are not there yet.
+    const where: string[] = [NOT_STAGED];
     const args: unknown[] = [];
     for (const name of names) {
       const [sql, values] = CONDITIONS[name](filter);
@@ -82,7 +84,7 @@ export class TaskSearch {
     let stmt = this.statements.get(signature);
     if (!stmt) {
       stmt = this.db.prepare(
-        `SELECT ${this.columns} FROM ${this.from} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY t.seq ${order === 'asc' ? 'ASC' : 'DESC'} LIMIT ?`,
+        `SELECT ${this.columns} FROM ${this.from} WHERE ${where.join(' AND ')} ORDER BY t.seq ${order === 'asc' ? 'ASC' : 'DESC'} LIMIT ?`,
       );
       this.statements.set(signature, stmt);
     }

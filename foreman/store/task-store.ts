@@ -12,6 +12,7 @@
 import type { LiveTask, TaskError, TaskState } from '../task-types.js';
 import type { Db } from './database.js';
 import { SpillStore } from './spill-store.js';
+import { NOT_STAGED, StagedSubmissions } from './staged-submissions.js';
 import { TaskSearch, type SearchOrder, type TaskFilter } from './task-search.js';
 import {
   blob, errorText, LIVE_COLUMNS, toAttempt, toJob, toLiveTask, toRow, unblob, type AttemptRow, type JobRow, type LiveColumns, type RawTask,
@@ -57,6 +58,8 @@ export class TaskStore {
   private readonly s;
   /** The spill: queued tasks held only in the store (see foreman/spill.ts). */
   readonly spill: SpillStore;
+  /** Big submissions being written in slices (see staged-submissions.ts). */
+  readonly staged: StagedSubmissions;
   private bound = { cutoff: Number.NaN, seq: 0 };
   private readonly search: TaskSearch;
   /** The same filters over the columns a retry needs: no params, no results. */
@@ -64,6 +67,7 @@ export class TaskStore {
 
   constructor(private readonly db: Db) {
     this.spill = new SpillStore(db);
+    this.staged = new StagedSubmissions(db);
     this.search = new TaskSearch(db, TASK_COLUMNS, TASKS);
     this.retrySearch = new TaskSearch(db, RETRY_COLUMNS, 'tasks t');
     // Queries name the partial indexes' conditions (finished_at IS NULL, state IN (...)) so SQLite can use them.
@@ -94,7 +98,7 @@ export class TaskStore {
       ),
       retryCandidate: db.prepare(`SELECT ${RETRY_COLUMNS} FROM tasks WHERE id = ?`),
       insertParams: db.prepare(`INSERT INTO task_params (seq, params) VALUES (?, ?)`),
-      byId: db.prepare(`SELECT ${TASK_COLUMNS} FROM ${TASKS} WHERE t.id = ?`),
+      byId: db.prepare(`SELECT ${TASK_COLUMNS} FROM ${TASKS} WHERE t.id = ? AND ${NOT_STAGED}`),
       byKey: db.prepare(`SELECT ${TASK_COLUMNS} FROM ${TASKS} WHERE t.idem_key = ?`),
       paramsBySeq: db.prepare(`SELECT coalesce(t.params, p.params) FROM ${TASKS} WHERE t.seq = ?`).pluck(),
       attempts: db.prepare(`SELECT * FROM attempts WHERE task_seq = ? ORDER BY attempt`),
