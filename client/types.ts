@@ -93,6 +93,12 @@ export interface SubmitOptions {
   timeoutMs?: number;
   /** Idempotency key: submitting the same key again returns the first task. */
   key?: string;
+  /** Delayed task: not dispatched until this many ms after submission. */
+  delayMs?: number;
+  /** Delayed task: not dispatched before this time (epoch ms, or an ISO 8601 string). */
+  runAt?: number | string;
+  /** Ids of existing tasks that must all succeed first; their results reach the handler as `ctx.parents`. */
+  dependsOn?: string[];
 }
 
 /** A task for `submitJob`. */

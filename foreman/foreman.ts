@@ -13,6 +13,7 @@ import { ClientChannel } from './client-channel/client-channel.js';
 import { Dispatcher } from './dispatcher.js';
 import { HotRouting } from './hot-routing/hot-routing.js';
 import { TypeLimits } from './type-limits/type-limits.js';
+import { Dependencies } from './dependencies/dependencies.js';
 import { typeLimitsRoutes } from './type-limits/type-limits-routes.js';
 import { ForemanEvents } from './events.js';
 import { Fleet } from './fleet.js';
@@ -80,6 +81,7 @@ export class Foreman {
   readonly hotRouting: HotRouting;
   readonly quorum: Quorum;
   readonly typeLimits: TypeLimits;
+  readonly dependencies: Dependencies;
   /** Authentication, limits, metrics and docs (set in setup). */
   edge!: Edge;
   /** Clients on the push channel (set in setup). */
@@ -125,6 +127,7 @@ export class Foreman {
       onSettled: (t) => {
         this.checkpoints.settled(t.id, t.state);
         this.quorum.settled(t);
+        this.dependencies.settled(t);
         this.events.emit('settled', t);
       },
       onProgress: (id) => this.events.listenerCount('progress') > 0 && this.events.emit('progress', id),
@@ -153,8 +156,11 @@ export class Foreman {
       addressOf: (id) => this.fleet.workers.get(id)?.address ?? null,
       log: app.log,
     });
+    // Held tasks exist only beside the SQLite ledger so far, as for quorum.
+    this.dependencies = new Dependencies({ db, commit: this.commit, tasks: this.tasks, reads, supported: !pg, log: app.log });
     this.dispatcher.onAssign = (task, assignment) => {
       this.checkpoints.attach(task, assignment);
+      this.dependencies.attach(task, assignment);
       this.quorum.assigned(task);
     };
     logRefusals(this.events, app.log);
@@ -183,6 +189,7 @@ export class Foreman {
       attemptLogs: this.attemptLogs,
       quorum: this.quorum,
       typeLimits: this.typeLimits,
+      dependencies: this.dependencies,
       options,
       startedAt: Date.now(),
       storeHealth: () => ({ state: turn.state, retryInMs: turn.retryInMs }),
@@ -246,6 +253,7 @@ export class Foreman {
     this.checkpoints.start();
     this.typeLimits.load();
     await this.quorum.load();
+    await this.dependencies.load();
     this.quorum.start();
 
     installErrorReplies(app, () => this.state === 'closed');

@@ -4,7 +4,7 @@ import { GafferError } from '../shared/errors.js';
 export class LedgerError extends GafferError {
   constructor(
     readonly statusCode: number,
-    code: 'JOB_NOT_FOUND' | 'JOB_CLOSED' | 'KEY_CONFLICT',
+    code: 'JOB_NOT_FOUND' | 'JOB_CLOSED' | 'KEY_CONFLICT' | 'INVALID_REQUEST',
     message: string,
     readonly field?: string,
   ) {

@@ -258,6 +258,19 @@ export class TaskManager implements TaskLedger {
     return new Promise((resolve, reject) => this.settle(task, outcome.state, null, outcome.result, outcome.error, Date.now(), null, () => resolve(true), reject));
   }
 
+  /** Puts a held task (TaskInput.hold) in the queue, ready now; false when it is not a held, queued task. */
+  releaseHeld(id: string): boolean {
+    const task = this.live.get(id);
+    if (!task || task.state !== 'queued' || !isHeld(task)) return false;
+    const now = Date.now();
+    task.runAt = now;
+    // Queued at once: an assignment's own write follows this one in the same group commit.
+    this.commit.enqueue(() => this.store.markQueued(task.seq, now, task.failures, task.losses, null));
+    this.queues.add(task, now);
+    this.hooks.onReady();
+    return true;
+  }
+
   async cancel(id: string): Promise<TaskState | null> {
     const task = this.live.get(id) ?? this.spill.warmById(id);
     if (!task) {

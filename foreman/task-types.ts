@@ -31,6 +31,8 @@ export interface TaskInput {
   runAt?: number | string;
   /** Delayed task: not dispatched until this many ms after submission. */
   delayMs?: number;
+  /** Dependencies (foreman/dependencies/): ids of existing tasks that must all succeed before this one runs. */
+  dependsOn?: string[];
   /** Points a worker earns for a result that matches the quorum's canonical one (default 1). */
   points?: number;
   /** Internal (never from the API): the task id, when a room made it in advance. */

@@ -38,6 +38,7 @@ export const TASK_ERROR_CODES = {
   CANCELLED: 'the task was cancelled',
   BLOB_DOWNLOAD_FAILED: 'the worker could not download a blob named in the params (retried, unless the foreman answered 4xx: missing or not assigned)',
   BLOB_UPLOAD_FAILED: 'the worker could not upload a file the handler returned from its payload directory (retried)',
+  DEPENDENCY_FAILED: 'a task it depends on (dependsOn) failed or was cancelled, so it never ran (set by the foreman)',
   HANDLER_RATE_LIMITED: 'the handler threw RateLimitedError(retryAfterMs): requeued after retryAfterMs without using an attempt, and its type paused fleet-wide that long',
   NO_CONSENSUS: 'a quorum task\'s replicas never agreed, up to maxReplicas; error.answers lists every distinct answer (set by the foreman)',
 } as const;

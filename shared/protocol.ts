@@ -79,6 +79,8 @@ export const MESSAGE_SPECS = {
         params: 'any',
         timeoutMs: 'uint|null',
         'checkpoint?': { state: 'any', savedAt: 'number', attempt: 'uint' },
+        /** A dependent task's parents' results, by parent task id (see TaskInput.dependsOn). */
+        'parents?': 'any',
       },
     ],
   },

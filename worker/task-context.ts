@@ -22,6 +22,8 @@ export interface TaskContext {
   checkpoint(state: unknown): Promise<void>;
   /** The state of the latest checkpoint a previous attempt saved, or null (the first attempt, or none saved). */
   lastCheckpoint: unknown;
+  /** A dependent task's parents' results, by parent task id (`dependsOn` at submission); empty for other tasks. */
+  parents: Readonly<Record<string, unknown>>;
   /** Blob references found in the params, each mapped to the local file it was downloaded to (the params hold the paths too). */
   files: Readonly<Record<string, string>>;
   /** The worker's payload directory: files the handler returns by path from inside it are uploaded as blobs. */

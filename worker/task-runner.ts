@@ -59,6 +59,7 @@ function uploadOf(run: TaskRun, hooks: RunHooks): TaskContext['upload'] {
   return (path) => hooks.upload(run, path);
 }
 
+const NO_PARENTS: Readonly<Record<string, unknown>> = Object.freeze({});
 const NO_FILES: Readonly<Record<string, string>> = Object.freeze({});
 
 const isThenable = (v: unknown): v is PromiseLike<unknown> =>
@@ -113,6 +114,7 @@ export class TaskRun {
       log: logOf(this, this.hooks),
       checkpoint: checkpointOf(this, this.hooks),
       lastCheckpoint: a.checkpoint === undefined ? null : a.checkpoint.state,
+      parents: (a.parents as Record<string, unknown> | undefined) ?? NO_PARENTS,
       files: NO_FILES,
       payloadDir: this.hooks.payloadDir(),
       upload: uploadOf(this, this.hooks),

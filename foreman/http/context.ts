@@ -10,6 +10,7 @@ import type { ForemanOptions } from '../options.js';
 import type { StoreReads, TaskLedger } from '../ledger.js';
 import type { StoreHealth } from './store-guard.js';
 import type { TypeLimits } from '../type-limits/type-limits.js';
+import type { Dependencies } from '../dependencies/dependencies.js';
 
 export interface ApiContext {
   tasks: TaskLedger;
@@ -23,6 +24,8 @@ export interface ApiContext {
   quorum: Quorum;
   /** Fleet-wide limits per task type: what GET /tasks/:id and GET /stats show of them. */
   typeLimits: Pick<TypeLimits, 'heldBy' | 'describe'>;
+  /** Dependent tasks: submission (checks and holds them), what GET /tasks/:id shows of them. */
+  dependencies: Pick<Dependencies, 'submit' | 'describe'>;
   options: Readonly<ForemanOptions>;
   startedAt: number;
   /** Whether the store takes writes now. */

@@ -96,9 +96,10 @@ export const taskSchema = {
     error: taskError,
     heldBy: {
       type: 'string',
-      enum: ['delay', 'maxRunning', 'rate'],
-      description: "why a queued task is held back: 'delay' (a delayed task before its runAt), 'maxRunning' or 'rate' (its type's fleet-wide limits, or a handler's RateLimitedError pause)",
+      enum: ['delay', 'maxRunning', 'rate', 'dependencies'],
+      description: "why a queued task is held back: 'delay' (a delayed task before its runAt), 'maxRunning' or 'rate' (its type's fleet-wide limits, or a handler's RateLimitedError pause), 'dependencies' (a parent in dependsOn has not succeeded yet)",
     },
+    dependsOn: { type: 'array', items: { type: 'string' }, description: 'the tasks this one depends on (while it waits, and once released)' },
     waitingFor: { type: 'string', description: 'why a queued task is not dispatched (no connected worker has the skill)' },
     attempts: { type: 'array', items: attempt, description: 'every attempt, oldest first (GET /tasks/:id; a settled task from /wait)' },
     logs: {

@@ -28,6 +28,13 @@ export const taskInputSchema = {
       ],
       description: 'delayed task: not dispatched before this time, epoch ms or ISO 8601 (with both delayMs and runAt, the later wins)',
     },
+    dependsOn: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 1000,
+      items: { type: 'string', minLength: 1, maxLength: 200, pattern: UNICODE_PATTERN },
+      description: 'ids of existing tasks that must all succeed first; their results reach the handler in ctx.parents',
+    },
     quorum: quorumSchema,
     points: { type: 'number', minimum: 0, maximum: 1_000_000, description: "points a worker earns for a result matching a quorum task's canonical one; default 1" },
   },

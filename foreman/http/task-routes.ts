@@ -63,7 +63,7 @@ export function taskRoutes(app: FastifyInstance, ctx: ApiContext): void {
         const existing = await ctx.tasks.findTaskByKey(input.key, input, req.body.key === undefined ? 'headers/idempotency-key' : 'body/key');
         if (existing) return reply.code(200).send({ id: existing, duplicate: true });
       }
-      const [id] = await submitWithQuorum(reply, () => ctx.quorum.submit([input], null, undefined, 'body', () => (req.body.key === undefined ? 'headers/idempotency-key' : 'body/key')), (field) => field.replace(/^body\/0\//, 'body/'));
+      const [id] = await submitWithQuorum(reply, () => ctx.dependencies.submit([input], (_i, name) => `body/${name}`, (inputs) => ctx.quorum.submit(inputs, null, undefined, 'body', () => (req.body.key === undefined ? 'headers/idempotency-key' : 'body/key'))), (field) => field.replace(/^body\/0\//, 'body/'));
       if (id === undefined) return reply;
       return reply.code(202).send({ id });
     },

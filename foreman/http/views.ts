@@ -33,6 +33,11 @@ export function taskView(ctx: ApiContext, row: TaskRow, attempts?: AttemptRow[])
     error: row.error,
   };
   const runAt = live?.runAt ?? row.runAt;
+  const deps = ctx.dependencies.describe(row.id);
+  if (deps) {
+    view.dependsOn = deps.dependsOn;
+    if (deps.waiting && state === 'queued') view.heldBy = 'dependencies';
+  }
   if (state === 'queued' && runAt !== HELD_RUN_AT) {
     const heldBy = runAt > Date.now() ? 'delay' : ctx.typeLimits.heldBy(row.type);
     if (heldBy) view.heldBy = heldBy;

@@ -185,6 +185,15 @@ export const MIGRATIONS: readonly string[] = [
     last_seq INTEGER NOT NULL
   );
   `,
+  // 13: task dependencies (foreman/dependencies/): a child task waits (held) until every parent has succeeded.
+  `
+  CREATE TABLE task_deps (
+    child_id TEXT NOT NULL,
+    parent_id TEXT NOT NULL,
+    PRIMARY KEY (child_id, parent_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX task_deps_parent ON task_deps(parent_id);
+  `,
 ];
 
 /** The schema version this foreman writes. */

@@ -324,6 +324,10 @@ export class PgLedger implements TaskLedger {
    * Held tasks (quorum parents) are not supported on PostgreSQL yet: the quorum room refuses quorum
    * tasks on this store (QuorumDeps.supported), so nothing is ever held here.
    */
+  releaseHeld(): boolean {
+    return false;
+  }
+
   settleHeld(): Promise<boolean> {
     return Promise.resolve(false);
   }
