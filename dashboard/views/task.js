@@ -4,7 +4,7 @@
 import { command, el, progressBar, setBar, toast } from '../dom.js';
 import { fmtMs } from '../format.js';
 import { api } from '../live-client.js';
-import { fmtTime, jobLink, jsonBlock, kv, panel, pill, query, SETTLED, workerLink } from './common.js';
+import { fmtTime, jobLink, jsonBlock, kv, panel, pill, query, SETTLED, taskLink, workerLink } from './common.js';
 
 const WAIT_MS = 25_000;
 
@@ -74,6 +74,7 @@ function draw(container, task, actions) {
         ['attempt', `${task.attempt} of at most ${task.maxAttempts} (failures ${task.failures}, worker losses ${task.losses})`],
         ['priority', String(task.priority)],
         ['timeout', task.timeoutMs ? fmtMs(task.timeoutMs) : '–'],
+        ['depends on', task.dependsOn?.length ? el('div', { class: 'chips', 'data-field': 'depends-on' }, ...task.dependsOn.map((p) => taskLink(p))) : undefined],
         ['waiting for', task.waitingFor],
         // Why a queued task is not dispatched yet (`delay` until its run-at time, a limit, a parent…).
         ['held by', task.heldBy === undefined ? undefined : el('span', { 'data-field': 'held-by' }, String(task.heldBy))],

@@ -65,6 +65,13 @@ describe('foreman dashboard drill-down', () => {
     await page.press('#search input', 'Enter');
     await waitForText(page, '#view [data-field=held-by]', (t) => t === 'delay', 'held by delay');
     expect(await textOf(page, viewState)).toBe('queued');
+
+    // A dependent task says it waits for its parent, and the parent is one click away.
+    const child = await foreman.api.request('POST', '/tasks', { type: 'echo', params: {}, dependsOn: [delayed.id] });
+    await page.goto(`${foreman.url}/#task/${child.id}`);
+    await waitForText(page, '#view [data-field=held-by]', (t) => t === 'dependencies', 'held by its parent');
+    await page.click(`#view [data-field=depends-on] a[data-task-link="${delayed.id}"]`);
+    await waitForText(page, '#view [data-field=task-id]', (t) => t === delayed.id, 'the parent opened');
   });
 
   it('lists failed tasks by type and code, retries from the list, and drills into jobs and workers', async () => {
