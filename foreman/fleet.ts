@@ -91,8 +91,10 @@ export class Fleet implements Omit<SessionHandler, 'onTooLarge'> {
   /**
    * Set with a shared store (several foremen): fetches the worker's running tasks from the store and
    * takes them over before its hello is answered, since it may have run them under another foreman.
+   * First it claims the worker id fleet-wide for a session under `sessionToken`; null means the id is
+   * live on another foreman and `presentedSessionToken` is not that session's (WORKER_ID_IN_USE).
    */
-  storedTasksOf: ((workerId: string) => Promise<LiveTask[]>) | null = null;
+  storedTasksOf: ((workerId: string, presentedSessionToken: string | null, sessionToken: string) => Promise<LiveTask[] | null>) | null = null;
 
   onHello(session: Session, hello: Extract<WorkerMessage, { kind: 'hello' }>): void {
     if (hello.protocolVersion !== PROTOCOL_VERSION) {
@@ -102,11 +104,14 @@ export class Fleet implements Omit<SessionHandler, 'onTooLarge'> {
     if (!this.storedTasksOf) return this.register(session, hello);
     // Checked before the store is asked, so a second socket under a live worker's id takes nothing over.
     if (this.idInUse(session, hello)) return;
-    this.storedTasksOf(hello.workerId).then(
+    // Made here so the store can record it with the claim: a resume on another foreman presents it.
+    const sessionToken = newSecret();
+    this.storedTasksOf(hello.workerId, hello.sessionToken ?? null, sessionToken).then(
       (tasks) => {
         if (session.state === 'closed') return;
+        if (tasks === null) return session.fail(new ProtocolError('WORKER_ID_IN_USE', `worker id ${hello.workerId} is connected to another foreman`));
         this.holdStored(hello.workerId, tasks, Date.now());
-        this.register(session, hello);
+        this.register(session, hello, sessionToken);
       },
       (err) => {
         this.hooks.log.warn({ err, workerId: hello.workerId }, 'could not read the worker\'s tasks from the store; asking it to come back later');
@@ -143,7 +148,7 @@ export class Fleet implements Omit<SessionHandler, 'onTooLarge'> {
     this.workers.delete(workerId);
   }
 
-  private register(session: Session, hello: Extract<WorkerMessage, { kind: 'hello' }>): void {
+  private register(session: Session, hello: Extract<WorkerMessage, { kind: 'hello' }>, sessionToken = newSecret()): void {
     const now = Date.now();
     let entry = this.workers.get(hello.workerId);
     if (entry?.session) {
@@ -164,7 +169,7 @@ export class Fleet implements Omit<SessionHandler, 'onTooLarge'> {
     session.workerId = entry.id;
     session.state = 'ready';
     entry.session = session;
-    entry.sessionToken = newSecret();
+    entry.sessionToken = sessionToken;
     entry.address = session.address;
     entry.statusUrl = hello.statusUrl ?? null;
     entry.meta = hello.meta ?? {};

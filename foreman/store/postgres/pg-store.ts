@@ -34,7 +34,7 @@ export class PgStore {
     onWritable: () => void,
   ) {
     this.reads = new PgReads(db);
-    this.workers = new PgWorkers(db, foremanId);
+    this.workers = new PgWorkers(db, foremanId, options.foremanTtlMs);
     this.foremen = new PgForemen(db, foremanId, options.foremanTtlMs, options.restartGraceMs, log);
     this.turn = new PgTurn(
       db,
@@ -88,7 +88,8 @@ export class PgStore {
    */
   async start(fleet: Fleet, url: string, view: (entry: WorkerEntry, now: number) => { id: string } & Record<string, unknown>): Promise<void> {
     const ledger = this.ledger as PgLedger;
-    fleet.storedTasksOf = async (workerId) => {
+    fleet.storedTasksOf = async (workerId, presentedSessionToken, sessionToken) => {
+      if (!(await this.workers.claim(workerId, presentedSessionToken, sessionToken))) return null;
       const tasks = await ledger.adoptWorker(workerId);
       await this.db.notify('gaffer_worker', JSON.stringify({ workerId, foremanId: this.foremanId })).catch(() => {});
       return tasks;
@@ -104,7 +105,7 @@ export class PgStore {
       if (publishing) return;
       publishing = true;
       const now = Date.now();
-      const views = [...fleet.workers.values()].filter((w) => w.session).map((w) => view(w, now));
+      const views = [...fleet.workers.values()].filter((w) => w.session).map((w) => ({ view: view(w, now), sessionToken: w.sessionToken }));
       void this.workers.publish(views).catch(() => {}).finally(() => (publishing = false));
     }, 1000);
     this.publishTimer.unref();

@@ -90,6 +90,9 @@ export const PG_MIGRATIONS: readonly string[] = [
     updated_at timestamptz NOT NULL DEFAULT now()
   );
   `,
+  // 2: the session a worker holds (SHA-256 of its session token), so that another foreman can tell its
+  // resume (failover) from a second process under the same id.
+  `ALTER TABLE workers ADD COLUMN session_hash text;`,
 ];
 
 /** The schema version this foreman writes. */
