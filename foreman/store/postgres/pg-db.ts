@@ -117,6 +117,10 @@ export class PgDb extends EventEmitter<PgDbEvents> {
     } catch (err) {
       throw isConnectionError(err) ? unavailable(err) : err;
     }
+    // A checked-out client has no pool listener: a server shutdown arriving between two statements
+    // would be an unhandled 'error' event and end the process. The next statement fails instead.
+    const dropped = (err: unknown) => this.emit('error', err);
+    client.on('error', dropped);
     try {
       await client.query('BEGIN');
       const out = await fn(client);
@@ -126,6 +130,7 @@ export class PgDb extends EventEmitter<PgDbEvents> {
       await client.query('ROLLBACK').catch(() => {});
       throw isConnectionError(err) ? unavailable(err) : err;
     } finally {
+      client.off('error', dropped);
       client.release();
     }
   }
