@@ -17,7 +17,25 @@ export interface AttemptLogLines {
   lines: string[];
 }
 
-export class AttemptLogs {
+/** Where attempts' lines are kept: this SQLite file (AttemptLogs), or PostgreSQL shared by every foreman (PgAttemptLogs). */
+export interface AttemptLogStore {
+  save(taskId: string, attempt: number, workerId: string | null, lines: readonly string[]): void;
+  forTask(taskId: string): AttemptLogLines[] | Promise<AttemptLogLines[]>;
+  purgeBefore(cutoff: number): unknown;
+}
+
+/** The newest lines of `lines` that fit in MAX_STORED_CHARS, as stored. */
+export function keptLines(lines: readonly string[]): string[] {
+  const kept: string[] = [];
+  let chars = 0;
+  for (let i = lines.length - 1; i >= 0 && chars + lines[i].length <= MAX_STORED_CHARS; i--) {
+    kept.unshift(lines[i]);
+    chars += lines[i].length;
+  }
+  return kept;
+}
+
+export class AttemptLogs implements AttemptLogStore {
   private readonly saveStmt;
   private readonly forTaskStmt;
   private readonly purgeStmt;
@@ -34,13 +52,7 @@ export class AttemptLogs {
 
   /** Stores an attempt's lines (replacing any sent before for the same attempt). */
   save(taskId: string, attempt: number, workerId: string | null, lines: readonly string[], now = Date.now()): void {
-    const kept: string[] = [];
-    let chars = 0;
-    for (let i = lines.length - 1; i >= 0 && chars + lines[i].length <= MAX_STORED_CHARS; i--) {
-      kept.unshift(lines[i]);
-      chars += lines[i].length;
-    }
-    this.saveStmt.run(taskId, attempt, workerId, now, JSON.stringify(kept));
+    this.saveStmt.run(taskId, attempt, workerId, now, JSON.stringify(keptLines(lines)));
   }
 
   /** Every attempt's lines for a task, oldest attempt first. */

@@ -6,7 +6,7 @@
  */
 import { packageVersion } from '../shared/package-version.js';
 import type { FastifyInstance } from 'fastify';
-import type { AttemptLogs } from './attempt-logs.js';
+import type { AttemptLogStore } from './attempt-logs.js';
 import { installApiAuth } from './auth/api-auth.js';
 import { resolveCredentials, type Credentials } from './auth/credentials.js';
 import { WorkerAuth } from './auth/worker-auth.js';
@@ -30,7 +30,7 @@ export interface EdgeHost {
   options: Readonly<ForemanOptions>;
   db: Db;
   /** Where the ctx.log() lines that results carry are kept. */
-  attemptLogs: AttemptLogs;
+  attemptLogs: AttemptLogStore;
   fleet: Fleet;
   tasks: TaskLedger;
   events: ForemanEvents;

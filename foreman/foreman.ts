@@ -45,7 +45,8 @@ import { accessRoute } from './auth/api-auth.js';
 import { referencedInPostgres, referencedInSqlite } from './blobs/blob-collector.js';
 import { installBlobs, type Blobs } from './blobs/install-blobs.js';
 import { logRefusals } from './refusal-log.js';
-import { AttemptLogs } from './attempt-logs.js';
+import { AttemptLogs, type AttemptLogStore } from './attempt-logs.js';
+import { PgAttemptLogs } from './store/postgres/pg-attempt-logs.js';
 import { installStoreGuard } from './http/store-guard.js';
 import { clientErrorReply } from './http/client-error.js';
 import { serverTimeouts } from './http/connection-limits.js';
@@ -77,7 +78,7 @@ export class Foreman {
   readonly api: ApiContext;
   readonly checkpoints: Checkpoints;
   /** The ctx.log() lines of each attempt, as workers sent them with their results. */
-  readonly attemptLogs: AttemptLogs;
+  readonly attemptLogs: AttemptLogStore;
   readonly hotRouting: HotRouting;
   readonly quorum: Quorum;
   readonly typeLimits: TypeLimits;
@@ -148,7 +149,7 @@ export class Foreman {
     });
     this.dispatcher = new Dispatcher(this.tasks, this.fleet, turn, this.events);
     this.checkpoints = new Checkpoints(db, this.commit, this.tasks, options);
-    this.attemptLogs = new AttemptLogs(db);
+    this.attemptLogs = pg ? new PgAttemptLogs(pg.db, app.log) : new AttemptLogs(db);
     this.quorum = new Quorum({
       db, commit: this.commit, tasks: this.tasks, reads, rule: options,
       // Held tasks, replica exclusion and the quorum tables exist only beside the SQLite ledger so far.

@@ -1,6 +1,6 @@
 /** What the HTTP routes may use: the foreman's public parts, never its sockets. */
 import type { ApiErrorCode } from '../../shared/errors.js';
-import type { AttemptLogs } from '../attempt-logs.js';
+import type { AttemptLogStore } from '../attempt-logs.js';
 import type { Checkpoints } from '../checkpoints/checkpoints.js';
 import type { Quorum } from '../quorum/quorum.js';
 import type { Dispatcher } from '../dispatcher.js';
@@ -19,7 +19,7 @@ export interface ApiContext {
   store: StoreReads;
   events: ForemanEvents;
   checkpoints: Pick<Checkpoints, 'info'>;
-  attemptLogs: Pick<AttemptLogs, 'forTask'>;
+  attemptLogs: Pick<AttemptLogStore, 'forTask'>;
   /** Quorum tasks: submission, what GET /tasks/:id shows of them, the leaderboard. */
   quorum: Quorum;
   /** Fleet-wide limits per task type: what GET /tasks/:id and GET /stats show of them. */

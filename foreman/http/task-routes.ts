@@ -82,7 +82,7 @@ export function taskRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return {
       ...taskView(ctx, row, await ctx.store.getAttempts(row.seq)),
       checkpoint: ctx.checkpoints.info(row.id),
-      logs: ctx.attemptLogs.forTask(row.id),
+      logs: await ctx.attemptLogs.forTask(row.id),
       ...(quorum ? { quorum } : {}),
     };
   });

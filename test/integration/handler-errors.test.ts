@@ -5,11 +5,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { spawnWorker, startForeman } from '../helpers/processes.js';
+import { STORES, storeArgs } from '../helpers/stores.js';
 import { settled, waitForTask } from '../helpers/tasks.js';
 
-describe('handler failures', () => {
+describe.each(STORES)('handler failures (%s)', (store) => {
   it('keeps the class and stack of every failed attempt, says retryable: false at the end, and logs it on the worker', async () => {
-    const foreman = await startForeman(['--retry-backoff-ms', '10']);
+    const foreman = await startForeman(['--retry-backoff-ms', '10', ...(await storeArgs(store))]);
     const worker = await spawnWorker(foreman.wsUrl);
     const { id } = await foreman.api.request('POST', '/tasks', { type: 'log-and-throw', params: { lines: 2, throw: true }, maxAttempts: 2 });
     const task = await waitForTask(foreman.api, id, settled, 'final failure');
@@ -34,7 +35,7 @@ describe('handler failures', () => {
   });
 
   it('keeps only the last lines of a chatty attempt (--task-log-max-lines), and logs of a success too', async () => {
-    const foreman = await startForeman();
+    const foreman = await startForeman(await storeArgs(store));
     await spawnWorker(foreman.wsUrl, { args: ['--task-log-max-lines', '5'] });
     const { id } = await foreman.api.request('POST', '/tasks', { type: 'log-and-throw', params: { lines: 500 } });
     const task = await waitForTask(foreman.api, id, settled, 'success');

@@ -55,6 +55,16 @@ describe.runIf(postgresAvailable())('several foremen over PostgreSQL', () => {
     expect(listed).toMatchObject({ foremanId: bId, state: 'active', capacity: 4 });
   });
 
+  it("shows an attempt's ctx.log() lines on every foreman, whichever foreman's worker ran it", async () => {
+    const [a, b] = await foremen(2);
+    const w = await spawnWorker(b.wsUrl);
+    const id = await submit(a.api, { type: 'log-and-throw', params: { lines: 3 } });
+    expect(await waitForTask(a.api, id, settled, 'settled')).toMatchObject({ state: 'succeeded', workerId: w.id });
+    const logs = await waitFor(async () => (await a.api.request('GET', `/tasks/${id}`)).logs.find((l: { attempt: number }) => l.attempt === 1), 'the lines on A');
+    expect(logs.workerId).toBe(w.id);
+    expect(logs.lines.map((l: string) => l.replace(/^\S+ /, '').replace(/ \{.*$/, ''))).toEqual([1, 2, 3].map((i) => `line ${i} of attempt 1`));
+  });
+
   it('makes one task of the same idempotency key sent to two foremen at once', async () => {
     const [a, b] = await foremen(2);
     const replies = await Promise.all(

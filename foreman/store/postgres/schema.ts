@@ -93,6 +93,18 @@ export const PG_MIGRATIONS: readonly string[] = [
   // 2: the session a worker holds (SHA-256 of its session token), so that another foreman can tell its
   // resume (failover) from a second process under the same id.
   `ALTER TABLE workers ADD COLUMN session_hash text;`,
+  // 3: each attempt's ctx.log() lines (a JSON array), readable from any foreman.
+  `
+  CREATE TABLE attempt_logs (
+    task_id text NOT NULL,
+    attempt integer NOT NULL,
+    worker_id text,
+    created_at bigint NOT NULL,
+    lines text NOT NULL,
+    PRIMARY KEY (task_id, attempt)
+  );
+  CREATE INDEX attempt_logs_created ON attempt_logs (created_at);
+  `,
 ];
 
 /** The schema version this foreman writes. */
