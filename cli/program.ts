@@ -7,6 +7,7 @@ import { foremanCommand } from './foreman.js';
 import { leaderboardCommand } from './leaderboard.js';
 import { resultsCommand } from './results.js';
 import { runFnCommand } from './run-fn.js';
+import { scheduleCommand } from './schedule.js';
 import { statusCommand } from './status.js';
 import { submitCommand } from './submit.js';
 import { tokenCommand } from './token.js';
@@ -28,5 +29,6 @@ export function buildProgram(): Command {
     .addCommand(statusCommand())
     .addCommand(leaderboardCommand())
     .addCommand(demoCommand())
-    .addCommand(tokenCommand());
+    .addCommand(tokenCommand())
+    .addCommand(scheduleCommand());
 }

@@ -17,6 +17,8 @@ export interface ForemanEventMap {
   attemptEnded: [{ type: string; outcome: string; code: string | null }];
   /** A dispatch pass held back a ready task of `type` by its fleet-wide limits (once per pass and type). */
   typeHeld: [{ type: string; limit: 'maxRunning' | 'rate' }];
+  /** A recurring schedule submitted its task for a tick. */
+  scheduleFired: [{ name: string }];
   /** A worker session broke the protocol or was refused; `code` is from PROTOCOL_ERRORS; `workerId` the id it has or claimed. */
   /** A protocol error answered to a worker socket; `closeCode` is set when it ended the session. */
   protocolError: [{ code: string; workerId: string | null; address: string; closeCode: number | null }];

@@ -14,6 +14,8 @@ import { Dispatcher } from './dispatcher.js';
 import { HotRouting } from './hot-routing/hot-routing.js';
 import { TypeLimits } from './type-limits/type-limits.js';
 import { Dependencies } from './dependencies/dependencies.js';
+import { Schedules } from './schedules/schedules.js';
+import { scheduleRoutes } from './schedules/schedule-routes.js';
 import { typeLimitsRoutes } from './type-limits/type-limits-routes.js';
 import { ForemanEvents } from './events.js';
 import { Fleet } from './fleet.js';
@@ -83,6 +85,7 @@ export class Foreman {
   readonly quorum: Quorum;
   readonly typeLimits: TypeLimits;
   readonly dependencies: Dependencies;
+  readonly schedules: Schedules;
   /** Authentication, limits, metrics and docs (set in setup). */
   edge!: Edge;
   /** Clients on the push channel (set in setup). */
@@ -159,6 +162,10 @@ export class Foreman {
     });
     // Held tasks exist only beside the SQLite ledger so far, as for quorum.
     this.dependencies = new Dependencies({ db, commit: this.commit, tasks: this.tasks, reads, supported: !pg, log: app.log });
+    this.schedules = new Schedules({
+      db, commit: this.commit, tasks: this.tasks, log: app.log,
+      onFired: (name) => this.events.emit('scheduleFired', { name }),
+    });
     this.dispatcher.onAssign = (task, assignment) => {
       this.checkpoints.attach(task, assignment);
       this.dependencies.attach(task, assignment);
@@ -293,6 +300,8 @@ export class Foreman {
     leaderboardRoutes(app, this.api);
     // The limits live in this foreman's memory: with several foremen (PostgreSQL) they could not be fleet-wide yet.
     typeLimitsRoutes(app, this.typeLimits, !this.pg);
+    // The schedules table is in this foreman's SQLite file: with PostgreSQL (an in-memory SQLite) it would not survive a restart.
+    scheduleRoutes(app, this.schedules, !this.pg);
     const workerAuth = this.edge.workerAuth;
     // With PostgreSQL the tokens are shared there; the in-memory SQLite holds this foreman's mirror, which hellos read.
     const tokens = this.pg ? await PgWorkerTokens.open(this.pg.db, new WorkerTokenStore(this.db), () => workerAuth.sweep()) : new WorkerTokenStore(this.db);
@@ -324,6 +333,7 @@ export class Foreman {
     this.retention.start();
     // With PostgreSQL, running tasks are loaded per worker as each one says hello (whichever foreman it ran them under).
     if (this.pg) await this.pg.start(this.fleet, this.url, (w, now) => workerView(w, now));
+    await this.schedules.start();
     this.dispatcher.schedule();
   }
 
@@ -361,6 +371,7 @@ export class Foreman {
       this.quorum.stop();
       this.hotRouting.stop();
       this.typeLimits.stop();
+      this.schedules.stop();
       this.tasks.close();
       const errors: unknown[] = [];
       try {

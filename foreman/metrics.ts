@@ -39,6 +39,7 @@ export class ForemanMetrics {
   private readonly failures: Counter<'type' | 'code'>;
   private readonly protocolErrors: Counter<'code'>;
   private readonly limitHolds: Counter<'type'>;
+  private readonly scheduleFirings: Counter<'name'>;
   readonly refused: Counter<'reason'>;
   readonly httpDenied: Counter<'status'>;
   private readonly dispatchLatency: Histogram<'type'>;
@@ -74,6 +75,7 @@ export class ForemanMetrics {
       labelNames: ['type'],
       registers,
     });
+    this.scheduleFirings = new Counter({ name: 'gaffer_schedule_firings_total', help: 'Ticks of a recurring schedule that submitted its task, by schedule name', labelNames: ['name'], registers });
     this.protocolErrors = new Counter({ name: 'gaffer_protocol_errors_total', help: 'Protocol errors answered to worker sockets, by code', labelNames: ['code'], registers });
     this.refused = new Counter({ name: 'gaffer_sessions_refused_total', help: 'Worker sockets refused before hello, by reason', labelNames: ['reason'], registers });
     this.httpDenied = new Counter({ name: 'gaffer_http_denied_total', help: 'HTTP requests refused by authentication (401, 403), rate limit (429) or the connection caps (503)', labelNames: ['status'], registers });
@@ -129,6 +131,7 @@ export class ForemanMetrics {
       // A cancellation is the user's decision, not a failure of the task.
       if (a.code !== null && a.code !== 'CANCELLED') this.failures.inc({ type, code: this.codeLabel(a.code) });
     };
+    l.scheduleFired = (f) => this.scheduleFirings.inc({ name: f.name });
     l.typeHeld = (h) => this.limitHolds.inc({ type: this.typeLabel(h.type) });
     l.commit = (c) => this.commitLatency.observe(c.ms / 1000);
     l.protocolError = (e) => this.protocolErrors.inc({ code: e.code });

@@ -74,6 +74,7 @@ export const API_ERRORS = {
   WORKER_NOT_CONNECTED: { status: 404, message: 'the worker is not connected' },
   ROUTE_NOT_FOUND: { status: 404, message: 'no route for this method and path' },
   BLOB_NOT_FOUND: { status: 404, message: 'no blob with this reference (never uploaded, or deleted by blob retention)' },
+  SCHEDULE_NOT_FOUND: { status: 404, message: 'no schedule with this name' },
   TOKEN_NOT_FOUND: { status: 404, message: 'the worker id has no active individual token' },
   REQUEST_TIMEOUT: { status: 408, message: 'the request (headers and body) was not received within requestTimeoutMs' },
   JOB_CLOSED: { status: 409, message: 'the job is closed and takes no more tasks' },

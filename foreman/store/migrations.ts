@@ -194,6 +194,20 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX task_deps_parent ON task_deps(parent_id);
   `,
+  // 14: recurring schedules (foreman/schedules/): next_run_at is the next tick to fire; firing and advancing it are one commit.
+  `
+  CREATE TABLE schedules (
+    name TEXT PRIMARY KEY,
+    cron TEXT NOT NULL,
+    timezone TEXT,
+    task TEXT NOT NULL,
+    catch_up TEXT NOT NULL,
+    next_run_at INTEGER,
+    last_fired_at INTEGER,
+    firings INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** The schema version this foreman writes. */

@@ -116,6 +116,19 @@ const CALLS: Calls = {
     await call('/tokens', { method: 'POST', body: { workerId: 'openapi-c' } });
     return [await call('/tokens/openapi-c', { method: 'DELETE' }), await call('/tokens/openapi-c', { method: 'DELETE' })];
   },
+  'POST /schedules': async (call) => [
+    await call('/schedules', { method: 'POST', body: { name: 'openapi-s', cron: '0 9 * * *', task: { type: 'identity' } } }),
+    await call('/schedules', { method: 'POST', body: { name: 'openapi-s', cron: '0 10 * * *', task: { type: 'identity' } } }),
+    await call('/schedules', { method: 'POST', body: { name: 'openapi-s', cron: 'nope', task: { type: 'identity' } } }),
+    await call('/schedules', { method: 'POST', body: { name: 'x', cron: '0 9 * * *', task: { type: 'identity' } }, token: TOKENS.read }),
+  ],
+  'GET /schedules': (call) => Promise.all([call('/schedules'), call('/schedules', { token: null })]),
+  'GET /schedules/{name}': (call) => Promise.all([call('/schedules/openapi-s'), call('/schedules/none'), call('/schedules/openapi-s', { token: null })]),
+  'DELETE /schedules/{name}': async (call) => [
+    await call('/schedules', { method: 'POST', body: { name: 'openapi-d', cron: '0 9 * * *', task: { type: 'identity' } } }),
+    await call('/schedules/openapi-d', { method: 'DELETE' }),
+    await call('/schedules/openapi-d', { method: 'DELETE' }),
+  ].slice(1),
   'PUT /types/{type}/limits': async (call) => [
     await call('/types/openapi-t/limits', { method: 'PUT', body: { maxRunning: 3 } }),
     await call('/types/openapi-t/limits', { method: 'PUT', body: { maxRunning: 0 } }),
