@@ -194,7 +194,7 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX task_deps_parent ON task_deps(parent_id);
   `,
-  // 14: recurring schedules (foreman/schedules/): next_run_at is the next tick to fire; firing and advancing it are one commit.
+  // 14: recurring schedules (foreman/schedules/): next_run_at is the next tick to fire, advanced once its task (keyed by the tick) is durable.
   `
   CREATE TABLE schedules (
     name TEXT PRIMARY KEY,
