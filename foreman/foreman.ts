@@ -49,6 +49,8 @@ import { installBlobs, type Blobs } from './blobs/install-blobs.js';
 import { logRefusals } from './refusal-log.js';
 import { AttemptLogs, type AttemptLogStore } from './attempt-logs.js';
 import { PgAttemptLogs } from './store/postgres/pg-attempt-logs.js';
+import { PgCheckpoints } from './store/postgres/pg-checkpoints.js';
+import { SqliteCheckpointRows } from './checkpoints/checkpoint-store.js';
 import { installStoreGuard } from './http/store-guard.js';
 import { clientErrorReply } from './http/client-error.js';
 import { serverTimeouts } from './http/connection-limits.js';
@@ -99,7 +101,7 @@ export class Foreman {
 
   /**
    * @param db the SQLite store; with `pg`, an in-memory SQLite database for the rooms that have no
-   *   PostgreSQL tables yet (checkpoints), which then live only in this process, and the mirror of the worker tokens.
+   *   PostgreSQL tables, which then live only in this process, and the mirror of the worker tokens.
    * @param pg the PostgreSQL store shared with other foremen, when `--store` is given.
    */
   private constructor(
@@ -151,7 +153,7 @@ export class Foreman {
       log: app.log,
     });
     this.dispatcher = new Dispatcher(this.tasks, this.fleet, turn, this.events);
-    this.checkpoints = new Checkpoints(db, this.commit, this.tasks, options);
+    this.checkpoints = new Checkpoints(pg ? new PgCheckpoints(pg.db) : new SqliteCheckpointRows(db, this.commit), this.tasks, options);
     this.attemptLogs = pg ? new PgAttemptLogs(pg.db, app.log) : new AttemptLogs(db);
     this.quorum = new Quorum({
       db, commit: this.commit, tasks: this.tasks, reads, rule: options,

@@ -76,6 +76,8 @@ export interface LiveTask {
   queued: boolean;
   /** Workers the dispatcher must not give this task to (a quorum replica: its siblings' workers, quarantined ones). */
   excludeWorkers?: { has(workerId: string): boolean } | null;
+  /** The latest checkpoint as the PostgreSQL claim read it (another foreman may have taken it); the SQLite ledger leaves it unset. */
+  storedCheckpoint?: { state: Buffer; attempt: number; savedAt: number } | null;
 }
 
 /** An error as stored and shown: `{ code, message, retryable }`. */

@@ -14,12 +14,10 @@
 import { decodeValue, encodeValue } from '../../shared/codec.js';
 import type { Assignment, Checkpoint, CheckpointAck } from '../../shared/protocol.js';
 import type { Session } from '../session.js';
-import type { GroupCommit } from '../store/group-commit.js';
 import type { TaskLedger } from '../ledger.js';
 import type { LiveTask } from '../task-types.js';
 import { valueProblem } from '../value-limits.js';
-import { CheckpointStore, type CheckpointInfo } from './checkpoint-store.js';
-import type { Db } from '../store/database.js';
+import type { CheckpointInfo, CheckpointRows } from './checkpoint-store.js';
 
 /** How often checkpoints of tasks that retention removed are deleted, in ms. */
 const ORPHAN_SWEEP_MS = 10 * 60 * 1000;
@@ -30,7 +28,6 @@ export interface CheckpointLimits {
 }
 
 export class Checkpoints {
-  private readonly store: CheckpointStore;
   /** Ids of tasks with a saved checkpoint that may run again: an assignment reads the store only for these. */
   private readonly resumable = new Set<string>();
   /** Checkpoints accepted but not yet committed, so an assignment made before the commit still carries them. */
@@ -38,18 +35,15 @@ export class Checkpoints {
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
-    db: Db,
-    private readonly commit: GroupCommit,
+    private readonly store: CheckpointRows,
     private readonly tasks: Pick<TaskLedger, 'live' | 'owns'>,
     private readonly limits: CheckpointLimits,
-  ) {
-    this.store = new CheckpointStore(db);
-  }
+  ) {}
 
   /** Loads which tasks have checkpoints and starts the orphan sweep. */
   start(): void {
     for (const id of this.store.resumableIds()) this.resumable.add(id);
-    this.timer ??= setInterval(() => void this.commit.write(() => this.store.purgeOrphans()), ORPHAN_SWEEP_MS);
+    this.timer ??= setInterval(() => this.store.purgeOrphans(), ORPHAN_SWEEP_MS);
     this.timer.unref();
   }
 
@@ -73,11 +67,13 @@ export class Checkpoints {
       const { taskId, attempt } = c;
       this.pending.set(taskId, { state: c.state, savedAt, attempt });
       this.resumable.add(taskId);
-      this.commit.enqueue(
-        () => this.store.save(taskId, attempt, state, savedAt),
-        () => {
+      this.store.save(taskId, attempt, state, savedAt).then(
+        (saved) => {
           if (this.pending.get(taskId)?.savedAt === savedAt) this.pending.delete(taskId);
-          session.send({ kind: 'checkpoint.ack', checkpoints: [ack(true)] });
+          // A task this foreman requeues itself (a retry) is not claimed again: it keeps its checkpoint with it.
+          const live = this.tasks.live.get(taskId);
+          if (saved && this.store.carried && live && (live.storedCheckpoint?.savedAt ?? 0) <= savedAt) live.storedCheckpoint = { state, attempt, savedAt };
+          session.send({ kind: 'checkpoint.ack', checkpoints: [saved ? ack(true) : ack(false, 'stale attempt')] });
         },
         () => session.send({ kind: 'checkpoint.ack', checkpoints: [ack(false, 'store write failed')] }),
       );
@@ -86,12 +82,17 @@ export class Checkpoints {
 
   /** Adds the task's latest checkpoint to its assignment, if it has one. Called for every assignment: a set lookup when none. */
   attach(task: LiveTask, assignment: Assignment): void {
-    if (!this.resumable.has(task.id)) return;
     const pending = this.pending.get(task.id);
     if (pending) {
       assignment.checkpoint = pending;
       return;
     }
+    const carried = task.storedCheckpoint;
+    if (carried) {
+      assignment.checkpoint = { state: decodeValue(carried.state), savedAt: carried.savedAt, attempt: carried.attempt };
+      return;
+    }
+    if (!this.resumable.has(task.id)) return;
     const row = this.store.load(task.id);
     if (row) assignment.checkpoint = { state: decodeValue(row.state), savedAt: row.saved_at, attempt: row.attempt };
   }
@@ -102,9 +103,9 @@ export class Checkpoints {
   }
 
   /** The latest checkpoint's time and size, for GET /tasks/:id. */
-  info(taskId: string): CheckpointInfo | null {
+  async info(taskId: string): Promise<CheckpointInfo | null> {
     const pending = this.pending.get(taskId);
-    const stored = this.store.info(taskId);
+    const stored = await this.store.info(taskId);
     if (!pending) return stored;
     return { attempt: pending.attempt, bytes: encodeValue(pending.state).length, savedAt: pending.savedAt, saves: (stored?.saves ?? 0) + 1 };
   }

@@ -81,7 +81,7 @@ export function taskRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const quorum = ctx.quorum.describe(row.id);
     return {
       ...taskView(ctx, row, await ctx.store.getAttempts(row.seq)),
-      checkpoint: ctx.checkpoints.info(row.id),
+      checkpoint: await ctx.checkpoints.info(row.id),
       logs: await ctx.attemptLogs.forTask(row.id),
       ...(quorum ? { quorum } : {}),
     };

@@ -5,15 +5,16 @@ import { describe, expect, it } from 'vitest';
 import { FAST_LIVENESS } from '../helpers/fast-liveness.js';
 import { spawnWorker, startForeman, tempDir } from '../helpers/processes.js';
 import { RawPeer } from '../helpers/raw-peer.js';
+import { STORES, storeArgs } from '../helpers/stores.js';
 import { getTask, settled, submit, waitForTask } from '../helpers/tasks.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const steps = (file: string) =>
   existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => l.split(' ').map(Number) as [number, number]) : [];
 
-describe('checkpoints', () => {
+describe.each(STORES)('checkpoints (%s)', (store) => {
   it('a worker SIGKILLed at 55 of a count to 100: the next attempt starts from the checkpoint at 50 and the result is right', async () => {
-    const foreman = await startForeman([...FAST_LIVENESS, '--grace-ms', '200']);
+    const foreman = await startForeman([...FAST_LIVENESS, '--grace-ms', '200', ...(await storeArgs(store))]);
     const a = await spawnWorker(foreman.wsUrl);
     const file = join(tempDir(), 'steps.txt');
     const id = await submit(foreman.api, { type: 'count-to', params: { to: 100, every: 10, stepMs: 40, file } });
@@ -38,7 +39,7 @@ describe('checkpoints', () => {
   });
 
   it('refuses checkpoints of stale attempts, of other workers and over maxCheckpointBytes; a retry gets the last one', async () => {
-    const foreman = await startForeman(['--max-checkpoint-bytes', '1024', '--retry-backoff-ms', '0', '--retry-backoff-max-ms', '0']);
+    const foreman = await startForeman(['--max-checkpoint-bytes', '1024', '--retry-backoff-ms', '0', '--retry-backoff-max-ms', '0', ...(await storeArgs(store))]);
     const owner = await RawPeer.connect(foreman.wsUrl);
     owner.hello('owner');
     await owner.next((m) => m.kind === 'welcome');
@@ -70,7 +71,7 @@ describe('checkpoints', () => {
   });
 
   it('keeps an acknowledged checkpoint across a foreman SIGKILL and restart', async () => {
-    const args = [...FAST_LIVENESS, '--restart-grace-ms', '200'];
+    const args = [...FAST_LIVENESS, '--restart-grace-ms', '200', ...(await storeArgs(store))];
     const foreman = await startForeman(args);
     const a = await spawnWorker(foreman.wsUrl);
     const file = join(tempDir(), 'steps.txt');

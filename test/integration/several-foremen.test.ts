@@ -3,7 +3,7 @@
  * a cancel crosses foremen, idempotency keys hold across foremen, and killing foremen mid-job loses
  * nothing and runs no attempt twice. The kill test's choices come from GAFFER_TEST_SEED (printed).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FAST_LIVENESS } from '../helpers/fast-liveness.js';
@@ -63,6 +63,25 @@ describe.runIf(postgresAvailable())('several foremen over PostgreSQL', () => {
     const logs = await waitFor(async () => (await a.api.request('GET', `/tasks/${id}`)).logs.find((l: { attempt: number }) => l.attempt === 1), 'the lines on A');
     expect(logs.workerId).toBe(w.id);
     expect(logs.lines.map((l: string) => l.replace(/^\S+ /, '').replace(/ \{.*$/, ''))).toEqual([1, 2, 3].map((i) => `line ${i} of attempt 1`));
+  });
+
+  it('resumes a task on another foreman from the checkpoint an attempt saved under the first', async () => {
+    const [a, b] = await foremen(2, ['--grace-ms', '200']);
+    const first = await spawnWorker(a.wsUrl);
+    const file = join(tempDir(), 'steps.txt');
+    const steps = () => readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => l.split(' ').map(Number));
+    const id = await submit(a.api, { type: 'count-to', params: { to: 60, every: 10, stepMs: 40, file } });
+    await waitFor(() => existsSync(file) && steps().some(([, n]) => n >= 25), 'attempt 1 at 25');
+    first.kill('SIGKILL');
+    // Saved through A, seen from B.
+    expect((await b.api.request('GET', `/tasks/${id}`)).checkpoint).toMatchObject({ attempt: 1 });
+    const second = await spawnWorker(b.wsUrl);
+    const t = await waitForTask(b.api, id, settled, 'settled on B', 30_000);
+    expect(t).toMatchObject({ state: 'succeeded', workerId: second.id, result: { n: 60, attempt: 2 } });
+    const reached = Math.max(...steps().filter(([att]) => att === 1).map(([, n]) => n));
+    expect(t.result.startedFrom).toBeGreaterThanOrEqual(20);
+    expect(t.result.startedFrom).toBeLessThanOrEqual(reached);
+    expect(steps().filter(([att]) => att === 2)[0][1]).toBe(t.result.startedFrom + 1);
   });
 
   it('makes one task of the same idempotency key sent to two foremen at once', async () => {

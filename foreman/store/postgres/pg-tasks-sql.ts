@@ -21,6 +21,7 @@ interface LiveRow {
   seq: number; id: string; job_id: string | null; idem_key: string | null; type: string; priority: number; state: string;
   attempt: number; failures: number; losses: number; max_attempts: number; timeout_ms: number | null; worker_id: string | null;
   run_at: number; created_at: number; started_at: number | null; params?: Buffer | null;
+  cp_state?: Buffer | null; cp_attempt?: number | null; cp_saved_at?: number | null;
 }
 
 function toLive(r: LiveRow): LiveTask {
@@ -30,6 +31,7 @@ function toLive(r: LiveRow): LiveTask {
     state: r.state === 'cancelling' ? 'cancelling' : r.state === 'running' ? 'running' : 'queued',
     attempt: r.attempt, failures: r.failures, losses: r.losses, maxAttempts: r.max_attempts, timeoutMs: r.timeout_ms,
     workerId: r.worker_id, runAt: r.run_at, createdAt: r.created_at, startedAt: r.started_at, progress: null, queued: false,
+    ...(r.cp_state ? { storedCheckpoint: { state: r.cp_state, attempt: r.cp_attempt as number, savedAt: r.cp_saved_at as number } } : {}),
   };
 }
 
@@ -42,17 +44,18 @@ function toLive(r: LiveRow): LiveTask {
 export async function claimReady(db: PgDb, foremanId: string, want: Map<string, number>, total: number, now: number): Promise<LiveTask[]> {
   const { rows } = await db.queryRelaxed<LiveRow>(
     `WITH cand AS (
-       SELECT c.seq, c.priority FROM unnest($2::text[], $3::int[]) AS w(type, n)
+       SELECT c.seq, c.priority, c.id FROM unnest($2::text[], $3::int[]) AS w(type, n)
        CROSS JOIN LATERAL (
-         SELECT seq, priority FROM tasks
+         SELECT seq, priority, id FROM tasks
          WHERE state = 'queued' AND type = w.type AND run_at <= $4
          ORDER BY priority DESC, seq LIMIT w.n
          FOR UPDATE SKIP LOCKED
        ) c
-     ), pick AS (SELECT seq FROM cand ORDER BY priority DESC, seq LIMIT $5)
+     ), pick AS (SELECT seq, id FROM cand ORDER BY priority DESC, seq LIMIT $5)
      UPDATE tasks t SET state = 'claimed', foreman_id = $1
-     FROM pick WHERE t.seq = pick.seq
-     RETURNING ${LIVE_COLUMNS}, t.params`,
+     -- The latest checkpoint rides along: the next attempt resumes from it, whichever foreman took it.
+     FROM pick LEFT JOIN checkpoints cp ON cp.task_id = pick.id WHERE t.seq = pick.seq
+     RETURNING ${LIVE_COLUMNS}, t.params, cp.state AS cp_state, cp.attempt AS cp_attempt, cp.saved_at AS cp_saved_at`,
     [foremanId, [...want.keys()], [...want.values()], now, total],
   );
   rows.sort((a, b) => b.priority - a.priority || a.seq - b.seq);

@@ -105,6 +105,17 @@ export const PG_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX attempt_logs_created ON attempt_logs (created_at);
   `,
+  // 4: the latest checkpoint of each task that saved one; a claim reads it with the task.
+  `
+  CREATE TABLE checkpoints (
+    task_id text PRIMARY KEY,
+    attempt integer NOT NULL,
+    state bytea NOT NULL,
+    bytes integer NOT NULL,
+    saved_at bigint NOT NULL,
+    saves integer NOT NULL
+  );
+  `,
 ];
 
 /** The schema version this foreman writes. */
