@@ -89,6 +89,8 @@ export interface ForemanOptions {
   blobStore: string | null;
   /** For an s3:// blob store: a non-AWS endpoint (MinIO, R2, …), addressed path-style; credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY. Default none (AWS). */
   blobS3Endpoint: string | null;
+  /** Region of an s3:// blob store's bucket. Default us-east-1. */
+  blobS3Region: string;
   /** Largest blob accepted by PUT /blobs, in bytes. Default 10 GiB. */
   maxBlobBytes: number;
   /** A blob no task references is deleted once nobody has uploaded it for this long, in ms. Default 1 day. */
@@ -180,6 +182,7 @@ export const DEFAULTS: Readonly<ForemanOptions> = Object.freeze({
   coldStartWaitMs: 250,
   blobStore: null,
   blobS3Endpoint: null,
+  blobS3Region: 'us-east-1',
   maxBlobBytes: 10 * 1024 ** 3,
   blobRetentionMs: 24 * 3600 * 1000,
   blobSweepIntervalMs: 3600 * 1000,
@@ -253,6 +256,7 @@ export const FOREMAN_OPTION_HELP: Readonly<Record<keyof ForemanOptions, string>>
   coldStartWaitMs: 'longest a task waits for a worker where its model is loaded (hot) while a cold one is free, ms',
   maxBlobBytes: 'largest blob PUT /blobs accepts, bytes',
   blobStore: 'where blobs live: a directory (default <db>.blobs/ beside the database) or s3://bucket/prefix',
+  blobS3Region: 'region of the s3:// blob store\'s bucket',
   blobS3Endpoint: 'S3-compatible endpoint for an s3:// blob store (MinIO, R2, …); credentials from the AWS_* variables',
   blobRetentionMs: 'how long an unreferenced blob is kept, ms',
   blobSweepIntervalMs: 'how often unreferenced blobs are looked for, ms',

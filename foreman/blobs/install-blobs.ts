@@ -12,7 +12,7 @@ import type { BlobStore } from './blob-store.js';
 import { openBlobStore } from './open-blob-store.js';
 
 export interface BlobsHost {
-  options: Readonly<Pick<ForemanOptions, 'db' | 'blobStore' | 'blobS3Endpoint' | 'maxBlobBytes' | 'blobRetentionMs' | 'blobSweepIntervalMs'>>;
+  options: Readonly<Pick<ForemanOptions, 'db' | 'blobStore' | 'blobS3Endpoint' | 'blobS3Region' | 'maxBlobBytes' | 'blobRetentionMs' | 'blobSweepIntervalMs'>>;
   /** Every blob digest the task store references (params, results, job params): retention keeps those. */
   referenced: () => Promise<Set<string>>;
   credentials: Pick<Credentials, 'apiToken' | 'readToken'>;
@@ -29,7 +29,7 @@ export interface Blobs {
 /** Opens the store and adds PUT /blobs and GET /blobs/:ref. @throws TypeError for a blob store that cannot be used. */
 export async function installBlobs(app: FastifyInstance, host: BlobsHost): Promise<Blobs> {
   const { options } = host;
-  const store = openBlobStore(options.blobStore, options.db, options.blobS3Endpoint);
+  const store = openBlobStore(options.blobStore, options.db, { endpoint: options.blobS3Endpoint, region: options.blobS3Region });
   const access = new BlobAccess(host.credentials, host.workerAuth, host.fleet, host.reads);
   await blobRoutes(app, store, access, options.maxBlobBytes);
   const collector = new BlobCollector(store, host.referenced, options, app.log);

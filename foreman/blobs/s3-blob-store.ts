@@ -6,9 +6,8 @@
  * digest, known only at the end, and S3 needs the length up front), then put
  * once under its digest unless that key exists already. A repeated upload
  * copies the object onto itself, which refreshes its LastModified: retention
- * counts from the last upload, as on disk. Credentials and region come from the
- * AWS SDK's usual sources (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
- * profiles, instance roles).
+ * counts from the last upload, as on disk. Credentials come from the AWS SDK's
+ * usual sources (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, profiles, instance roles).
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream, mkdtempSync } from 'node:fs';
@@ -38,17 +37,19 @@ export class S3BlobStore implements BlobStore {
   /**
    * @param url `s3://bucket/prefix`.
    * @param endpoint a non-AWS endpoint (MinIO, R2, a local stand-in), addressed path-style; null for AWS.
+   * @param region the bucket's region.
    */
   constructor(
     readonly url: string,
     endpoint: string | null,
+    region: string,
   ) {
     const u = new URL(url);
     this.bucket = u.hostname;
     this.prefix = u.pathname.replace(/^\/+/, '');
     if (this.prefix !== '' && !this.prefix.endsWith('/')) this.prefix += '/';
     this.client = new S3Client({
-      region: process.env.AWS_REGION ?? 'us-east-1',
+      region,
       ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
       // Checksums only where S3 requires them: by default the SDK sends streamed bodies `aws-chunked` with
       // checksum trailers, which many S3-compatible servers do not decode (they would store the framing as data).
