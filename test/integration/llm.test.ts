@@ -119,6 +119,8 @@ describe('the llm task', () => {
     const t = await waitForTask(foreman.api, id, settled, 'settled');
     expect(t.state).toBe('failed');
     expect(t.attempts.map((a: any) => a.error.code)).toEqual(['LLM_CONNECTION', 'LLM_CONNECTION']);
-    expect(t.error.retryable).toBe(true);
+    // The first attempt failed transiently and was retried; the last one, and the task, say no retry is left.
+    expect(t.attempts.map((a: any) => a.error.retryable)).toEqual([true, false]);
+    expect(t.error.retryable).toBe(false);
   });
 });
