@@ -40,6 +40,8 @@ export class Dependencies {
   private readonly deleteStmt;
   private readonly allStmt;
   private readonly parentsStmt;
+  /** Children whose own submission is still being committed. */
+  private readonly submitting = new Set<string>();
 
   constructor(private readonly deps: DependenciesDeps) {
     this.insertStmt = deps.db.prepare<[string, string]>('INSERT OR IGNORE INTO task_deps (child_id, parent_id) VALUES (?, ?)');
@@ -88,13 +90,18 @@ export class Dependencies {
     await this.deps.commit.write(() => {
       for (const p of planned) for (const parent of p.parents) this.insertStmt.run(p.id, parent);
     });
-    for (const p of planned) for (const parent of p.parents) this.link(p.id, parent);
+    for (const p of planned) {
+      for (const parent of p.parents) this.link(p.id, parent);
+      this.submitting.add(p.id);
+    }
     let ids: string[];
     try {
       ids = await submit(prepared);
     } catch (err) {
       await this.forget(planned.map((p) => p.id));
       throw err;
+    } finally {
+      for (const p of planned) this.submitting.delete(p.id);
     }
     // An idempotency key that named an existing task: that one stands, these edges were never needed.
     await this.forget(planned.filter((p) => ids[p.index] !== p.id).map((p) => p.id));
@@ -109,6 +116,8 @@ export class Dependencies {
     const children = this.childrenOf.get(t.id);
     if (!children) return;
     for (const child of [...children]) {
+      // Not in the ledger yet: settling it now would miss; the judgement right after its submission sees this parent.
+      if (this.submitting.has(child)) continue;
       this.judge(child).catch((err) => this.deps.log?.warn({ err, child }, 'could not judge a dependent task'));
     }
   }

@@ -26,3 +26,16 @@ export async function postRaw(url: string, body: string, contentType = 'applicat
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': contentType }, body });
   return { status: res.status, body: await res.json() };
 }
+
+/**
+ * Resolves once the worker's own status lists task `id` as running. Stronger than the foreman's
+ * `running`: on PostgreSQL a task shows running while its assignment is still being committed, and a
+ * cancel in that window settles it before any handler starts.
+ */
+export function waitForHandler(statusUrl: string | null, id: string): Promise<unknown> {
+  if (!statusUrl) throw new Error('the worker has no status server');
+  return waitFor(async () => {
+    const status = await fetch(statusUrl).then((r) => r.json());
+    return status.tasks.some((t: { id: string }) => t.id === id);
+  }, `handler of ${id} running`);
+}

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FAST_LIVENESS } from '../helpers/fast-liveness.js';
 import { spawnWorker, startForeman } from '../helpers/processes.js';
 import { storeArgs, STORES } from '../helpers/stores.js';
-import { settled, submit, waitForTask } from '../helpers/tasks.js';
+import { settled, submit, waitForHandler, waitForTask } from '../helpers/tasks.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 describe.each(STORES)('when workers die, stall or misbehave (%s)', (store) => {
@@ -73,7 +73,7 @@ describe.each(STORES)('when workers die, stall or misbehave (%s)', (store) => {
     const foreman = await startForeman(await storeArgs(store));
     const w = await spawnWorker(foreman.wsUrl);
     const id = await submit(foreman.api, { type: 'honours-abort', params: {} });
-    await waitForTask(foreman.api, id, (t) => t.state === 'running', 'running');
+    await waitForHandler(w.statusUrl, id);
     const res = await foreman.api.request('POST', `/tasks/${id}/cancel`);
     expect(['cancelling', 'cancelled']).toContain(res.state);
     const t = await waitForTask(foreman.api, id, settled, 'task settled', 5000);
