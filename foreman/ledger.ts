@@ -156,8 +156,8 @@ export interface TaskLedger {
   submit(inputs: TaskInput[], jobId: string | null, newJob?: NewJob, keyField?: (i: number) => string): Promise<string[]>;
   /** Settles a held task (TaskInput.hold) once durable; false when it is not a held, queued task. */
   settleHeld(id: string, outcome: HeldOutcome): Promise<boolean>;
-  /** Queues a held task (TaskInput.hold) to run now; false when it is not a held, queued task (or the store cannot hold tasks). */
-  releaseHeld(id: string): boolean;
+  /** Queues a held task (TaskInput.hold) to run now; false when it is not a held, queued task. */
+  releaseHeld(id: string): Promise<boolean>;
   cancel(id: string): Promise<TaskState | null>;
   cancelJob(jobId: string): Promise<number | null>;
   closeJob(jobId: string): Promise<JobState | null>;

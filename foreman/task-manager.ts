@@ -259,16 +259,16 @@ export class TaskManager implements TaskLedger {
   }
 
   /** Puts a held task (TaskInput.hold) in the queue, ready now; false when it is not a held, queued task. */
-  releaseHeld(id: string): boolean {
+  releaseHeld(id: string): Promise<boolean> {
     const task = this.live.get(id);
-    if (!task || task.state !== 'queued' || !isHeld(task)) return false;
+    if (!task || task.state !== 'queued' || !isHeld(task)) return Promise.resolve(false);
     const now = Date.now();
     task.runAt = now;
     // Queued at once: an assignment's own write follows this one in the same group commit.
     this.commit.enqueue(() => this.store.markQueued(task.seq, now, task.failures, task.losses, null));
     this.queues.add(task, now);
     this.hooks.onReady();
-    return true;
+    return Promise.resolve(true);
   }
 
   async cancel(id: string): Promise<TaskState | null> {

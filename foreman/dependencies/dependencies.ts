@@ -171,7 +171,7 @@ export class Dependencies {
     if (pending) return;
     this.unlink(child);
     // Already released before a restart, or released now: either way it runs with its parents' results.
-    this.deps.tasks.releaseHeld(child);
+    await this.deps.tasks.releaseHeld(child);
     this.released.set(child, parents);
   }
 

@@ -13,7 +13,7 @@
  */
 import type { Assignment, TaskRef, TaskResult } from '../../../shared/protocol.js';
 import type { ForemanEvents } from '../../events.js';
-import type { NewJob, RejectReason, SettledTask, TaskLedger, TaskManagerHooks } from '../../ledger.js';
+import type { HeldOutcome, NewJob, RejectReason, SettledTask, TaskLedger, TaskManagerHooks } from '../../ledger.js';
 import type { ForemanOptions } from '../../options.js';
 import { decideLoss, decideRelease, decideResult, type Decision } from '../../task-outcome.js';
 import { TaskQueues } from '../../task-queues.js';
@@ -27,6 +27,7 @@ import { cancelQueued, closeJobRow, jobExists, markCancelling, purgeSettled, req
 import type { TaskFilter } from '../task-search.js';
 import { adoptWorkerTasks, runningOf, submitTasks, taskByKey, unclaimAll } from './pg-tasks-sql.js';
 import { PgClaims } from './pg-claims.js';
+import { releaseHeldTask, settleHeldTask } from './pg-held-sql.js';
 import { startAtOf } from '../../start-at.js';
 import { mergeJobParams } from '../../job-params.js';
 import type { PgTurn } from './pg-turn.js';
@@ -320,16 +321,20 @@ export class PgLedger implements TaskLedger {
     return ids;
   }
 
-  /**
-   * Held tasks (quorum parents) are not supported on PostgreSQL yet: the quorum room refuses quorum
-   * tasks on this store (QuorumDeps.supported), so nothing is ever held here.
-   */
-  releaseHeld(): boolean {
-    return false;
+  /** Makes a held task claimable (pg-held-sql.ts); every foreman hears of it, this one looks at once. */
+  async releaseHeld(id: string): Promise<boolean> {
+    const type = await releaseHeldTask(this.db, id, Date.now());
+    if (type === null) return false;
+    this.claimer.announced([type]);
+    return true;
   }
 
-  settleHeld(): Promise<boolean> {
-    return Promise.resolve(false);
+  /** Settles a held task once durable (a compare-and-set: of several foremen, one settles it); announced like any settlement. */
+  async settleHeld(id: string, outcome: HeldOutcome): Promise<boolean> {
+    const task = await settleHeldTask(this.db, id, outcome, Date.now());
+    if (task === null) return false;
+    this.settled(task);
+    return true;
   }
 
   async cancel(id: string): Promise<TaskState | null> {

@@ -6,7 +6,7 @@
 import type pg from 'pg';
 import { encodeValue } from '../../../shared/codec.js';
 import { newTimeOrderedId } from '../../../shared/ids.js';
-import type { LiveTask, TaskInput } from '../../task-types.js';
+import { HELD_RUN_AT, type LiveTask, type TaskInput } from '../../task-types.js';
 import { LedgerError } from '../../ledger-error.js';
 import { startAtOf } from '../../start-at.js';
 import type { NewJob } from '../../ledger.js';
@@ -145,7 +145,8 @@ export async function submitTasks(
     const keyed = new Map<string, number[]>();
     for (let start = 0; start < inputs.length; start += INSERT_CHUNK) {
       const chunk = inputs.slice(start, start + INSERT_CHUNK);
-      const rowIds = chunk.map(() => newTimeOrderedId('t_'));
+      // A room (quorum, dependencies) may have made a task's id in advance.
+      const rowIds = chunk.map((t) => t.id ?? newTimeOrderedId('t_'));
       const { rows } = await client.query<{ id: string; type: string }>(
         `INSERT INTO tasks (id, job_id, idem_key, type, params, priority, state, max_attempts, timeout_ms, run_at, created_at)
          SELECT v.id, $1, v.idem_key, v.type, v.params, v.priority, 'queued', v.max_attempts, v.timeout_ms, v.run_at, $2
@@ -163,11 +164,13 @@ export async function submitTasks(
           chunk.map((t) => t.priority ?? 0),
           chunk.map((t) => t.maxAttempts ?? defaultMaxAttempts),
           chunk.map((t) => t.timeoutMs ?? null),
-          chunk.map((t) => startAtOf(t, now)),
+          // A held task is never due, so no claim takes it until it is released (pg-held-sql.ts).
+          chunk.map((t) => (t.hold ? HELD_RUN_AT : startAtOf(t, now))),
         ],
       );
       const made = new Set(rows.map((r) => r.id));
-      for (const r of rows) types.add(r.type);
+      const held = new Set(chunk.filter((t) => t.hold).map((t) => t.id));
+      for (const r of rows) if (!held.has(r.id)) types.add(r.type);
       for (let i = 0; i < chunk.length; i++) {
         if (made.has(rowIds[i])) ids[start + i] = rowIds[i];
         else {
