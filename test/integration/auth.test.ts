@@ -73,11 +73,9 @@ describe('worker authentication', () => {
     expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ workerId: 'alice', revoked: false })]);
     expect(listed.stdout).not.toContain(alice);
 
-    const revokedAt = Date.now();
     expect((await runCli(['token', 'revoke', 'alice', ...db])).code).toBe(0);
+    // The open session is closed by the foreman's sweep (every 250 ms): nothing else would close a raw peer.
     await refused(session);
-    // Noticed by the foreman's sweep (every 250 ms), not at the next reconnect or lease.
-    expect(Date.now() - revokedAt).toBeLessThan(5000);
     await refused(await hello(foreman.wsUrl, 'alice', alice));
     await refused(await hello(foreman.wsUrl, 'alice', TOKENS.worker));
     expect(JSON.parse((await runCli(['token', 'list', '--json', ...db])).stdout)[0].revoked).toBe(true);

