@@ -16,6 +16,8 @@ import { TypeLimits } from './type-limits/type-limits.js';
 import { Dependencies } from './dependencies/dependencies.js';
 import { Schedules } from './schedules/schedules.js';
 import { scheduleRoutes } from './schedules/schedule-routes.js';
+import { PgScheduleStore } from './schedules/pg-schedules.js';
+import { SqliteScheduleStore } from './schedules/sqlite-schedules.js';
 import { typeLimitsRoutes } from './type-limits/type-limits-routes.js';
 import { ForemanEvents } from './events.js';
 import { Fleet } from './fleet.js';
@@ -165,7 +167,7 @@ export class Foreman {
     // Held tasks exist only beside the SQLite ledger so far, as for quorum.
     this.dependencies = new Dependencies({ db, commit: this.commit, tasks: this.tasks, reads, supported: !pg, log: app.log });
     this.schedules = new Schedules({
-      db, commit: this.commit, tasks: this.tasks, log: app.log,
+      store: pg ? new PgScheduleStore(pg.db) : new SqliteScheduleStore(db, this.commit), tasks: this.tasks, log: app.log,
       onFired: (name) => this.events.emit('scheduleFired', { name }),
     });
     this.dispatcher.onAssign = (task, assignment) => {
@@ -302,8 +304,7 @@ export class Foreman {
     leaderboardRoutes(app, this.api);
     // The limits live in this foreman's memory: with several foremen (PostgreSQL) they could not be fleet-wide yet.
     typeLimitsRoutes(app, this.typeLimits, !this.pg);
-    // The schedules table is in this foreman's SQLite file: with PostgreSQL (an in-memory SQLite) it would not survive a restart.
-    scheduleRoutes(app, this.schedules, !this.pg);
+    scheduleRoutes(app, this.schedules);
     const workerAuth = this.edge.workerAuth;
     // With PostgreSQL the tokens are shared there; the in-memory SQLite holds this foreman's mirror, which hellos read.
     const tokens = this.pg ? await PgWorkerTokens.open(this.pg.db, new WorkerTokenStore(this.db), () => workerAuth.sweep()) : new WorkerTokenStore(this.db);

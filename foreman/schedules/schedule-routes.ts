@@ -36,8 +36,7 @@ const scheduleView = object({
   createdAt: { type: 'number' },
 });
 
-/** @param supported false on a store where schedules would not be durable yet (PostgreSQL): POST answers 400. */
-export function scheduleRoutes(app: FastifyInstance, schedules: Schedules, supported: boolean): void {
+export function scheduleRoutes(app: FastifyInstance, schedules: Schedules): void {
   app.post<{ Body: { name: string; cron: string; timezone?: string; catchUp?: CatchUp; task: TaskInput } }>('/schedules', {
     schema: {
       ...doc({
@@ -52,7 +51,6 @@ export function scheduleRoutes(app: FastifyInstance, schedules: Schedules, suppo
       body: scheduleBody,
     },
   }, async (req, reply) => {
-    if (!supported) return reply.code(400).send(apiError(400, 'INVALID_REQUEST', 'body/cron: schedules need the SQLite store for now (not yet --store postgres)', 'body/cron'));
     const b = req.body;
     const { created, schedule } = await schedules.put({ name: b.name, cron: b.cron, timezone: b.timezone ?? null, catchUp: b.catchUp ?? 'once', task: b.task });
     return reply.code(created ? 201 : 200).send(schedule);
@@ -60,14 +58,14 @@ export function scheduleRoutes(app: FastifyInstance, schedules: Schedules, suppo
 
   app.get('/schedules', {
     schema: doc({ summary: 'List schedules', tag: 'tasks', operationId: 'listSchedules', responses: { 200: { description: 'every schedule, by name', ...object({ schedules: { type: 'array', items: scheduleView } }) } } }),
-  }, async () => ({ schedules: schedules.list() }));
+  }, async () => ({ schedules: await schedules.list() }));
 
   app.get<{ Params: { name: string } }>('/schedules/:name', {
     schema: {
       ...doc({ summary: 'Read a schedule', tag: 'tasks', operationId: 'getSchedule', responses: { 200: { description: 'the schedule', ...scheduleView } }, errors: [400, 404] }),
       params: nameParams,
     },
-  }, async (req, reply) => schedules.get(req.params.name) ?? reply.code(404).send(apiError(404, 'SCHEDULE_NOT_FOUND', `no schedule ${req.params.name}`, 'name')));
+  }, async (req, reply) => (await schedules.get(req.params.name)) ?? reply.code(404).send(apiError(404, 'SCHEDULE_NOT_FOUND', `no schedule ${req.params.name}`, 'name')));
 
   app.delete<{ Params: { name: string } }>('/schedules/:name', {
     schema: {

@@ -1,54 +1,27 @@
 /**
  * Recurring schedules (issue 12.2): `{name, cron, timezone?, task, catchUp?}` submits `task` at every
  * tick of `cron` (parsed by croner; 5 fields, or 6 with seconds). Exactly once per tick, across
- * restarts: each firing submits the task under the idempotency key `schedule:<name>:<tick ms>`, so a
- * firing repeated after a crash (submitted, but `next_run_at` not yet advanced) names the same task
- * instead of making a second one. Ticks missed while the foreman was down fire once on start
- * (`catchUp: 'once'`, the default: the first missed tick) or not at all (`'skip'`).
+ * restarts and across foremen sharing a PostgreSQL store: the store holds the tick while its task is
+ * submitted under the idempotency key `schedule:<name>:<tick ms>`, then advances `next_run_at` by
+ * compare-and-set (schedule-store.ts), so a firing repeated after a crash (submitted, not yet
+ * advanced) names the same task instead of making a second one. Ticks missed while no foreman ran fire
+ * once on start (`catchUp: 'once'`, the default: the first missed tick) or not at all (`'skip'`).
+ *
+ * The API reads the store; the timers follow a copy of each schedule's next tick, re-read after every
+ * write here and, on PostgreSQL, whenever another foreman announces one.
  */
 import { Cron } from 'croner';
 import { LedgerError } from '../ledger-error.js';
 import type { TaskLedger } from '../ledger.js';
-import type { Db } from '../store/database.js';
-import type { GroupCommit } from '../store/group-commit.js';
-import type { TaskInput } from '../task-types.js';
+import type { ScheduleSpec, ScheduleStore, ScheduleView } from './schedule-store.js';
 
-export type CatchUp = 'once' | 'skip';
+export type { CatchUp, ScheduleSpec, ScheduleView } from './schedule-store.js';
 
-export interface ScheduleSpec {
-  name: string;
-  cron: string;
-  timezone: string | null;
-  task: TaskInput;
-  catchUp: CatchUp;
-}
-
-export interface ScheduleView extends ScheduleSpec {
-  nextRunAt: number | null;
-  lastFiredAt: number | null;
-  firings: number;
-  createdAt: number;
-}
-
-interface Row {
-  name: string;
-  cron: string;
-  timezone: string | null;
-  task: string;
-  catch_up: CatchUp;
-  next_run_at: number | null;
-  last_fired_at: number | null;
-  firings: number;
-  created_at: number;
-}
-
-interface Live extends ScheduleView {
-  job: Cron;
-}
+/** After a firing failed (the store is unreachable or closing), its tick stays due and is tried again this much later, in ms. */
+const RETRY_AFTER_FAILURE_MS = 1000;
 
 export interface SchedulesDeps {
-  db: Db;
-  commit: GroupCommit;
+  store: ScheduleStore;
   tasks: TaskLedger;
   /** A schedule fired (its task is durable), for metrics. */
   onFired?(name: string): void;
@@ -59,7 +32,7 @@ export interface SchedulesDeps {
 function parse(cron: string, timezone: string | null): Cron {
   let job: Cron;
   try {
-    job = new Cron(cron, { paused: true, ...(timezone ? { timezone } : {}) });
+    job = cronOf(cron, timezone);
   } catch (err) {
     throw new LedgerError(400, 'INVALID_REQUEST', `body/cron: ${(err as Error).message}`, 'body/cron');
   }
@@ -71,45 +44,35 @@ function parse(cron: string, timezone: string | null): Cron {
   return job;
 }
 
+const cronOf = (cron: string, timezone: string | null): Cron => new Cron(cron, { paused: true, ...(timezone ? { timezone } : {}) });
+
 const nextAfter = (job: Cron, at: number): number | null => job.nextRun(new Date(at))?.getTime() ?? null;
 
 export class Schedules {
-  private readonly live = new Map<string, Live>();
+  /** Each schedule's next tick (null: none), as last read from the store: what the timer is set for. */
+  private readonly timed = new Map<string, number | null>();
   private timer: NodeJS.Timeout | null = null;
   private firing = false;
   private stopped = false;
-  private readonly upsertStmt;
-  private readonly deleteStmt;
-  private readonly allStmt;
-  private readonly advanceStmt;
+  /** Re-reads of the store, one at a time and in order, so an older read never lands after a newer one. */
+  private reading: Promise<void> = Promise.resolve();
 
-  constructor(private readonly deps: SchedulesDeps) {
-    this.upsertStmt = deps.db.prepare<[string, string, string | null, string, string, number | null, number]>(
-      `INSERT INTO schedules (name, cron, timezone, task, catch_up, next_run_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (name) DO UPDATE SET cron = excluded.cron, timezone = excluded.timezone, task = excluded.task,
-         catch_up = excluded.catch_up, next_run_at = excluded.next_run_at`,
-    );
-    this.deleteStmt = deps.db.prepare<[string]>('DELETE FROM schedules WHERE name = ?');
-    this.allStmt = deps.db.prepare<[], Row>('SELECT * FROM schedules ORDER BY name');
-    this.advanceStmt = deps.db.prepare<[number | null, number, string]>('UPDATE schedules SET next_run_at = ?, last_fired_at = ?, firings = firings + 1 WHERE name = ?');
-  }
+  constructor(private readonly deps: SchedulesDeps) {}
 
-  /** Reads the schedules and fires (or skips) the ticks missed while the foreman was down. */
+  /** Reads the schedules and fires (or skips) the ticks missed while no foreman was running. */
   async start(now = Date.now()): Promise<void> {
-    for (const r of this.allStmt.all()) {
-      const s: Live = {
-        name: r.name, cron: r.cron, timezone: r.timezone, task: JSON.parse(r.task) as TaskInput, catchUp: r.catch_up,
-        nextRunAt: r.next_run_at, lastFiredAt: r.last_fired_at, firings: r.firings, createdAt: r.created_at,
-        job: new Cron(r.cron, { paused: true, ...(r.timezone ? { timezone: r.timezone } : {}) }),
-      };
-      this.live.set(s.name, s);
-      if (s.nextRunAt !== null && s.nextRunAt <= now && s.catchUp === 'skip') {
-        const next = nextAfter(s.job, now);
+    this.deps.store.watch((name) => void this.follow(name));
+    for (const s of await this.deps.store.list()) {
+      if (s.nextRunAt === null || s.nextRunAt > now) continue;
+      const next = nextAfter(cronOf(s.cron, s.timezone), now);
+      if (s.catchUp === 'once') {
+        this.deps.log?.info({ schedule: s.name, missedFrom: s.nextRunAt, next }, 'firing the first schedule tick missed while down, skipping the rest');
+      } else if (await this.deps.store.skip(s.name, s.nextRunAt, next)) {
+        // Compare-and-set: another foreman may have fired or skipped it meanwhile.
         this.deps.log?.info({ schedule: s.name, missedFrom: s.nextRunAt, next }, 'skipping schedule ticks missed while down');
-        s.nextRunAt = next;
-        await this.deps.commit.write(() => this.deps.db.prepare('UPDATE schedules SET next_run_at = ? WHERE name = ?').run(next, s.name));
       }
     }
+    await this.follow(null);
     // 'once': the first missed tick is still next_run_at, so the first pass fires it, then moves on from now.
     await this.fireDue();
   }
@@ -124,75 +87,101 @@ export class Schedules {
   async put(spec: ScheduleSpec): Promise<{ created: boolean; schedule: ScheduleView }> {
     const job = parse(spec.cron, spec.timezone);
     const now = Date.now();
-    const next = nextAfter(job, now);
-    const old = this.live.get(spec.name);
-    await this.deps.commit.write(() => this.upsertStmt.run(spec.name, spec.cron, spec.timezone, JSON.stringify(spec.task), spec.catchUp, next, now));
-    const s: Live = { ...spec, nextRunAt: next, lastFiredAt: old?.lastFiredAt ?? null, firings: old?.firings ?? 0, createdAt: old?.createdAt ?? now, job };
-    this.live.set(spec.name, s);
-    this.arm();
-    return { created: !old, schedule: view(s) };
+    const out = await this.deps.store.put(spec, nextAfter(job, now), now);
+    await this.follow(spec.name);
+    return out;
   }
 
   async remove(name: string): Promise<boolean> {
-    if (!this.live.has(name)) return false;
-    this.live.delete(name);
-    await this.deps.commit.write(() => this.deleteStmt.run(name));
-    this.arm();
-    return true;
+    const removed = await this.deps.store.remove(name);
+    await this.follow(name);
+    return removed;
   }
 
-  get(name: string): ScheduleView | null {
-    const s = this.live.get(name);
-    return s ? view(s) : null;
+  get(name: string): Promise<ScheduleView | null> {
+    return this.deps.store.get(name);
   }
 
-  list(): ScheduleView[] {
-    return [...this.live.values()].sort((a, b) => a.name.localeCompare(b.name)).map(view);
+  list(): Promise<ScheduleView[]> {
+    return this.deps.store.list();
+  }
+
+  /** Re-reads one schedule (or all, for null) into the timers, after every read queued before it. */
+  private follow(name: string | null): Promise<void> {
+    this.reading = this.reading
+      .then(() => this.read(name))
+      .catch((err) => this.deps.log?.warn({ err, schedule: name }, 'schedules could not be read; the timers keep what they had'));
+    return this.reading;
+  }
+
+  private async read(name: string | null): Promise<void> {
+    const found = name === null ? await this.deps.store.list() : [await this.deps.store.get(name)].filter((s): s is ScheduleView => s !== null);
+    if (name === null) this.timed.clear();
+    else this.timed.delete(name);
+    for (const s of found) this.timed.set(s.name, s.nextRunAt);
+    this.arm(0);
   }
 
   /** Fires every schedule whose tick has come, one at a time, then sets the timer for the next tick. */
   private async fireDue(): Promise<void> {
     if (this.firing || this.stopped) return;
     this.firing = true;
+    let failed = false;
     try {
-      for (const s of [...this.live.values()]) {
-        const tick = s.nextRunAt;
-        if (tick === null || tick > Date.now() || this.live.get(s.name) !== s) continue;
-        let fired = false;
+      for (const [name, tick] of [...this.timed]) {
+        if (tick === null || tick > Date.now() || this.stopped) continue;
+        let submitted = false;
         try {
-          // The key makes the tick's task one task, however often this runs for it (a crash before the advance below).
-          await this.deps.tasks.submit([{ ...s.task, key: `schedule:${s.name}:${tick}` }], null);
-          fired = true;
+          const fired = await this.deps.store.fire(
+            name,
+            tick,
+            async (current) => {
+              submitted = await this.submit(current, tick);
+            },
+            (current, now) => nextAfter(cronOf(current.cron, current.timezone), Math.max(now, tick)),
+          );
+          if (fired && submitted) this.deps.onFired?.(name);
         } catch (err) {
-          this.deps.log?.warn({ err, schedule: s.name, tick }, 'schedule could not submit its task; trying again at the next tick');
+          failed = true;
+          this.deps.log?.warn({ err, schedule: name, tick }, 'schedule could not fire (the store is failing or closing); the tick stays due');
         }
-        const now = Date.now();
-        const next = nextAfter(s.job, Math.max(now, tick));
-        await this.deps.commit.write(() => this.advanceStmt.run(next, now, s.name));
-        s.nextRunAt = next;
-        s.lastFiredAt = now;
-        s.firings++;
-        if (fired) this.deps.onFired?.(s.name);
+        // Fired here, fired elsewhere, or replaced meanwhile: the store says what the next tick is.
+        await this.follow(name);
       }
     } finally {
       this.firing = false;
     }
-    this.arm();
+    this.arm(failed ? RETRY_AFTER_FAILURE_MS : 0);
   }
 
-  /** One timer, for the earliest next tick (at most ~24 days ahead: setTimeout's limit). */
-  private arm(): void {
+  /**
+   * Submits the tick's task; the key makes it one task however often this runs for the tick.
+   * A task the ledger refuses (a 4xx: invalid, or the key names another task) is logged and the tick
+   * passes; anything else (the store failing) is thrown, so the tick stays due.
+   */
+  private async submit(s: ScheduleView, tick: number): Promise<boolean> {
+    try {
+      await this.deps.tasks.submit([{ ...s.task, key: `schedule:${s.name}:${tick}` }], null);
+      return true;
+    } catch (err) {
+      if (!(err instanceof LedgerError) || err.statusCode >= 500) throw err;
+      this.deps.log?.warn({ err, schedule: s.name, tick }, 'schedule task refused; moving on to the next tick');
+      return false;
+    }
+  }
+
+  /** One timer, for the earliest next tick but not before `minDelayMs` (at most ~24 days ahead: setTimeout's limit). */
+  private arm(minDelayMs: number): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     let earliest = Infinity;
-    for (const s of this.live.values()) if (s.nextRunAt !== null && s.nextRunAt < earliest) earliest = s.nextRunAt;
+    for (const tick of this.timed.values()) if (tick !== null && tick < earliest) earliest = tick;
     if (earliest === Infinity) return;
-    this.timer = setTimeout(() => this.fireDue().catch((err) => this.deps.log?.warn({ err }, 'schedules could not fire (the store is closing or failing); the ticks stay due')), Math.min(2_000_000_000, Math.max(0, earliest - Date.now())));
+    this.timer = setTimeout(
+      () => void this.fireDue().catch((err) => this.deps.log?.warn({ err }, 'schedules could not fire; the ticks stay due')),
+      Math.min(2_000_000_000, Math.max(minDelayMs, earliest - Date.now())),
+    );
     this.timer.unref();
   }
-}
-
-function view(s: Live): ScheduleView {
-  return { name: s.name, cron: s.cron, timezone: s.timezone, task: s.task, catchUp: s.catchUp, nextRunAt: s.nextRunAt, lastFiredAt: s.lastFiredAt, firings: s.firings, createdAt: s.createdAt };
 }

@@ -487,6 +487,9 @@ export class PgLedger implements TaskLedger {
       case 'gaffer_token':
         // Heard by the worker tokens (pg-worker-tokens.ts).
         break;
+      case 'gaffer_schedule':
+        // Heard by the schedules (schedules/pg-schedules.ts).
+        break;
       default: {
         const never: never = channel;
         throw new Error(`unhandled channel ${String(never)}`);

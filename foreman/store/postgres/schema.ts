@@ -116,6 +116,21 @@ export const PG_MIGRATIONS: readonly string[] = [
     saves integer NOT NULL
   );
   `,
+  // 5: recurring schedules (foreman/schedules/pg-schedules.ts): next_run_at is the next tick to fire; the
+  // foreman that fires it holds the row (FOR UPDATE) while the tick's task is submitted, then advances it.
+  `
+  CREATE TABLE schedules (
+    name text PRIMARY KEY,
+    cron text NOT NULL,
+    timezone text,
+    task text NOT NULL,
+    catch_up text NOT NULL,
+    next_run_at bigint,
+    last_fired_at bigint,
+    firings integer NOT NULL DEFAULT 0,
+    created_at bigint NOT NULL
+  );
+  `,
 ];
 
 /** The schema version this foreman writes. */
