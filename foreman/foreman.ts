@@ -14,6 +14,7 @@ import { Dispatcher } from './dispatcher.js';
 import { HotRouting } from './hot-routing/hot-routing.js';
 import { TypeLimits } from './type-limits/type-limits.js';
 import { Dependencies } from './dependencies/dependencies.js';
+import { SqliteDependencyRows } from './dependencies/dependency-rows.js';
 import { Schedules } from './schedules/schedules.js';
 import { scheduleRoutes } from './schedules/schedule-routes.js';
 import { PgScheduleStore } from './schedules/pg-schedules.js';
@@ -52,6 +53,7 @@ import { logRefusals } from './refusal-log.js';
 import { AttemptLogs, type AttemptLogStore } from './attempt-logs.js';
 import { PgAttemptLogs } from './store/postgres/pg-attempt-logs.js';
 import { PgCheckpoints } from './store/postgres/pg-checkpoints.js';
+import { PgDependencyRows } from './store/postgres/pg-dependencies.js';
 import { SqliteCheckpointRows } from './checkpoints/checkpoint-store.js';
 import { installStoreGuard } from './http/store-guard.js';
 import { clientErrorReply } from './http/client-error.js';
@@ -164,8 +166,10 @@ export class Foreman {
       addressOf: (id) => this.fleet.workers.get(id)?.address ?? null,
       log: app.log,
     });
-    // Held tasks exist only beside the SQLite ledger so far, as for quorum.
-    this.dependencies = new Dependencies({ db, commit: this.commit, tasks: this.tasks, reads, supported: !pg, log: app.log });
+    this.dependencies = new Dependencies({
+      rows: pg ? new PgDependencyRows(pg.db) : new SqliteDependencyRows(db, this.commit, this.store),
+      tasks: this.tasks, reads, sweepMs: options.pollIntervalMs, log: app.log,
+    });
     this.schedules = new Schedules({
       store: pg ? new PgScheduleStore(pg.db) : new SqliteScheduleStore(db, this.commit), tasks: this.tasks, log: app.log,
       onFired: (name) => this.events.emit('scheduleFired', { name }),
@@ -372,6 +376,7 @@ export class Foreman {
       this.retention.stop();
       this.checkpoints.stop();
       this.quorum.stop();
+      this.dependencies.stop();
       this.hotRouting.stop();
       this.typeLimits.stop();
       this.schedules.stop();

@@ -78,6 +78,8 @@ export interface LiveTask {
   excludeWorkers?: { has(workerId: string): boolean } | null;
   /** The latest checkpoint as the PostgreSQL claim read it (another foreman may have taken it); the SQLite ledger leaves it unset. */
   storedCheckpoint?: { state: Buffer; attempt: number; savedAt: number } | null;
+  /** A dependent task's parents' results, by parent id, as the PostgreSQL claim read them; the SQLite ledger leaves it unset. */
+  parentResults?: Record<string, unknown> | null;
 }
 
 /** An error as stored and shown: `{ code, message, retryable }`. */

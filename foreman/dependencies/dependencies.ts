@@ -6,55 +6,59 @@
  * own children the same way). Parents must exist when the child is submitted, so a cycle cannot be
  * made: a task can only depend on tasks older than itself.
  *
- * The edges are written (table task_deps) before the child, so a restarted foreman finds every held
- * child's parents; children are (re)judged whenever a parent settles, right after their own
- * submission, and at start, so a parent settling at any moment in between is never missed.
+ * The store is the truth (dependency-rows.ts): the edges are written before the child, so any
+ * foreman finds every waiting child's parents. A child is judged on the parents' states the store
+ * shows: right after one of its parents settles (by the foreman that settled it), right after its own
+ * submission (a parent may have settled while it was being written), at start, and, where several
+ * foremen share the store, by a sweep every poll interval (a foreman may die between a parent's
+ * settlement and the judgement). Releasing or failing a child is a compare-and-set on the held task,
+ * so judging one twice, or on two foremen at once, acts once.
  */
 import type { Assignment } from '../../shared/protocol.js';
 import { newTimeOrderedId } from '../../shared/ids.js';
 import { LedgerError } from '../ledger-error.js';
 import type { SettledTask, StoreReads, TaskLedger } from '../ledger.js';
-import type { Db } from '../store/database.js';
-import type { GroupCommit } from '../store/group-commit.js';
 import type { LiveTask, TaskError, TaskInput } from '../task-types.js';
+import type { DependencyRows } from './dependency-rows.js';
 
 /** Most parents one task may name. */
 export const MAX_PARENTS = 1000;
 
+/** Most waiting children one sweep decides. */
+const SWEEP_LIMIT = 1000;
+
 export interface DependenciesDeps {
-  db: Db;
-  commit: GroupCommit;
-  tasks: TaskLedger;
-  reads: StoreReads;
-  /** False on a store that cannot hold tasks yet (PostgreSQL): dependsOn is refused with a 400. */
-  supported: boolean;
+  rows: DependencyRows;
+  tasks: Pick<TaskLedger, 'releaseHeld' | 'settleHeld'>;
+  reads: Pick<StoreReads, 'getTask'>;
+  /** How often to sweep for children nobody judged (shared stores only), ms. */
+  sweepMs: number;
   log?: { warn(obj: object, msg: string): void };
 }
 
-export class Dependencies {
-  /** Parents of each child not yet released or failed. */
-  private readonly parentsOf = new Map<string, string[]>();
-  /** Children waiting on each parent. */
-  private readonly childrenOf = new Map<string, Set<string>>();
-  private readonly insertStmt;
-  private readonly deleteStmt;
-  private readonly allStmt;
-  private readonly parentsStmt;
-  /** Children whose own submission is still being committed. */
-  private readonly submitting = new Set<string>();
+/** What GET /tasks/:id shows of a dependent task. */
+export interface DependencyView {
+  dependsOn: string[];
+}
 
-  constructor(private readonly deps: DependenciesDeps) {
-    this.insertStmt = deps.db.prepare<[string, string]>('INSERT OR IGNORE INTO task_deps (child_id, parent_id) VALUES (?, ?)');
-    this.deleteStmt = deps.db.prepare<[string]>('DELETE FROM task_deps WHERE child_id = ?');
-    this.allStmt = deps.db.prepare<[], { child_id: string; parent_id: string }>(`SELECT d.child_id, d.parent_id FROM task_deps d JOIN tasks t ON t.id = d.child_id
-       WHERE t.state NOT IN ('succeeded', 'failed', 'cancelled')`);
-    this.parentsStmt = deps.db.prepare<[string], { parent_id: string }>('SELECT parent_id FROM task_deps WHERE child_id = ?');
+export class Dependencies {
+  /** Parents settled since the last look for their waiting children (looked up together). */
+  private settledParents: string[] = [];
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly deps: DependenciesDeps) {}
+
+  /** Judges the children that can be decided (parents may have settled while no foreman was up), then sweeps if the store is shared. */
+  async load(): Promise<void> {
+    await this.sweep(Number.MAX_SAFE_INTEGER);
+    if (!this.deps.rows.shared) return;
+    this.timer = setInterval(() => void this.sweep(SWEEP_LIMIT), this.deps.sweepMs);
+    this.timer.unref();
   }
 
-  /** Reads the unsettled children (at start) and judges each: parents may have settled while it was down. */
-  async load(): Promise<void> {
-    for (const r of this.allStmt.all()) this.link(r.child_id, r.parent_id);
-    for (const child of [...this.parentsOf.keys()]) await this.judge(child);
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
   }
 
   /**
@@ -65,7 +69,7 @@ export class Dependencies {
    */
   async submit(inputs: TaskInput[], fieldOf: (i: number, name: string) => string, submit: (inputs: TaskInput[]) => Promise<string[]>): Promise<string[]> {
     if (!inputs.some((t) => t.dependsOn !== undefined && t.dependsOn.length > 0)) return submit(inputs);
-    const planned: Array<{ index: number; id: string; parents: string[] }> = [];
+    const planned: Array<{ index: number; child: string; parents: string[] }> = [];
     const prepared: TaskInput[] = [];
     for (let i = 0; i < inputs.length; i++) {
       const input = inputs[i];
@@ -73,132 +77,91 @@ export class Dependencies {
         prepared.push(input);
         continue;
       }
-      if (!this.deps.supported) throw new LedgerError(400, 'INVALID_REQUEST', 'dependsOn needs the SQLite store for now (not yet --store postgres)', fieldOf(i, 'dependsOn'));
       if (input.quorum !== undefined) throw new LedgerError(400, 'INVALID_REQUEST', 'a quorum task cannot have dependsOn yet', fieldOf(i, 'dependsOn'));
-      const parents = [...new Set(input.dependsOn)];
       for (let k = 0; k < input.dependsOn.length; k++) {
         // Parents must exist now: so a task only ever depends on older ones, and no cycle can form.
         if (!(await this.deps.reads.getTask(input.dependsOn[k]))) {
           throw new LedgerError(400, 'INVALID_REQUEST', `no task ${input.dependsOn[k]} (parents must exist first)`, `${fieldOf(i, 'dependsOn')}/${k}`);
         }
       }
-      const id = newTimeOrderedId('t_');
-      planned.push({ index: i, id, parents });
-      prepared.push({ ...input, id, hold: true });
+      const child = newTimeOrderedId('t_');
+      planned.push({ index: i, child, parents: [...new Set(input.dependsOn)] });
+      prepared.push({ ...input, id: child, hold: true });
     }
-    // The edges first: a restarted foreman finds edges of a child never created and drops them, never the reverse.
-    await this.deps.commit.write(() => {
-      for (const p of planned) for (const parent of p.parents) this.insertStmt.run(p.id, parent);
-    });
-    for (const p of planned) {
-      for (const parent of p.parents) this.link(p.id, parent);
-      this.submitting.add(p.id);
-    }
+    // The edges first: edges of a child never made are harmless (and deleted below), a child without its edges would never run.
+    await this.deps.rows.add(planned);
     let ids: string[];
     try {
       ids = await submit(prepared);
     } catch (err) {
-      await this.forget(planned.map((p) => p.id));
+      await this.deps.rows.remove(planned.map((p) => p.child)).catch(() => {});
       throw err;
-    } finally {
-      for (const p of planned) this.submitting.delete(p.id);
     }
     // An idempotency key that named an existing task: that one stands, these edges were never needed.
-    await this.forget(planned.filter((p) => ids[p.index] !== p.id).map((p) => p.id));
-    for (const p of planned) if (ids[p.index] === p.id) await this.judge(p.id);
+    const unused = planned.filter((p) => ids[p.index] !== p.child).map((p) => p.child);
+    if (unused.length > 0) await this.deps.rows.remove(unused);
+    // A parent that settled while the child was being written did not see it: judged now, on what the store shows.
+    try {
+      for (const p of planned) if (ids[p.index] === p.child) await this.judge(p.child);
+    } catch (err) {
+      // The children are made: failing the request now would make the client submit them again. The sweep, or the next start, judges them.
+      this.deps.log?.warn({ err }, 'could not judge dependent tasks');
+    }
     return ids;
   }
 
-  /** A task settled (durable): each child waiting on it is judged again. */
+  /** A task settled (durable) here: the children waiting on it are judged (looked up once per turn for every parent settled in it). */
   settled(t: SettledTask): void {
-    // A dependent task that settled is not held in memory any more (its edges stay, for GET /tasks/:id).
-    if (this.released.delete(t.id) || this.parentsOf.has(t.id)) this.unlink(t.id);
-    const children = this.childrenOf.get(t.id);
-    if (!children) return;
-    for (const child of [...children]) {
-      // Not in the ledger yet: settling it now would miss; the judgement right after its submission sees this parent.
-      if (this.submitting.has(child)) continue;
-      this.judge(child).catch((err) => this.deps.log?.warn({ err, child }, 'could not judge a dependent task'));
-    }
+    this.settledParents.push(t.id);
+    if (this.settledParents.length === 1) setImmediate(() => void this.judgeChildren());
   }
 
   /** The dispatcher assigned a task: a dependent one carries its parents' results. */
   attach(task: LiveTask, assignment: Assignment): void {
-    const parents = this.released.get(task.id);
-    if (!parents) return;
-    const results: Record<string, unknown> = {};
-    for (const id of parents) {
-      const row = this.deps.reads.getTask(id);
-      // SQLite reads are synchronous; this room runs only beside SQLite.
-      if (row && !(row instanceof Promise)) results[id] = row.result;
-    }
-    assignment.parents = results;
+    const results = this.deps.rows.parentResults(task);
+    if (results) assignment.parents = results;
   }
 
-  /** What GET /tasks/:id shows: the parents, and whether the task still waits for them. */
-  describe(id: string): { dependsOn: string[]; waiting: boolean } | null {
-    const waiting = this.parentsOf.get(id);
-    if (waiting) return { dependsOn: waiting, waiting: true };
-    const done = this.released.get(id);
-    if (done) return { dependsOn: done, waiting: false };
-    if (this.deps.supported) {
-      const rows = this.parentsStmt.all(id);
-      if (rows.length > 0) return { dependsOn: rows.map((r) => r.parent_id), waiting: false };
-    }
-    return null;
+  /** What GET /tasks/:id shows of each of these tasks that depends on others. */
+  async describe(ids: readonly string[]): Promise<Map<string, DependencyView>> {
+    const parents = await this.deps.rows.parentsOf(ids);
+    return new Map([...parents].map(([id, dependsOn]) => [id, { dependsOn }]));
   }
 
-  /** Released children's parents, until they settle (for `attach`; re-read from task_deps after a restart). */
-  private readonly released = new Map<string, string[]>();
+  private async judgeChildren(): Promise<void> {
+    const parents = this.settledParents;
+    this.settledParents = [];
+    try {
+      for (const child of await this.deps.rows.waitingOn(parents)) await this.judge(child);
+    } catch (err) {
+      // The sweep (shared store) or the next start finds them.
+      this.deps.log?.warn({ err, parents: parents.length }, 'could not judge dependent tasks');
+    }
+  }
 
-  /** Releases the child once every parent succeeded, fails it once one failed or was cancelled; else it waits. */
+  private async sweep(limit: number): Promise<void> {
+    try {
+      for (const child of await this.deps.rows.decidable(limit)) await this.judge(child);
+    } catch (err) {
+      this.deps.log?.warn({ err }, 'could not judge dependent tasks');
+    }
+  }
+
+  /** Releases the child once every parent succeeded, fails it once one failed, was cancelled or is gone; else it waits. */
   private async judge(child: string): Promise<void> {
-    const parents = this.parentsOf.get(child);
-    if (!parents) return;
+    const parents = await this.deps.rows.parentStates(child);
+    // No edges: not a dependent task (a quorum task is held too), nothing to judge.
+    if (parents.length === 0) return;
     let pending = false;
-    for (const id of parents) {
-      const row = await this.deps.reads.getTask(id);
-      const state = row?.state;
+    for (const { id, state } of parents) {
       if (state === 'succeeded') continue;
-      if (state === 'failed' || state === 'cancelled' || !row) {
-        this.unlink(child);
-        const error: TaskError = { code: 'DEPENDENCY_FAILED', message: `task ${id} it depends on ${row ? state : 'is gone'}`, retryable: false };
+      if (state === 'failed' || state === 'cancelled' || state === null) {
+        const error: TaskError = { code: 'DEPENDENCY_FAILED', message: `task ${id} it depends on ${state ?? 'is gone'}`, retryable: false };
         await this.deps.tasks.settleHeld(child, { state: 'failed', result: null, error });
         return;
       }
       pending = true;
     }
-    if (pending) return;
-    this.unlink(child);
-    // Already released before a restart, or released now: either way it runs with its parents' results.
-    await this.deps.tasks.releaseHeld(child);
-    this.released.set(child, parents);
-  }
-
-  private link(child: string, parent: string): void {
-    const list = this.parentsOf.get(child);
-    if (list) {
-      if (!list.includes(parent)) list.push(parent);
-    } else this.parentsOf.set(child, [parent]);
-    let set = this.childrenOf.get(parent);
-    if (!set) this.childrenOf.set(parent, (set = new Set()));
-    set.add(child);
-  }
-
-  private unlink(child: string): void {
-    for (const parent of this.parentsOf.get(child) ?? []) {
-      const set = this.childrenOf.get(parent);
-      set?.delete(child);
-      if (set?.size === 0) this.childrenOf.delete(parent);
-    }
-    this.parentsOf.delete(child);
-  }
-
-  private async forget(children: string[]): Promise<void> {
-    if (children.length === 0) return;
-    for (const c of children) this.unlink(c);
-    await this.deps.commit.write(() => {
-      for (const c of children) this.deleteStmt.run(c);
-    });
+    if (!pending) await this.deps.tasks.releaseHeld(child);
   }
 }

@@ -80,7 +80,7 @@ export function taskRoutes(app: FastifyInstance, ctx: ApiContext): void {
     if (!row) return reply.code(404).send(apiError(404, 'TASK_NOT_FOUND', `no task ${req.params.id}`, 'id'));
     const quorum = ctx.quorum.describe(row.id);
     return {
-      ...taskView(ctx, row, await ctx.store.getAttempts(row.seq)),
+      ...taskView(ctx, row, await ctx.store.getAttempts(row.seq), (await ctx.dependencies.describe([row.id])).get(row.id)),
       checkpoint: await ctx.checkpoints.info(row.id),
       logs: await ctx.attemptLogs.forTask(row.id),
       ...(quorum ? { quorum } : {}),
@@ -128,7 +128,7 @@ export function taskRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const after = settledNow ? row : await ctx.store.getTask(id);
       if (!after) return reply.code(404).send(apiError(404, 'TASK_NOT_FOUND', `no task ${id}`, 'id'));
       const settled = !ctx.tasks.live.has(id) && isSettled(after.state);
-      return taskView(ctx, after, settled ? await ctx.store.getAttempts(after.seq) : undefined);
+      return taskView(ctx, after, settled ? await ctx.store.getAttempts(after.seq) : undefined, (await ctx.dependencies.describe([id])).get(id));
     },
   );
 
@@ -157,7 +157,8 @@ export function taskRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const limit = req.query.limit ? Number(req.query.limit) : 100;
       const rows = await ctx.store.searchTasks(toFilter(req.query), after ? Number(after) : 0, limit, order);
       const next = rows.length === limit ? String(rows[rows.length - 1].seq) : null;
-      return { tasks: rows.map((r) => taskView(ctx, r)), next };
+      const deps = await ctx.dependencies.describe(rows.map((r) => r.id));
+      return { tasks: rows.map((r) => taskView(ctx, r, undefined, deps.get(r.id))), next };
     },
   );
 

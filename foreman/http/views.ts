@@ -4,8 +4,10 @@ import type { AttemptRow, TaskRow } from '../store/task-store.js';
 import type { JobState } from '../task-manager.js';
 import { HELD_RUN_AT, type LiveTask } from '../task-types.js';
 import type { ApiContext } from './context.js';
+import type { DependencyView } from '../dependencies/dependencies.js';
 
-export function taskView(ctx: ApiContext, row: TaskRow, attempts?: AttemptRow[]) {
+/** A task as the API shows it; `deps` is what the dependencies room says of it (Dependencies.describe), when it depends on others. */
+export function taskView(ctx: ApiContext, row: TaskRow, attempts?: AttemptRow[], deps?: DependencyView) {
   const live: LiveTask | undefined = ctx.tasks.live.get(row.id);
   // Memory is ahead of the store by at most one commit; show the newer of the two.
   const state = live && live.state !== 'settled' ? live.state : row.state;
@@ -33,10 +35,10 @@ export function taskView(ctx: ApiContext, row: TaskRow, attempts?: AttemptRow[])
     error: row.error,
   };
   const runAt = live?.runAt ?? row.runAt;
-  const deps = ctx.dependencies.describe(row.id);
   if (deps) {
     view.dependsOn = deps.dependsOn;
-    if (deps.waiting && state === 'queued') view.heldBy = 'dependencies';
+    // Held (queued, never due) until its parents decide it.
+    if (state === 'queued' && runAt === HELD_RUN_AT) view.heldBy = 'dependencies';
   }
   if (state === 'queued' && runAt !== HELD_RUN_AT) {
     const heldBy = runAt > Date.now() ? 'delay' : ctx.typeLimits.heldBy(row.type);

@@ -138,11 +138,13 @@ export class TaskStore {
       purgeTasks: db.prepare(
         `DELETE FROM tasks WHERE seq IN (
            SELECT seq FROM tasks NOT INDEXED WHERE seq < ? AND finished_at IS NOT NULL AND finished_at < ? ORDER BY seq LIMIT ?)
-         RETURNING seq, job_id, state`,
+         RETURNING seq, id, job_id, state`,
       ),
       firstFrom: db.prepare(`SELECT seq, created_at AS createdAt FROM tasks WHERE seq >= ? ORDER BY seq LIMIT 1`),
       purgeAttempts: db.prepare(`DELETE FROM attempts WHERE task_seq = ?`),
       purgeParams: db.prepare(`DELETE FROM task_params WHERE seq = ?`),
+      // A purged task's own edges (foreman/dependencies/); those naming it as a parent go with their children.
+      purgeDeps: db.prepare(`DELETE FROM task_deps WHERE child_id = ?`),
       purgeEmptyJobs: db.prepare(
         `DELETE FROM jobs WHERE closed_at IS NOT NULL AND closed_at < ? AND NOT EXISTS (SELECT 1 FROM tasks WHERE job_id = jobs.id)
            AND NOT EXISTS (SELECT 1 FROM job_links WHERE job_id = jobs.id)
@@ -330,10 +332,11 @@ export class TaskStore {
 
   /** Deletes up to `limit` tasks finished before `cutoff`, with their attempts; returns what was deleted. */
   purgeFinished(cutoff: number, limit: number): Array<{ seq: number; job_id: string | null; state: TaskState; linked: string[] }> {
-    const gone = this.s.purgeTasks.all(this.purgeBound(cutoff), cutoff, limit) as Array<{ seq: number; job_id: string | null; state: TaskState; linked: string[] }>;
+    const gone = this.s.purgeTasks.all(this.purgeBound(cutoff), cutoff, limit) as Array<{ seq: number; id: string; job_id: string | null; state: TaskState; linked: string[] }>;
     for (const g of gone) {
       this.s.purgeAttempts.run(g.seq);
       this.s.purgeParams.run(g.seq);
+      this.s.purgeDeps.run(g.id);
       g.linked = this.s.unlink.all(g.seq) as string[];
     }
     return gone;
@@ -368,6 +371,6 @@ export class TaskStore {
 
   /** Dev only: deletes every task and job. */
   resetAll(): void {
-    this.db.exec('DELETE FROM attempts; DELETE FROM spill; DELETE FROM task_params; DELETE FROM tasks; DELETE FROM jobs;');
+    this.db.exec('DELETE FROM attempts; DELETE FROM spill; DELETE FROM task_params; DELETE FROM tasks; DELETE FROM jobs; DELETE FROM task_deps;');
   }
 }

@@ -19,6 +19,18 @@ export function waitForTask(api: ApiClient, id: string, pred: (t: any) => boolea
   }, what, timeoutMs);
 }
 
+/** Resolves once GET /tasks/:id answers 404 (retention purged the task). */
+export function waitForPurge(api: ApiClient, id: string, what: string): Promise<unknown> {
+  return waitFor(async () => {
+    try {
+      await getTask(api, id);
+      return false;
+    } catch (err) {
+      return (err as { status?: number }).status === 404;
+    }
+  }, what);
+}
+
 export const settled = (t: any) => ['succeeded', 'failed', 'cancelled'].includes(t.state);
 
 /** POSTs a raw body (valid or not) and returns the status and parsed JSON reply. */

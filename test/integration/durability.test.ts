@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FAST_LIVENESS } from '../helpers/fast-liveness.js';
 import { spawnWorker, startForeman, type ForemanProcess, type WorkerProcess } from '../helpers/processes.js';
-import { settled, submit, waitForTask, getTask } from '../helpers/tasks.js';
+import { settled, submit, waitForPurge, waitForTask, getTask } from '../helpers/tasks.js';
 import { storeArgs, STORES } from '../helpers/stores.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -187,14 +187,7 @@ describe('dead letters, replay and operations', () => {
     const foreman = await startForeman(['--retention-ms', '1']);
     await spawnWorker(foreman.wsUrl);
     const id = await submit(foreman.api, { type: 'echo', params: 'short-lived' });
-    await waitFor(async () => {
-      try {
-        await getTask(foreman.api, id);
-        return false;
-      } catch (err) {
-        return (err as { status?: number }).status === 404;
-      }
-    }, 'task purged');
+    await waitForPurge(foreman.api, id, 'task purged');
     expect((await foreman.api.request('GET', '/stats')).tasks.succeeded).toBe(0);
   });
 });

@@ -97,14 +97,16 @@ export async function requeueTask(db: PgDb, id: string, now: number): Promise<st
   return rows[0]?.type ?? null;
 }
 
-/** Deletes up to `limit` tasks settled before `cutoff` (with their history), and emptied closed jobs; returns how many tasks. */
+/** Deletes up to `limit` tasks settled before `cutoff` (with their history and dependency edges), and emptied closed jobs; returns how many tasks. */
 export async function purgeSettled(db: PgDb, cutoff: number, limit: number): Promise<number> {
   const { rows } = await db.query<{ seq: number }>(
     `WITH gone AS (
        DELETE FROM tasks WHERE seq IN (
          SELECT seq FROM tasks WHERE state IN ('succeeded', 'failed', 'cancelled') AND finished_at < $1 ORDER BY seq LIMIT $2)
-       RETURNING seq
-     ), history AS (DELETE FROM attempts WHERE task_seq IN (SELECT seq FROM gone))
+       RETURNING seq, id
+     ), history AS (DELETE FROM attempts WHERE task_seq IN (SELECT seq FROM gone)),
+     -- A purged task's own edges (foreman/dependencies/); those naming it as a parent go with their children.
+     deps AS (DELETE FROM task_deps WHERE child_id IN (SELECT id FROM gone))
      SELECT seq FROM gone`,
     [cutoff, limit],
   );

@@ -403,7 +403,7 @@ export class PgLedger implements TaskLedger {
   }
 
   async reset(): Promise<void> {
-    await this.db.query('TRUNCATE tasks, jobs, attempts');
+    await this.db.query('TRUNCATE tasks, jobs, attempts, task_deps');
     this.live.clear();
     this.queues.clear();
     this.claimer.clear();

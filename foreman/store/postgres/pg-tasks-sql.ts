@@ -22,6 +22,7 @@ interface LiveRow {
   attempt: number; failures: number; losses: number; max_attempts: number; timeout_ms: number | null; worker_id: string | null;
   run_at: number; created_at: number; started_at: number | null; params?: Buffer | null;
   cp_state?: Buffer | null; cp_attempt?: number | null; cp_saved_at?: number | null;
+  parent_ids?: string[] | null; parent_results?: Array<Buffer | null> | null;
 }
 
 function toLive(r: LiveRow): LiveTask {
@@ -32,7 +33,14 @@ function toLive(r: LiveRow): LiveTask {
     attempt: r.attempt, failures: r.failures, losses: r.losses, maxAttempts: r.max_attempts, timeoutMs: r.timeout_ms,
     workerId: r.worker_id, runAt: r.run_at, createdAt: r.created_at, startedAt: r.started_at, progress: null, queued: false,
     ...(r.cp_state ? { storedCheckpoint: { state: r.cp_state, attempt: r.cp_attempt as number, savedAt: r.cp_saved_at as number } } : {}),
+    ...(r.parent_ids ? { parentResults: parentResultsOf(r.parent_ids, r.parent_results ?? []) } : {}),
   };
+}
+
+function parentResultsOf(ids: string[], results: Array<Buffer | null>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  ids.forEach((id, i) => (out[id] = unblob(results[i] ?? null)));
+  return out;
 }
 
 /**
@@ -54,8 +62,15 @@ export async function claimReady(db: PgDb, foremanId: string, want: Map<string, 
      ), pick AS (SELECT seq, id FROM cand ORDER BY priority DESC, seq LIMIT $5)
      UPDATE tasks t SET state = 'claimed', foreman_id = $1
      -- The latest checkpoint rides along: the next attempt resumes from it, whichever foreman took it.
-     FROM pick LEFT JOIN checkpoints cp ON cp.task_id = pick.id WHERE t.seq = pick.seq
-     RETURNING ${LIVE_COLUMNS}, t.params, cp.state AS cp_state, cp.attempt AS cp_attempt, cp.saved_at AS cp_saved_at`,
+     -- So do a dependent task's parents' results (task_deps), for ctx.parents.
+     FROM pick LEFT JOIN checkpoints cp ON cp.task_id = pick.id
+       LEFT JOIN LATERAL (
+         SELECT array_agg(d.parent_id) AS ids, array_agg(p.result) AS results
+         FROM task_deps d LEFT JOIN tasks p ON p.id = d.parent_id WHERE d.child_id = pick.id
+       ) deps ON true
+     WHERE t.seq = pick.seq
+     RETURNING ${LIVE_COLUMNS}, t.params, cp.state AS cp_state, cp.attempt AS cp_attempt, cp.saved_at AS cp_saved_at,
+       deps.ids AS parent_ids, deps.results AS parent_results`,
     [foremanId, [...want.keys()], [...want.values()], now, total],
   );
   rows.sort((a, b) => b.priority - a.priority || a.seq - b.seq);

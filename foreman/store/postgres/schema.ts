@@ -131,6 +131,17 @@ export const PG_MIGRATIONS: readonly string[] = [
     created_at bigint NOT NULL
   );
   `,
+  // 6: task dependencies (foreman/dependencies/): a child waits, held, until every parent has succeeded.
+  // tasks_held finds the waiting children (queued and held: run_at is HELD_RUN_AT) for the sweep.
+  `
+  CREATE TABLE task_deps (
+    child_id text NOT NULL,
+    parent_id text NOT NULL,
+    PRIMARY KEY (child_id, parent_id)
+  );
+  CREATE INDEX task_deps_parent ON task_deps (parent_id);
+  CREATE INDEX tasks_held ON tasks (seq) WHERE state = 'queued' AND run_at = 9007199254740991;
+  `,
 ];
 
 /** The schema version this foreman writes. */
