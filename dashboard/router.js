@@ -1,7 +1,7 @@
 // Hash routes of the foreman page: `#` is the live monitoring view (home);
-// `#task/ID`, `#job/ID`, `#worker/ID`, `#failed` and `#limits` open a drill-down view
+// `#task/ID`, `#job/ID`, `#worker/ID`, `#failed`, `#limits` and `#schedules` open a drill-down view
 // (dashboard/views/*.js), each a module with `show(container, arg) → stop()`.
-const VIEWS = { task: './views/task.js', job: './views/job.js', worker: './views/worker.js', failed: './views/failed.js', limits: './views/limits.js' };
+const VIEWS = { task: './views/task.js', job: './views/job.js', worker: './views/worker.js', failed: './views/failed.js', limits: './views/limits.js', schedules: './views/schedules.js' };
 
 const home = document.getElementById('home');
 const container = document.getElementById('view');

@@ -10,10 +10,11 @@ export const jobLink = (id) => (id ? el('a', { href: href('job', id), class: 'mo
 export const workerLink = (id) => (id ? el('a', { href: href('worker', id), class: 'mono' }, id) : el('span', { class: 'muted' }, '–'));
 export const pill = (state) => el('span', { class: `pill ${state}`, 'data-field': 'state' }, state);
 
-/** A wall-clock time with its age: `07:12:03 (4.1 s ago)`. */
+/** A wall-clock time with its age, or how far ahead it is: `07:12:03 (4.1 s ago)`, `07:12:09 (in 1.9 s)`. */
 export function fmtTime(ms) {
   if (ms === null || ms === undefined) return '–';
-  return `${new Date(ms).toLocaleTimeString('en-GB')} (${fmtMs(Date.now() - ms)} ago)`;
+  const age = Date.now() - ms;
+  return `${new Date(ms).toLocaleTimeString('en-GB')} (${age < 0 ? `in ${fmtMs(-age)}` : `${fmtMs(age)} ago`})`;
 }
 
 /** A value as indented JSON in a scrollable block. */
@@ -60,6 +61,28 @@ export function redraw(node, data, build) {
   if (node._drawn === key) return;
   node._drawn = key;
   node.replaceChildren(build());
+}
+
+/**
+ * Runs `refresh` now and every `intervalMs` after each run ends (so runs never overlap); a failed run
+ * goes to `onError` and the next one is still made. Returns the view's stop().
+ */
+export function refreshEvery(intervalMs, refresh, onError) {
+  let timer = 0;
+  let stopped = false;
+  const tick = async () => {
+    try {
+      await refresh();
+    } catch (err) {
+      onError(err);
+    }
+    if (!stopped) timer = setTimeout(tick, intervalMs);
+  };
+  void tick();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }
 
 /** Query string of the set values only. */

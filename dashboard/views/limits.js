@@ -4,7 +4,7 @@
 import { command, el } from '../dom.js';
 import { fmtInt } from '../format.js';
 import { api } from '../live-client.js';
-import { fmtTime, panel, redraw } from './common.js';
+import { fmtTime, panel, redraw, refreshEvery } from './common.js';
 
 const REFRESH_MS = 2000;
 const path = (type) => `/types/${encodeURIComponent(type)}/limits`;
@@ -66,19 +66,5 @@ export function show(container) {
     }
   }
 
-  let timer = 0;
-  let stopped = false;
-  const tick = async () => {
-    try {
-      await refresh();
-    } catch (err) {
-      redraw(list, err.message, () => el('div', { class: 'empty bad' }, err.message));
-    }
-    if (!stopped) timer = setTimeout(tick, REFRESH_MS);
-  };
-  void tick();
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
-  };
+  return refreshEvery(REFRESH_MS, refresh, (err) => redraw(list, err.message, () => el('div', { class: 'empty bad' }, err.message)));
 }

@@ -4,7 +4,7 @@
 import { command, el } from '../dom.js';
 import { fmtInt, fmtMs } from '../format.js';
 import { api } from '../live-client.js';
-import { fmtTime, kv, panel, pill, query, redraw, taskLink, taskTable } from './common.js';
+import { fmtTime, kv, panel, pill, query, redraw, taskLink, taskTable, refreshEvery } from './common.js';
 
 const RECENT = 20;
 const REFRESH_MS = 2000;
@@ -69,19 +69,5 @@ export function show(container, id) {
     redraw(errors, failed.tasks, () => taskTable(failed.tasks));
   }
 
-  let timer = 0;
-  let stopped = false;
-  const tick = async () => {
-    try {
-      await refresh();
-    } catch (err) {
-      redraw(summary, err.message, () => el('div', { class: 'empty bad' }, err.message));
-    }
-    if (!stopped) timer = setTimeout(tick, REFRESH_MS);
-  };
-  void tick();
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
-  };
+  return refreshEvery(REFRESH_MS, refresh, (err) => redraw(summary, err.message, () => el('div', { class: 'empty bad' }, err.message)));
 }
