@@ -252,26 +252,30 @@ export class TaskManager implements TaskLedger {
    * Settles a held task (submitted with `hold`) with an outcome decided elsewhere (a quorum).
    * Resolves once durable: true, or false when the task is not held and queued (settled already, unknown).
    */
-  settleHeld(id: string, outcome: HeldOutcome): Promise<boolean> {
+  async settleHeld(id: string, outcome: HeldOutcome): Promise<boolean> {
+    // A quorum's replicas may finish before a big submission has queued their parent.
+    if (!this.live.has(id)) await this.submission.queued();
     const task = this.live.get(id);
-    if (!task || task.state !== 'queued' || !isHeld(task)) return Promise.resolve(false);
+    if (!task || task.state !== 'queued' || !isHeld(task)) return false;
     return new Promise((resolve, reject) => this.settle(task, outcome.state, null, outcome.result, outcome.error, Date.now(), null, () => resolve(true), reject));
   }
 
   /** Puts a held task (TaskInput.hold) in the queue, ready now; false when it is not a held, queued task. */
-  releaseHeld(id: string): Promise<boolean> {
+  async releaseHeld(id: string): Promise<boolean> {
+    if (!this.live.has(id)) await this.submission.queued();
     const task = this.live.get(id);
-    if (!task || task.state !== 'queued' || !isHeld(task)) return Promise.resolve(false);
+    if (!task || task.state !== 'queued' || !isHeld(task)) return false;
     const now = Date.now();
     task.runAt = now;
     // Queued at once: an assignment's own write follows this one in the same group commit.
     this.commit.enqueue(() => this.store.markQueued(task.seq, now, task.failures, task.losses, null));
     this.queues.add(task, now);
     this.hooks.onReady();
-    return Promise.resolve(true);
+    return true;
   }
 
   async cancel(id: string): Promise<TaskState | null> {
+    if (!this.live.has(id)) await this.submission.queued();
     const task = this.live.get(id) ?? this.spill.warmById(id);
     if (!task) {
       // Its outcome may be decided but not yet written: read the row after every write queued before this request.

@@ -56,6 +56,9 @@ export class TaskSubmission {
   /** Idempotency keys submitted but not committed yet (with what they were submitted with), so two racing requests get one task. */
   private readonly pendingKeys = new Map<string, { type: string; params: Buffer; id: Promise<string> }>();
 
+  /** Durable submissions whose tasks are still being put in the queues, a slice at a time. */
+  private readonly queueing = new Set<Promise<void>>();
+
   constructor(private readonly l: SubmissionParts) {}
 
   /**
@@ -168,24 +171,23 @@ export class TaskSubmission {
       const closedAt = newJob.open ? null : now;
       this.l.tally.addJob({ id: jobId, key: newJob.key, createdAt: now, closedAt, cancelledAt: null, params: newJob.params ?? null });
     }
-    const enqueuedAt = Date.now();
-    for (let i = 0; i < fresh.length; i++) {
-      const t = fresh[i];
-      if (isHeld(t)) {
-        // A held task waits outside the queues until settleHeld ends it (a quorum task; see TaskInput.hold).
-        this.l.live.set(t.id, t);
-      } else if ((cold as boolean[])[i]) {
-        this.l.queues.addCold(t.type, t.priority);
-      } else {
-        // Big params are not held while the task waits: the assignment reads them back from the store.
-        if (encoded[i].length > RETAINED_PARAMS_MAX_BYTES) {
-          t.params = undefined;
-          t.paramsLoaded = false;
-        }
-        this.l.live.set(t.id, t);
-        this.l.queues.add(t, enqueuedAt);
+    // Counted at once, so that the job never looks complete while some of its tasks are still being queued.
+    this.l.tally.addLoaded(jobId, 'queued', fresh.length, false);
+    if (sliced) {
+      // Queued in slices too (one turn for 200,000 tasks held the loop for hundreds of ms). Until the
+      // last slice, a close or cancel of the job waits for it (job.adding), and so does a cancel by id.
+      const queueing = this.queue(fresh, cold as boolean[], encoded);
+      const job = jobId === null ? undefined : this.l.tally.jobs.get(jobId);
+      job?.adding.add(queueing);
+      this.queueing.add(queueing);
+      try {
+        await queueing;
+      } finally {
+        job?.adding.delete(queueing);
+        this.queueing.delete(queueing);
       }
-      this.l.tally.move(t.jobId, null, 'queued');
+    } else {
+      this.queueSlice(fresh, cold as boolean[], encoded, 0, fresh.length, Date.now());
     }
     await Promise.all(waits);
     if (orphaned.length > 0) {
@@ -200,6 +202,41 @@ export class TaskSubmission {
     }
     if (fresh.length > 0) this.l.onReady();
     return ids;
+  }
+
+  /** Queues durable fresh tasks a slice at a time, letting the dispatcher at each slice as it is queued. */
+  private async queue(fresh: LiveTask[], cold: boolean[], encoded: Buffer[]): Promise<void> {
+    for (let start = 0; start < fresh.length; start += SLICE_TASKS) {
+      if (start > 0) await yieldToLoop();
+      this.queueSlice(fresh, cold, encoded, start, Math.min(start + SLICE_TASKS, fresh.length), Date.now());
+      this.l.onReady();
+    }
+  }
+
+  /** Puts durable fresh tasks `start`..`end` where they wait: the ready queues, the cold count, or aside (held). */
+  private queueSlice(fresh: LiveTask[], cold: boolean[], encoded: Buffer[], start: number, end: number, enqueuedAt: number): void {
+    for (let i = start; i < end; i++) {
+      const t = fresh[i];
+      if (isHeld(t)) {
+        // A held task waits outside the queues until settleHeld ends it (a quorum task; see TaskInput.hold).
+        this.l.live.set(t.id, t);
+      } else if (cold[i]) {
+        this.l.queues.addCold(t.type, t.priority);
+      } else {
+        // Big params are not held while the task waits: the assignment reads them back from the store.
+        if (encoded[i].length > RETAINED_PARAMS_MAX_BYTES) {
+          t.params = undefined;
+          t.paramsLoaded = false;
+        }
+        this.l.live.set(t.id, t);
+        this.l.queues.add(t, enqueuedAt);
+      }
+    }
+  }
+
+  /** Resolves once no durable submission is still being queued (a task of one is not live yet). */
+  async queued(): Promise<void> {
+    while (this.queueing.size > 0) await Promise.allSettled([...this.queueing]);
   }
 
   /** Writes fresh tasks `start`..`end` (and the new job, if any): runs inside a group commit. */

@@ -9,41 +9,12 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { API_ERRORS, type ApiErrorCode } from '../../shared/errors.js';
 import { apiError, type ApiErrorBody } from './context.js';
 import { ndjsonField } from './ndjson.js';
-import { UNICODE_PATTERN } from './schemas.js';
+import { type AjvError, schemaFailure } from './schema-errors.js';
 
-interface AjvError {
-  instancePath: string;
-  keyword: string;
-  params?: { missingProperty?: string; additionalProperty?: string; pattern?: string };
-  message?: string;
-}
-
-/** The field and message of one schema error. */
-function describe(context: string, e: AjvError): { field: string; message: string } {
-  const extra = e.params?.missingProperty ?? e.params?.additionalProperty;
-  const field = `${context}${e.instancePath}${extra !== undefined ? `/${extra}` : ''}`;
-  if (e.keyword === 'required') return { field, message: 'is required' };
-  if (e.keyword === 'additionalProperties') return { field, message: 'is not a known field' };
-  if (e.keyword === 'pattern' && e.params?.pattern === UNICODE_PATTERN) return { field, message: 'must be valid Unicode (no lone UTF-16 surrogates, no U+FFFD)' };
-  return { field, message: e.message ?? 'is invalid' };
-}
-
-/**
- * A schema failure as one error naming its field. Under `anyOf` (a job body is an array or
- * `{tasks}`) each branch reports its own failure; the deepest one is the one the client meant
- * (`body/tasks/1/type must be string`, not `body must be array`).
- */
+/** A route's schema failure, naming its field (an NDJSON body's item by its line). */
 function validationError(err: FastifyError, req: FastifyRequest): ApiErrorBody {
   const context = err.validationContext ?? 'body';
-  let best: { field: string; message: string } | null = null;
-  let bestDepth = -1;
-  for (const e of (err.validation ?? []) as AjvError[]) {
-    if (e.keyword === 'anyOf' || e.keyword === 'oneOf') continue;
-    const d = describe(context, e);
-    const depth = d.field.split('/').length;
-    if (depth > bestDepth) [best, bestDepth] = [d, depth];
-  }
-  const chosen = best ?? { field: context, message: 'is invalid' };
+  const chosen = schemaFailure(context, (err.validation ?? []) as AjvError[]);
   const field = context === 'body' ? ndjsonField(req.body, chosen.field) : chosen.field;
   return apiError(400, 'INVALID_REQUEST', `${field} ${chosen.message}`, field);
 }
@@ -82,7 +53,7 @@ export function toApiError(err: FastifyError & { field?: string }, req: FastifyR
   if (status === 503 && err.code === 'STORE_UNAVAILABLE') return apiError(503, 'STORE_UNAVAILABLE', err.message);
   if (status >= 500) return apiError(500, 'INTERNAL', 'internal error');
   // Our own errors (thrown by parsers and limits) carry a catalogued code and their field.
-  if (err.code in API_ERRORS) return apiError(status, err.code as ApiErrorCode, err.message, err.field);
+  if (err.code in API_ERRORS) return apiError(status, err.code as ApiErrorCode, err.message, err.field === undefined ? undefined : ndjsonField(req.body, err.field));
   if (err instanceof SyntaxError) return apiError(400, 'INVALID_JSON', `the body is not valid JSON: ${err.message}`, 'body');
   return apiError(status === 413 ? 413 : 400, status === 413 ? 'BODY_TOO_LARGE' : 'INVALID_REQUEST', err.message, err.field);
 }

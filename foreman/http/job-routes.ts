@@ -8,7 +8,7 @@ import type { TaskInput } from '../task-types.js';
 import { apiError, type ApiContext } from './context.js';
 import { idParams, jobBodySchema, resultsQuery, taskInputSchema } from './schemas.js';
 import { doc, jobSchema, object, resultLineSchema } from './openapi.js';
-import { MAX_JOB_BODY_BYTES } from './ndjson.js';
+import { MAX_JOB_BODY_BYTES, ndjsonTasksSchema } from './ndjson.js';
 import { jobView } from './views.js';
 import { checkMergeable } from '../job-params.js';
 import { submitWithQuorum } from './quorum-submit.js';
@@ -44,7 +44,7 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
         body: {
           content: {
             'application/json': { schema: jobBodySchema },
-            'application/x-ndjson': { schema: { type: 'array', items: taskInputSchema, minItems: 1, description: 'one task object per line' } },
+            'application/x-ndjson': { schema: ndjsonTasksSchema },
           },
         },
       },

@@ -1,18 +1,31 @@
 /**
  * NDJSON job bodies (`content-type: application/x-ndjson`): one task per line.
- * Parsing runs in slices that yield to the event loop between them, so a
- * 200,000-line import does not stall dispatch, heartbeats or other requests.
- * The line number of each parsed item is remembered, so a validation error
- * names `body/line N/…` (1-based, as an editor shows it) rather than the item's index.
+ * Parsing, and checking each line against the task schema, run in slices that
+ * yield to the event loop between them, so a 200,000-line import does not stall
+ * dispatch, heartbeats or other requests (the route's own schema then checks only
+ * that the body is a non-empty array: one pass over 200,000 items held the loop).
+ * An error names `body/line N/…` (1-based, as an editor shows it); the line number
+ * of each item is remembered, so later errors naming an item's index do too.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { type AjvError, schemaFailure } from './schema-errors.js';
+import { taskInputSchema } from './schemas.js';
 
 /** Largest job body, in bytes; NDJSON lets a client send this many without building one JSON array. */
 export const MAX_JOB_BODY_BYTES = 256 * 1024 * 1024;
 
-/** Characters parsed between yields to the event loop: about 1 ms of JSON.parse. */
+/** Characters parsed (and checked) between yields to the event loop: about 1 ms of JSON.parse. */
 const SLICE_CHARS = 256 * 1024;
+
+/**
+ * The NDJSON body's schema as the route validates it: the items were checked while parsing.
+ * Each line is one task object, as in the application/json array.
+ */
+export const ndjsonTasksSchema = { type: 'array', minItems: 1, description: 'one task object per line, as in the application/json array' };
+
+/** Checks one parsed line in place (the route's compiler: its coercions and defaults apply); sets `errors` when it fails. */
+export type ItemCheck = ((item: unknown) => boolean) & { errors?: AjvError[] | null };
 
 /** The line number of each item of a parsed NDJSON body, by the array the parser returned. */
 const lineNumbers = new WeakMap<object, number[]>();
@@ -26,15 +39,15 @@ export function ndjsonField(body: unknown, field: string): string {
   return line === undefined ? field : `body/line ${line}${m[2] ?? ''}`;
 }
 
-function lineError(status: 400 | 413, code: 'INVALID_NDJSON' | 'LINE_TOO_LONG', line: number, message: string): Error {
-  return Object.assign(new Error(message), { statusCode: status, code, field: `body/line ${line}` });
+function lineError(status: 400 | 413, code: 'INVALID_NDJSON' | 'LINE_TOO_LONG' | 'INVALID_REQUEST', message: string, field: string): Error {
+  return Object.assign(new Error(message), { statusCode: status, code, field });
 }
 
 /**
  * Parses an NDJSON body: one JSON value per non-empty line, each line at most `maxLineBytes`.
  * @throws Error with statusCode 400 (INVALID_NDJSON) or 413 (LINE_TOO_LONG) and the field `body/line N`.
  */
-export async function parseNdjson(body: string, maxLineBytes: number): Promise<unknown[]> {
+export async function parseNdjson(body: string, maxLineBytes: number, check?: ItemCheck): Promise<unknown[]> {
   const out: unknown[] = [];
   const lines: number[] = [];
   let start = 0;
@@ -45,15 +58,21 @@ export async function parseNdjson(body: string, maxLineBytes: number): Promise<u
     const chars = end - start;
     // n UTF-16 units are at most 3n UTF-8 bytes: only long lines need measuring.
     if (chars > maxLineBytes || (chars * 3 > maxLineBytes && Buffer.byteLength(body.slice(start, end)) > maxLineBytes)) {
-      throw lineError(413, 'LINE_TOO_LONG', line, `line ${line} is longer than ${maxLineBytes} bytes (maxNdjsonLineBytes)`);
+      throw lineError(413, 'LINE_TOO_LONG', `line ${line} is longer than ${maxLineBytes} bytes (maxNdjsonLineBytes)`, `body/line ${line}`);
     }
     const text = body.slice(start, end).trim();
     if (text !== '') {
+      let item: unknown;
       try {
-        out.push(JSON.parse(text));
+        item = JSON.parse(text);
       } catch (err) {
-        throw lineError(400, 'INVALID_NDJSON', line, `line ${line} is not valid JSON: ${(err as Error).message}`);
+        throw lineError(400, 'INVALID_NDJSON', `line ${line} is not valid JSON: ${(err as Error).message}`, `body/line ${line}`);
       }
+      if (check && !check(item)) {
+        const { field, message } = schemaFailure(`body/line ${line}`, check.errors ?? []);
+        throw lineError(400, 'INVALID_REQUEST', `${field} ${message}`, field);
+      }
+      out.push(item);
       lines.push(line);
     }
     start = end + 1;
@@ -73,5 +92,6 @@ export async function parseNdjson(body: string, maxLineBytes: number): Promise<u
  */
 export function installNdjsonParser(app: FastifyInstance, maxLineBytes: number): void {
   app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser('application/x-ndjson', { parseAs: 'string', bodyLimit: MAX_JOB_BODY_BYTES }, async (_req: unknown, body: string | Buffer) => parseNdjson(body as string, maxLineBytes));
+  app.addContentTypeParser('application/x-ndjson', { parseAs: 'string', bodyLimit: MAX_JOB_BODY_BYTES }, async (req: FastifyRequest, body: string | Buffer) =>
+    parseNdjson(body as string, maxLineBytes, req.compileValidationSchema(taskInputSchema, 'body') as ItemCheck));
 }
