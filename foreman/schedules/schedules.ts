@@ -53,6 +53,8 @@ export class Schedules {
   private readonly timed = new Map<string, number | null>();
   private timer: NodeJS.Timeout | null = null;
   private firing = false;
+  /** The last pass could not fire a due tick: the store is failing (reported once, until a pass succeeds). */
+  private failing = false;
   private stopped = false;
   /** Re-reads of the store, one at a time and in order, so an older read never lands after a newer one. */
   private reading: Promise<void> = Promise.resolve();
@@ -141,16 +143,19 @@ export class Schedules {
             (current, now) => nextAfter(cronOf(current.cron, current.timezone), Math.max(now, tick)),
           );
           if (fired && submitted) this.deps.onFired?.(name);
+          // Fired here, fired elsewhere, or replaced meanwhile: the store says what the next tick is.
+          await this.follow(name);
         } catch (err) {
           failed = true;
-          this.deps.log?.warn({ err, schedule: name, tick }, 'schedule could not fire (the store is failing or closing); the tick stays due');
+          // Once per episode: the tick is tried again every RETRY_AFTER_FAILURE_MS until the store takes it.
+          if (!this.failing) this.deps.log?.warn({ err, schedule: name, tick }, 'schedule could not fire (the store is failing or closing); the tick stays due and is tried again');
         }
-        // Fired here, fired elsewhere, or replaced meanwhile: the store says what the next tick is.
-        await this.follow(name);
       }
     } finally {
       this.firing = false;
     }
+    if (this.failing && !failed) this.deps.log?.info({}, 'schedules firing again');
+    this.failing = failed;
     this.arm(failed ? RETRY_AFTER_FAILURE_MS : 0);
   }
 

@@ -37,7 +37,9 @@ function pgRun(cmd: string, args: string[]): void {
 class PrivateCluster {
   readonly dir = mkdtempSync(join(tmpdir(), 'gaffer-pg-restart-'));
   port = 0;
+  /** Creates and starts the cluster the first time; returns its admin URL. */
   async init(): Promise<string> {
+    if (this.port !== 0) return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
     if (AS_ROOT) spawnSync('chown', ['postgres', this.dir]);
     else chownSync(this.dir, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
     this.port = await freePort();
@@ -113,5 +115,34 @@ describe.runIf(postgresAvailable() && BIN !== undefined)('the database restarted
     } finally {
       await db.end();
     }
+  }, 180_000);
+
+  it('fires a schedule again once the database is back: the tick due during the outage once, then on from now', async () => {
+    const admin = new pg.Client({ connectionString: await cluster.init() });
+    await admin.connect();
+    await admin.query('CREATE DATABASE schedules');
+    await admin.end();
+    const url = `postgres://postgres@127.0.0.1:${cluster.port}/schedules`;
+    const foreman = await startForeman(['--store', url]);
+    await foreman.api.request('POST', '/schedules', { name: 'every-second', cron: '* * * * * *', task: { type: 'echo' } });
+    const ticks = async () => {
+      const { tasks } = await foreman.api.request('GET', '/tasks?limit=1000');
+      return (tasks as { key: string }[]).map((t) => Number(t.key.split(':')[2])).sort((a, b) => a - b);
+    };
+    await waitFor(async () => (await ticks()).length >= 2, 'two ticks');
+    cluster.stop();
+    const failed = await foreman.waitForLine((l) => l.msg === 'schedule could not fire (the store is failing or closing); the tick stays due and is tried again', 'a tick that could not fire');
+    // Down for two more ticks at least: retried every second meanwhile, reported once.
+    await waitFor(() => Date.now() > (failed.time as number) + 2500, 'two more ticks missed', 10_000, 100);
+    cluster.start();
+    await foreman.waitForLine((l) => l.msg === 'schedules firing again', 'schedules firing again', 30_000);
+    const stuck = failed.tick as number;
+    await waitFor(async () => (await ticks()).some((t) => t > stuck + 1000), 'a tick after the outage', 30_000);
+    const all = await ticks();
+    expect(new Set(all).size).toBe(all.length);
+    // The tick due when the database went away fired once it was back; the next ones from then on.
+    expect(all).toContain(stuck);
+    expect(all.filter((t) => t > stuck && t <= stuck + 2000)).toEqual([]);
+    expect(foreman.lines.filter((l) => l.msg === failed.msg)).toHaveLength(1);
   }, 180_000);
 });

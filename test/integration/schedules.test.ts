@@ -15,6 +15,9 @@ async function ticksOf(url: string, name: string): Promise<number[]> {
   return tasks.filter((t: any) => t.key?.startsWith(`schedule:${name}:`)).map((t: any) => Number(t.key.split(':')[2])).sort((a: number, b: number) => a - b);
 }
 
+/** Several processes start in these tests, on a machine other tests share: allow each a minute. */
+const SLOW_START_MS = 60_000;
+
 /** The sum of `gaffer_schedule_firings_total{name}` on these foremen. */
 async function firingsCounted(urls: string[], name: string): Promise<number> {
   let sum = 0;
@@ -27,7 +30,7 @@ async function firingsCounted(urls: string[], name: string): Promise<number> {
 
 describe.each(STORES)('recurring schedules (%s)', (store) => {
   it('fires each tick once, across a crash: missed ticks fire once (catchUp once) or not at all (skip)', async () => {
-    let foreman = await startForeman(await storeArgs(store));
+    let foreman = await startForeman(await storeArgs(store), { startTimeoutMs: SLOW_START_MS });
     await spawnWorker(foreman.wsUrl);
     const { stdout } = await run(process.execPath, [BIN, 'schedule', 'add', 'every-second', '* * * * * *', '--type', 'identity', '--params', '"tick"', '--foreman', foreman.url]);
     expect(stdout).toMatch(/schedule every-second: next tick 20/);
@@ -44,7 +47,7 @@ describe.each(STORES)('recurring schedules (%s)', (store) => {
     const downAt = Date.now();
     // Down for at least three ticks.
     await waitFor(() => Date.now() > downAt + 3500, 'three ticks missed', 10_000, 100);
-    foreman = await startForeman(foreman.args, { dbPath: foreman.dbPath, port: foreman.port });
+    foreman = await startForeman(foreman.args, { dbPath: foreman.dbPath, port: foreman.port, startTimeoutMs: SLOW_START_MS });
     // What the restarted foreman found due: the first missed tick, and the next tick from its start.
     const once = await foreman.waitForLine((l) => l.msg === 'firing the first schedule tick missed while down, skipping the rest' && l.schedule === 'every-second', 'catch-up of every-second');
     const skipped = await foreman.waitForLine((l) => l.msg === 'skipping schedule ticks missed while down' && l.schedule === 'skipper', 'skip of skipper');
@@ -83,8 +86,8 @@ describe.each(STORES)('recurring schedules (%s)', (store) => {
 describe.runIf(postgresAvailable())('recurring schedules across foremen sharing one PostgreSQL database', () => {
   it('fires each tick once fleet-wide, and a schedule made on one foreman is listed and fired by the other', async () => {
     const args = await storeArgs('postgres');
-    const a = await startForeman(args);
-    const b = await startForeman(args);
+    const a = await startForeman(args, { startTimeoutMs: SLOW_START_MS });
+    const b = await startForeman(args, { startTimeoutMs: SLOW_START_MS });
 
     // Three ticks, three to five seconds from now (then next minute): every foreman's timer goes off at each.
     const second = Math.floor(Date.now() / 1000);
