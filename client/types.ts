@@ -105,6 +105,8 @@ export interface SubmitOptions {
 export interface TaskInput<Type extends string = string, Params = unknown> extends SubmitOptions {
   type: Type;
   params?: Params;
+  /** Keys of tasks of the same job (earlier in this submission, or added before) that must all succeed first; as `dependsOn`. */
+  dependsOnKeys?: string[];
 }
 
 /** Filters of `listTasks` and `retryTasks`; every one given must match. */

@@ -33,6 +33,8 @@ export interface TaskInput {
   delayMs?: number;
   /** Dependencies (foreman/dependencies/): ids of existing tasks that must all succeed before this one runs. */
   dependsOn?: string[];
+  /** Dependencies by idempotency key (jobs only): keys of tasks earlier in the same submission or already in the job. */
+  dependsOnKeys?: string[];
   /** Points a worker earns for a result that matches the quorum's canonical one (default 1). */
   points?: number;
   /** Internal (never from the API): the task id, when a room made it in advance. */

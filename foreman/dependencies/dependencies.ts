@@ -15,21 +15,17 @@
  * so judging one twice, or on two foremen at once, acts once.
  */
 import type { Assignment } from '../../shared/protocol.js';
-import { newTimeOrderedId } from '../../shared/ids.js';
-import { LedgerError } from '../ledger-error.js';
 import type { SettledTask, StoreReads, TaskLedger } from '../ledger.js';
 import type { LiveTask, TaskError, TaskInput } from '../task-types.js';
 import type { DependencyRows } from './dependency-rows.js';
-
-/** Most parents one task may name. */
-export const MAX_PARENTS = 1000;
+import { isDependent, planParents } from './parent-plan.js';
 
 /** Most waiting children one sweep decides. */
 const SWEEP_LIMIT = 1000;
 
 export interface DependenciesDeps {
   rows: DependencyRows;
-  tasks: Pick<TaskLedger, 'releaseHeld' | 'settleHeld'>;
+  tasks: Pick<TaskLedger, 'releaseHeld' | 'settleHeld' | 'findTaskByKey'>;
   reads: Pick<StoreReads, 'getTask'>;
   /** How often to sweep for children nobody judged (shared stores only), ms. */
   sweepMs: number;
@@ -62,32 +58,31 @@ export class Dependencies {
   }
 
   /**
-   * Submits `inputs` through `submit`: those with `dependsOn` are checked (every parent exists), get
-   * their ids now, are held, and have their edges written first; once submitted each is judged.
+   * Submits `inputs` through `submit`: those with `dependsOn` or `dependsOnKeys` have their parents
+   * resolved and checked (every one exists, or comes earlier in this submission), get their ids now,
+   * are held, and have their edges written first; once submitted each is judged.
    * @param fieldOf names input i's field `name` in a 400.
+   * @param jobId the job the inputs go into (`dependsOnKeys` names tasks of that job), null for none.
    * @throws LedgerError INVALID_REQUEST naming the field.
    */
-  async submit(inputs: TaskInput[], fieldOf: (i: number, name: string) => string, submit: (inputs: TaskInput[]) => Promise<string[]>): Promise<string[]> {
-    if (!inputs.some((t) => t.dependsOn !== undefined && t.dependsOn.length > 0)) return submit(inputs);
-    const planned: Array<{ index: number; child: string; parents: string[] }> = [];
-    const prepared: TaskInput[] = [];
-    for (let i = 0; i < inputs.length; i++) {
-      const input = inputs[i];
-      if (!input.dependsOn || input.dependsOn.length === 0) {
-        prepared.push(input);
-        continue;
-      }
-      if (input.quorum !== undefined) throw new LedgerError(400, 'INVALID_REQUEST', 'a quorum task cannot have dependsOn yet', fieldOf(i, 'dependsOn'));
-      for (let k = 0; k < input.dependsOn.length; k++) {
-        // Parents must exist now: so a task only ever depends on older ones, and no cycle can form.
-        if (!(await this.deps.reads.getTask(input.dependsOn[k]))) {
-          throw new LedgerError(400, 'INVALID_REQUEST', `no task ${input.dependsOn[k]} (parents must exist first)`, `${fieldOf(i, 'dependsOn')}/${k}`);
-        }
-      }
-      const child = newTimeOrderedId('t_');
-      planned.push({ index: i, child, parents: [...new Set(input.dependsOn)] });
-      prepared.push({ ...input, id: child, hold: true });
-    }
+  async submit(
+    inputs: TaskInput[],
+    fieldOf: (i: number, name: string) => string,
+    submit: (inputs: TaskInput[]) => Promise<string[]>,
+    jobId: string | null = null,
+  ): Promise<string[]> {
+    if (!inputs.some(isDependent)) return submit(inputs);
+    const plan = await planParents(inputs, fieldOf, jobId, this.deps);
+    const prepared = inputs.map((input, i) => {
+      const id = plan.ids[i];
+      if (id === undefined) return input;
+      return plan.children.has(i) ? { ...input, id, hold: true } : { ...input, id };
+    });
+    const planned = [...plan.children].map(([index, parents]) => ({
+      index,
+      child: plan.ids[index] as string,
+      parents: parents.map((p) => (typeof p === 'number' ? (plan.ids[p] as string) : p)),
+    }));
     // The edges first: edges of a child never made are harmless (and deleted below), a child without its edges would never run.
     await this.deps.rows.add(planned);
     let ids: string[];
@@ -100,9 +95,19 @@ export class Dependencies {
     // An idempotency key that named an existing task: that one stands, these edges were never needed.
     const unused = planned.filter((p) => ids[p.index] !== p.child).map((p) => p.child);
     if (unused.length > 0) await this.deps.rows.remove(unused);
+    const made = planned.filter((p) => ids[p.index] === p.child);
+    // A parent named by key in this submission whose key named an existing task (or that a room gave
+    // another id): its children's edges are moved to the task that stands.
+    const stood = new Map<string, string>();
+    plan.ids.forEach((id, i) => id !== undefined && ids[i] !== id && stood.set(id, ids[i]));
+    const moved = made.filter((p) => p.parents.some((id) => stood.has(id))).map((p) => ({ ...p, parents: p.parents.map((id) => stood.get(id) ?? id) }));
+    if (moved.length > 0) {
+      await this.deps.rows.remove(moved.map((p) => p.child));
+      await this.deps.rows.add(moved);
+    }
     // A parent that settled while the child was being written did not see it: judged now, on what the store shows.
     try {
-      for (const p of planned) if (ids[p.index] === p.child) await this.judge(p.child);
+      for (const p of made) await this.judge(p.child);
     } catch (err) {
       // The children are made: failing the request now would make the client submit them again. The sweep, or the next start, judges them.
       this.deps.log?.warn({ err }, 'could not judge dependent tasks');

@@ -6,7 +6,7 @@ import { LedgerError } from '../ledger-error.js';
 import type { SettledTask } from '../task-manager.js';
 import type { TaskInput } from '../task-types.js';
 import { apiError, type ApiContext } from './context.js';
-import { idParams, jobBodySchema, resultsQuery, taskInputSchema } from './schemas.js';
+import { idParams, jobBodySchema, jobTaskInputSchema, resultsQuery } from './schemas.js';
 import { doc, jobSchema, object, resultLineSchema } from './openapi.js';
 import { MAX_JOB_BODY_BYTES, ndjsonTasksSchema } from './ndjson.js';
 import { jobView } from './views.js';
@@ -66,7 +66,7 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
       let ids: string[];
       try {
         const quorum = Array.isArray(body) ? undefined : body.quorum;
-        ids = await submitWithQuorum(reply, () => ctx.dependencies.submit(tasks, (i, name) => `${Array.isArray(body) ? 'body' : 'body/tasks'}/${i}/${name}`, (inputs) => ctx.quorum.submit(inputs, jobId, { key, open, params, quorum }, Array.isArray(body) ? 'body' : 'body/tasks', Array.isArray(body) ? undefined : (i) => `body/tasks/${i}/key`)));
+        ids = await submitWithQuorum(reply, () => ctx.dependencies.submit(tasks, (i, name) => `${Array.isArray(body) ? 'body' : 'body/tasks'}/${i}/${name}`, (inputs) => ctx.quorum.submit(inputs, jobId, { key, open, params, quorum }, Array.isArray(body) ? 'body' : 'body/tasks', Array.isArray(body) ? undefined : (i) => `body/tasks/${i}/key`), jobId));
         if (ids.length === 0) return reply;
       } catch (err) {
         if (err instanceof LedgerError) throw err;
@@ -95,7 +95,7 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
           write: true,
         }),
         params: idParams,
-        body: { type: 'array', items: taskInputSchema, minItems: 1 },
+        body: { type: 'array', items: jobTaskInputSchema, minItems: 1 },
       },
     },
     async (req, reply) => {
@@ -103,7 +103,7 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
       if (!job) return reply.code(404).send(apiError(404, 'JOB_NOT_FOUND', `no job ${req.params.id}`, 'id'));
       const unmergeable = job.params ? checkMergeable(req.body, 'body') : null;
       if (unmergeable) return reply.code(400).send(apiError(400, 'INVALID_REQUEST', 'with job params, each task\'s params must be an object (or absent)', unmergeable));
-      const ids = await submitWithQuorum(reply, () => ctx.dependencies.submit(req.body, (i, name) => `body/${i}/${name}`, (inputs) => ctx.quorum.submit(inputs, job.id, undefined, 'body')));
+      const ids = await submitWithQuorum(reply, () => ctx.dependencies.submit(req.body, (i, name) => `body/${i}/${name}`, (inputs) => ctx.quorum.submit(inputs, job.id, undefined, 'body'), job.id));
       if (ids.length === 0) return reply;
       return reply.code(202).send({ jobId: job.id, count: ids.length, taskIds: ids });
     },

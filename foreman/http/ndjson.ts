@@ -10,7 +10,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type AjvError, schemaFailure } from './schema-errors.js';
-import { taskInputSchema } from './schemas.js';
+import { jobTaskInputSchema } from './schemas.js';
 
 /** Largest job body, in bytes; NDJSON lets a client send this many without building one JSON array. */
 export const MAX_JOB_BODY_BYTES = 256 * 1024 * 1024;
@@ -93,5 +93,5 @@ export async function parseNdjson(body: string, maxLineBytes: number, check?: It
 export function installNdjsonParser(app: FastifyInstance, maxLineBytes: number): void {
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/x-ndjson', { parseAs: 'string', bodyLimit: MAX_JOB_BODY_BYTES }, async (req: FastifyRequest, body: string | Buffer) =>
-    parseNdjson(body as string, maxLineBytes, req.compileValidationSchema(taskInputSchema, 'body') as ItemCheck));
+    parseNdjson(body as string, maxLineBytes, req.compileValidationSchema(jobTaskInputSchema, 'body') as ItemCheck));
 }

@@ -40,15 +40,30 @@ export const taskInputSchema = {
   },
 } as const;
 
+/** A task of a job: it may also name parents by key within the job (foreman/dependencies/parent-plan.ts). */
+export const jobTaskInputSchema = {
+  ...taskInputSchema,
+  properties: {
+    ...taskInputSchema.properties,
+    dependsOnKeys: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 1000,
+      items: taskInputSchema.properties.key,
+      description: 'idempotency keys of tasks of this job (earlier in this request, or added before) that must all succeed first; as dependsOn',
+    },
+  },
+} as const;
+
 export const jobBodySchema = {
   anyOf: [
-    { type: 'array', items: taskInputSchema, minItems: 1 },
+    { type: 'array', items: jobTaskInputSchema, minItems: 1 },
     {
       type: 'object',
       required: ['tasks'],
       additionalProperties: false,
       properties: {
-        tasks: { type: 'array', items: taskInputSchema, minItems: 1 },
+        tasks: { type: 'array', items: jobTaskInputSchema, minItems: 1 },
         open: { type: 'boolean', description: 'keep accepting tasks until POST /jobs/:id/close' },
         quorum: { ...quorumSchema, description: 'the quorum of every task of this request that gives none of its own' },
         params: { type: 'object', description: "params shared by every task of the job (e.g. a code task's source), stored once and merged under each task's own params; tasks' params must then be objects" },

@@ -76,6 +76,49 @@ describe.each(STORES)('dependent tasks (%s)', (store) => {
     expect(badJob).toMatchObject({ status: 400, body: { field: 'body/tasks/1/dependsOn/0' } });
   });
 
+  it('names parents by key within a job: earlier in the same submission, or added to the job before', async () => {
+    const foreman = await startForeman(await storeArgs(store));
+    await spawnWorker(foreman.wsUrl, { concurrency: 4 });
+    const { jobId, taskIds } = await foreman.api.request('POST', '/jobs', {
+      open: true,
+      tasks: [
+        { type: 'sleep', params: { ms: 600 }, key: 'a' },
+        { type: 'identity', params: 'b', key: 'b' },
+        { type: 'echo-parents', params: 'reduce', key: 'r', dependsOnKeys: ['a', 'b'] },
+      ],
+    });
+    const [a, b, r] = taskIds;
+    const reduced = await waitForTask(foreman.api, r, settled, 'reduce settled');
+    expect(reduced).toMatchObject({ state: 'succeeded', result: { parents: { [a]: { slept: 600 }, [b]: 'b' }, params: 'reduce' } });
+    expect([...reduced.dependsOn].sort()).toEqual([a, b].sort());
+    expect(reduced.startedAt).toBeGreaterThanOrEqual((await getTask(foreman.api, a)).finishedAt);
+
+    // Added to the job later, naming a task already in it.
+    const { taskIds: [late] } = await foreman.api.request('POST', `/jobs/${jobId}/tasks`, [{ type: 'echo-parents', params: 'late', dependsOnKeys: ['r'] }]);
+    expect(await waitForTask(foreman.api, late, settled, 'late settled')).toMatchObject({ state: 'succeeded', result: { parents: { [r]: reduced.result } } });
+
+    // A parent in the same submission whose key names an existing task: the child depends on that task.
+    const again = await foreman.api.request('POST', '/jobs', { tasks: [{ type: 'sleep', params: { ms: 600 }, key: 'a' }, { type: 'echo-parents', dependsOnKeys: ['a'] }] });
+    expect(again.taskIds[0]).toBe(a);
+    expect(await waitForTask(foreman.api, again.taskIds[1], settled, 'child of the existing task settled')).toMatchObject({
+      state: 'succeeded', dependsOn: [a], result: { parents: { [a]: { slept: 600 } } },
+    });
+
+    // NDJSON lines too.
+    const lines = [{ type: 'identity', params: 'x', key: 'nd-x' }, { type: 'echo-parents', dependsOnKeys: ['nd-x'] }].map((t) => JSON.stringify(t)).join('\n');
+    const nd = await postRaw(`${foreman.url}/jobs`, lines, 'application/x-ndjson');
+    expect(nd.status).toBe(202);
+    expect(await waitForTask(foreman.api, nd.body.taskIds[1], settled, 'NDJSON child settled')).toMatchObject({ state: 'succeeded', result: { parents: { [nd.body.taskIds[0]]: 'x' } } });
+
+    // Refused: the key of a later task, a key of another job's task, and dependsOnKeys outside a job.
+    const later = await postRaw(`${foreman.url}/jobs`, JSON.stringify({ tasks: [{ type: 'echo-parents', dependsOnKeys: ['z'] }, { type: 'identity', key: 'z' }] }));
+    expect(later).toMatchObject({ status: 400, body: { code: 'INVALID_REQUEST', field: 'body/tasks/0/dependsOnKeys/0' } });
+    const otherJob = await postRaw(`${foreman.url}/jobs`, JSON.stringify([{ type: 'identity' }, { type: 'echo-parents', dependsOnKeys: ['b', 'a'] }]));
+    expect(otherJob).toMatchObject({ status: 400, body: { code: 'INVALID_REQUEST', field: 'body/1/dependsOnKeys/0' } });
+    const single = await postRaw(`${foreman.url}/tasks`, JSON.stringify({ type: 'identity', dependsOnKeys: ['a'] }));
+    expect(single).toMatchObject({ status: 400, body: { code: 'INVALID_REQUEST' } });
+  });
+
   it('deletes the edges with their tasks when retention purges them', async () => {
     const args = await storeArgs(store);
     const foreman = await startForeman([...args, '--retention-ms', '1']);
