@@ -106,6 +106,10 @@ describe.runIf(postgresAvailable())('recurring schedules across foremen sharing 
     // The metric is counted just after the commit that the row shows.
     await waitFor(async () => (await firingsCounted([a.url, b.url], 'thrice')) >= 3, 'the firings counted');
     expect(await firingsCounted([a.url, b.url], 'thrice')).toBe(3);
+    // Replaced through B: the same schedule (firings and creation kept), seen from A.
+    const replaced = await postRaw(`${b.url}/schedules`, JSON.stringify({ name: 'thrice', cron: '0 0 1 1 *', task: { type: 'identity', params: 'yearly' } }));
+    expect(replaced).toMatchObject({ status: 200, body: { cron: '0 0 1 1 *', firings: 3, createdAt: after.createdAt } });
+    expect(await (await fetch(`${a.url}/schedules/thrice`)).json()).toMatchObject({ cron: '0 0 1 1 *', task: { params: 'yearly' }, firings: 3 });
 
     // Made on A, which then dies: B heard of it (NOTIFY) and fires it alone.
     expect((await postRaw(`${a.url}/schedules`, JSON.stringify({ name: 'every-second', cron: '* * * * * *', task: { type: 'identity' } }))).status).toBe(201);
