@@ -13,6 +13,7 @@ import { ClientChannel } from './client-channel/client-channel.js';
 import { Dispatcher } from './dispatcher.js';
 import { HotRouting } from './hot-routing/hot-routing.js';
 import { TypeLimits } from './type-limits/type-limits.js';
+import { SqliteTypeLimits } from './type-limits/sqlite-type-limits.js';
 import { Dependencies } from './dependencies/dependencies.js';
 import { SqliteDependencyRows } from './dependencies/dependency-rows.js';
 import { Schedules } from './schedules/schedules.js';
@@ -144,6 +145,7 @@ export class Foreman {
       onAttemptEnded: (type, outcome, error) => {
         // A handler's RateLimitedError pauses its type fleet-wide (the task itself is requeued after the wait).
         if (error?.retryAfterMs !== undefined && error.code === 'HANDLER_RATE_LIMITED') this.typeLimits.pause(type, error.retryAfterMs);
+        this.typeLimits.ended(type);
         this.events.emit('attemptEnded', { type, outcome, code: error?.code ?? null });
       },
     };
@@ -183,7 +185,10 @@ export class Foreman {
     this.hotRouting = new HotRouting(options.coldStartWaitMs, () => this.dispatcher.schedule());
     this.dispatcher.hotRouting = this.hotRouting;
     this.typeLimits = new TypeLimits({
-      db, commit: this.commit,
+      // With PostgreSQL the limits are shared by every foreman and enforced where tasks are claimed.
+      store: pg
+        ? pg.typeLimits({ covers: (type) => this.typeLimits.covers(type), held: (type, hold) => this.typeLimits.heldAtClaim(type, hold) })
+        : new SqliteTypeLimits(db, this.commit),
       runningOf: (types) => {
         const n = new Map<string, number>();
         if (types.size === 0) return n;
@@ -192,6 +197,7 @@ export class Foreman {
       },
       onRoom: () => this.dispatcher.schedule(),
       onHeld: (type, limit) => this.events.listenerCount('typeHeld') > 0 && this.events.emit('typeHeld', { type, limit }),
+      onPauseFailed: (type, err) => app.log.warn({ err, type }, 'rate-limit pause not stored; it holds on this foreman only'),
     });
     this.dispatcher.typeLimits = this.typeLimits;
     this.retention = new Retention(this.tasks, options.retentionMs, Math.min(60_000, Math.max(1000, options.retentionMs)));
@@ -267,7 +273,7 @@ export class Foreman {
       this.fleet.adoptOrphans(this.tasks.load(now), now);
     }
     this.checkpoints.start();
-    this.typeLimits.load();
+    await this.typeLimits.load();
     await this.quorum.load();
     await this.dependencies.load();
     this.quorum.start();
@@ -306,8 +312,7 @@ export class Foreman {
     jobRoutes(app, this.api);
     fleetRoutes(app, this.api);
     leaderboardRoutes(app, this.api);
-    // The limits live in this foreman's memory: with several foremen (PostgreSQL) they could not be fleet-wide yet.
-    typeLimitsRoutes(app, this.typeLimits, !this.pg);
+    typeLimitsRoutes(app, this.typeLimits);
     scheduleRoutes(app, this.schedules);
     const workerAuth = this.edge.workerAuth;
     // With PostgreSQL the tokens are shared there; the in-memory SQLite holds this foreman's mirror, which hellos read.

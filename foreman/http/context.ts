@@ -22,8 +22,8 @@ export interface ApiContext {
   attemptLogs: Pick<AttemptLogStore, 'forTask'>;
   /** Quorum tasks: submission, what GET /tasks/:id shows of them, the leaderboard. */
   quorum: Quorum;
-  /** Fleet-wide limits per task type: what GET /tasks/:id and GET /stats show of them. */
-  typeLimits: Pick<TypeLimits, 'heldBy' | 'describe'>;
+  /** Fleet-wide limits per task type: what GET /tasks/:id and GET /stats show of them (`refresh()` first: with several foremen it reads the fleet's counts). */
+  typeLimits: Pick<TypeLimits, 'heldBy' | 'describe' | 'refresh'>;
   /** Dependent tasks: submission (checks and holds them), what GET /tasks/:id shows of them. */
   dependencies: Pick<Dependencies, 'submit' | 'describe'>;
   options: Readonly<ForemanOptions>;

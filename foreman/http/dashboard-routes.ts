@@ -41,6 +41,8 @@ class SnapshotBuilder {
     if (!this.queueStats || now - this.queueStatsAt >= this.queueStatsEveryMs) {
       const t0 = performance.now();
       this.queueStats = stats(ctx);
+      // With several foremen the type limits' fleet counts come from the store: the next snapshot shows this read.
+      void ctx.typeLimits.refresh();
       // stats() queries the store and walks workers × task types; on a big foreman that takes real
       // time, so it is refreshed less often as it gets dearer: never more than ~5% of the foreman's time.
       this.queueStatsEveryMs = Math.max(DASHBOARD_TICK_MS, (performance.now() - t0) * 20);

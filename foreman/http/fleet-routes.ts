@@ -133,7 +133,10 @@ export function fleetRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get('/stats', {
     schema: doc({ summary: 'Counts of tasks, workers, slots and queues', tag: 'operations', operationId: 'getStats', responses: { 200: { description: 'the counts now', ...statsSchema } } }),
-  }, async () => stats(ctx));
+  }, async () => {
+    await ctx.typeLimits.refresh();
+    return stats(ctx);
+  });
 
   app.post('/ops/drain', {
     schema: doc({

@@ -78,6 +78,7 @@ export function taskRoutes(app: FastifyInstance, ctx: ApiContext): void {
   }, async (req, reply) => {
     const row = await ctx.store.getTask(req.params.id);
     if (!row) return reply.code(404).send(apiError(404, 'TASK_NOT_FOUND', `no task ${req.params.id}`, 'id'));
+    await ctx.typeLimits.refresh();
     const quorum = ctx.quorum.describe(row.id);
     return {
       ...taskView(ctx, row, await ctx.store.getAttempts(row.seq), (await ctx.dependencies.describe([row.id])).get(row.id)),
@@ -128,6 +129,7 @@ export function taskRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const after = settledNow ? row : await ctx.store.getTask(id);
       if (!after) return reply.code(404).send(apiError(404, 'TASK_NOT_FOUND', `no task ${id}`, 'id'));
       const settled = !ctx.tasks.live.has(id) && isSettled(after.state);
+      if (!settled) await ctx.typeLimits.refresh();
       return taskView(ctx, after, settled ? await ctx.store.getAttempts(after.seq) : undefined, (await ctx.dependencies.describe([id])).get(id));
     },
   );
@@ -158,6 +160,7 @@ export function taskRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const rows = await ctx.store.searchTasks(toFilter(req.query), after ? Number(after) : 0, limit, order);
       const next = rows.length === limit ? String(rows[rows.length - 1].seq) : null;
       const deps = await ctx.dependencies.describe(rows.map((r) => r.id));
+      await ctx.typeLimits.refresh();
       return { tasks: rows.map((r) => taskView(ctx, r, undefined, deps.get(r.id))), next };
     },
   );

@@ -208,6 +208,8 @@ export const MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 15: a handler's RateLimitedError pause of a type (foreman/type-limits/), so that it outlives a restart.
+  `ALTER TABLE type_limits ADD COLUMN paused_until INTEGER;`,
 ];
 
 /** The schema version this foreman writes. */

@@ -1,6 +1,5 @@
 /** `PUT|GET|DELETE /types/:type/limits` and `GET /types/limits`: fleet-wide limits per task type (type-limits.ts). */
 import type { FastifyInstance } from 'fastify';
-import { apiError } from '../http/context.js';
 import { doc, object } from '../http/openapi.js';
 import { UNICODE_PATTERN } from '../http/schemas.js';
 import type { TypeLimit, TypeLimits } from './type-limits.js';
@@ -32,9 +31,11 @@ const limitView = object(
   },
 );
 
-/** @param supported false on a store whose foremen cannot share the limits yet (PostgreSQL): PUT answers 400. */
-export function typeLimitsRoutes(app: FastifyInstance, limits: TypeLimits, supported: boolean): void {
-  const view = (type: string) => ({ type, ...(limits.describe()[type] ?? { maxRunning: null, ratePerSecond: null, running: 0, heldBy: null, pausedUntil: null }) });
+export function typeLimitsRoutes(app: FastifyInstance, limits: TypeLimits): void {
+  const view = async (type: string) => {
+    await limits.refresh();
+    return { type, ...(limits.describe()[type] ?? { maxRunning: null, ratePerSecond: null, running: 0, heldBy: null, pausedUntil: null }) };
+  };
 
   app.put<{ Params: { type: string }; Body: Partial<TypeLimit> }>('/types/:type/limits', {
     schema: {
@@ -50,12 +51,8 @@ export function typeLimitsRoutes(app: FastifyInstance, limits: TypeLimits, suppo
       params: typeParams,
       body: limitsBody,
     },
-  }, async (req, reply) => {
+  }, async (req) => {
     const limit: TypeLimit = { maxRunning: req.body.maxRunning ?? null, ratePerSecond: req.body.ratePerSecond ?? null };
-    if (!supported) {
-      const field = req.body.maxRunning !== undefined ? 'body/maxRunning' : 'body/ratePerSecond';
-      return reply.code(400).send(apiError(400, 'INVALID_REQUEST', `${field}: fleet-wide type limits need the SQLite store for now (not yet --store postgres)`, field));
-    }
     await limits.set(req.params.type, limit);
     return view(req.params.type);
   });
@@ -88,5 +85,8 @@ export function typeLimitsRoutes(app: FastifyInstance, limits: TypeLimits, suppo
       operationId: 'listTypeLimits',
       responses: { 200: { description: 'by type', ...object({ types: { type: 'array', items: limitView } }) } },
     }),
-  }, async () => ({ types: Object.entries(limits.describe()).map(([type, l]) => ({ type, ...l })) }));
+  }, async () => {
+    await limits.refresh();
+    return { types: Object.entries(limits.describe()).map(([type, l]) => ({ type, ...l })) };
+  });
 }

@@ -31,6 +31,18 @@ export function waitForPurge(api: ApiClient, id: string, what: string): Promise<
   }, what);
 }
 
+/** Waits until one of `ids` is queued and held back by `heldBy` (GET /tasks/:id), and returns it. */
+export function waitForHeld(api: ApiClient, ids: string[], heldBy: string): Promise<any> {
+  return waitFor(async () => {
+    // The last submitted wait longest: asked first, so a slow machine still finds one before all have run.
+    for (const id of [...ids].reverse()) {
+      const t = await getTask(api, id);
+      if (t.state === 'queued' && t.heldBy === heldBy) return t;
+    }
+    return null;
+  }, `a task held by ${heldBy}`);
+}
+
 export const settled = (t: any) => ['succeeded', 'failed', 'cancelled'].includes(t.state);
 
 /** POSTs a raw body (valid or not) and returns the status and parsed JSON reply. */

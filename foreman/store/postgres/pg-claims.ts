@@ -11,6 +11,18 @@ import type { LiveTask } from '../../task-types.js';
 import type { PgDb } from './pg-db.js';
 import { claimReady, jobParamsOf, unclaim } from './pg-tasks-sql.js';
 
+/** What a claim under fleet-wide type limits got, and when each type it held back may have room again (ms). */
+export interface LimitedClaim {
+  tasks: LiveTask[];
+  wakeInMs: Map<string, number>;
+}
+
+/** Claims of the types with fleet-wide limits or a pause (pg-limited-claim.ts). */
+export interface ClaimLimits {
+  covers(type: string): boolean;
+  claim(want: Map<string, number>, total: number, now: number): Promise<LimitedClaim>;
+}
+
 export class PgClaims {
   /** Types with nothing claimable as of the last claim, until work of the type is announced. */
   private readonly drained = new Set<string>();
@@ -24,6 +36,8 @@ export class PgClaims {
   /** Seqs of idle claims whose hand-back failed (database away): tried again at the next poll. */
   private handBack: number[] = [];
   private again: { free: Map<string, number>; slots: number } | null = null;
+  /** Set when fleet-wide type limits are in use: a claim wanting a type they cover goes through them. */
+  limits: ClaimLimits | null = null;
 
   constructor(
     private readonly db: PgDb,
@@ -82,7 +96,16 @@ export class PgClaims {
 
   /** Claims, then reads the shared params of jobs not seen yet (assignments merge them in). */
   private async claim(want: Map<string, number>, total: number, now: number): Promise<LiveTask[]> {
-    const tasks = await claimReady(this.db, this.foremanId, want, total, now);
+    const limits = this.limits;
+    let tasks: LiveTask[];
+    if (limits && [...want.keys()].some((type) => limits.covers(type))) {
+      const limited = await limits.claim(want, total, now);
+      tasks = limited.tasks;
+      // At least 1 ms: the type is marked drained after this returns, and the wake must come after that.
+      for (const [type, ms] of limited.wakeInMs) this.announced([type], Math.max(1, ms));
+    } else {
+      tasks = await claimReady(this.db, this.foremanId, want, total, now);
+    }
     const jobs = [...new Set(tasks.map((t) => t.jobId).filter((j): j is string => j !== null && !this.jobParams.has(j)))];
     try {
       if (jobs.length > 0) for (const [id, p] of await jobParamsOf(this.db, jobs)) this.jobParams.set(id, p);

@@ -26,7 +26,7 @@ import type { PgReads } from './pg-reads.js';
 import { cancelQueued, closeJobRow, jobExists, markCancelling, purgeSettled, requeueSettled, requeueTask, stateOf, type Cancelling } from './pg-control-sql.js';
 import type { TaskFilter } from '../task-search.js';
 import { adoptWorkerTasks, runningOf, submitTasks, taskByKey, unclaimAll } from './pg-tasks-sql.js';
-import { PgClaims } from './pg-claims.js';
+import { PgClaims, type ClaimLimits } from './pg-claims.js';
 import { releaseHeldTask, settleHeldTask } from './pg-held-sql.js';
 import { startAtOf } from '../../start-at.js';
 import { mergeJobParams } from '../../job-params.js';
@@ -244,6 +244,11 @@ export class PgLedger implements TaskLedger {
         onDurable?.();
       },
     });
+  }
+
+  /** Claims of types with fleet-wide limits go through these (foreman/type-limits/, pg-limited-claim.ts). */
+  set claimLimits(limits: ClaimLimits) {
+    this.claimer.limits = limits;
   }
 
   refill(freeByType: Map<string, number>, freeSlots: number): void {
@@ -489,6 +494,9 @@ export class PgLedger implements TaskLedger {
         break;
       case 'gaffer_schedule':
         // Heard by the schedules (schedules/pg-schedules.ts).
+        break;
+      case 'gaffer_limits':
+        // Heard by the type limits (pg-type-limits.ts).
         break;
       default: {
         const never: never = channel;

@@ -13,6 +13,8 @@ import { PgForemen } from './pg-foremen.js';
 import { PgLedger } from './pg-ledger.js';
 import { PgReads } from './pg-reads.js';
 import { PgTurn } from './pg-turn.js';
+import { PgLimitedClaims, type ClaimLimitHooks } from './pg-limited-claim.js';
+import { PgTypeLimits } from './pg-type-limits.js';
 import { PgWorkers } from './pg-workers.js';
 import { migratePostgres } from './schema.js';
 
@@ -80,6 +82,15 @@ export class PgStore {
     const baseline = events.listenerCount('settled');
     this.ledger.wantsRemoteSettled = () => events.listenerCount('settled') > baseline + 1;
     return this.ledger;
+  }
+
+  /**
+   * The type limits' store, shared by every foreman; from now on the ledger claims the types that
+   * `hooks.covers` names (those with a limit or a pause) under their limits.
+   */
+  typeLimits(hooks: ClaimLimitHooks): PgTypeLimits {
+    (this.ledger as PgLedger).claimLimits = new PgLimitedClaims(this.db, this.foremanId, hooks);
+    return new PgTypeLimits(this.db);
   }
 
   /**

@@ -47,12 +47,33 @@ function parentResultsOf(ids: string[], results: Array<Buffer | null>): Record<s
  * Claims up to `want` ready tasks of each type (and `total` in all), best first (priority, then
  * oldest), skipping rows another foreman is claiming right now. They become `claimed` by `foremanId`.
  * Each type walks its own slice of the ready index with a literal-free LIMIT taken from the array,
- * so the planner cannot fall back to a scan of the table.
+ * so the planner cannot fall back to a scan of the table. Types with a fleet-wide limit or a pause
+ * in force are left alone: their claims go through pg-limited-claim.ts, under the limit's lock.
  */
 export async function claimReady(db: PgDb, foremanId: string, want: Map<string, number>, total: number, now: number): Promise<LiveTask[]> {
-  const { rows } = await db.queryRelaxed<LiveRow>(
+  return claimReadyOn({ query: (text, values) => db.queryRelaxed(text, values) }, foremanId, want, total, now, false);
+}
+
+/**
+ * `claimReady` on a given connection. `limitsChecked`: the caller holds the wanted types' limit rows
+ * locked and sized `want` by them (pg-limited-claim.ts), so limited types are claimed too.
+ */
+export async function claimReadyOn(
+  q: { query(text: string, values: unknown[]): Promise<pg.QueryResult> },
+  foremanId: string,
+  want: Map<string, number>,
+  total: number,
+  now: number,
+  limitsChecked: boolean,
+): Promise<LiveTask[]> {
+  const { rows } = (await q.query(
     `WITH cand AS (
-       SELECT c.seq, c.priority, c.id FROM unnest($2::text[], $3::int[]) AS w(type, n)
+       SELECT c.seq, c.priority, c.id FROM (
+         SELECT * FROM unnest($2::text[], $3::int[]) AS w(type, n)
+         WHERE $6 OR NOT EXISTS (
+           SELECT 1 FROM type_limits l WHERE l.type = w.type
+             AND (l.max_running IS NOT NULL OR l.rate_per_second IS NOT NULL OR l.paused_until > (extract(epoch from clock_timestamp()) * 1000)::bigint))
+       ) w
        CROSS JOIN LATERAL (
          SELECT seq, priority, id FROM tasks
          WHERE state = 'queued' AND type = w.type AND run_at <= $4
@@ -71,8 +92,8 @@ export async function claimReady(db: PgDb, foremanId: string, want: Map<string, 
      WHERE t.seq = pick.seq
      RETURNING ${LIVE_COLUMNS}, t.params, cp.state AS cp_state, cp.attempt AS cp_attempt, cp.saved_at AS cp_saved_at,
        deps.ids AS parent_ids, deps.results AS parent_results`,
-    [foremanId, [...want.keys()], [...want.values()], now, total],
-  );
+    [foremanId, [...want.keys()], [...want.values()], now, total, limitsChecked],
+  )) as pg.QueryResult<LiveRow>;
   rows.sort((a, b) => b.priority - a.priority || a.seq - b.seq);
   return rows.map(toLive);
 }

@@ -142,6 +142,20 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE INDEX task_deps_parent ON task_deps (parent_id);
   CREATE INDEX tasks_held ON tasks (seq) WHERE state = 'queued' AND run_at = 9007199254740991;
   `,
+  // 7: fleet-wide limits per task type (foreman/type-limits/), null meaning no such limit; a claim of a
+  // limited type locks its row (pg-limited-claim.ts). tokens/tokens_at: the ratePerSecond bucket as last
+  // spent (tokens NULL: full); paused_until: a handler's RateLimitedError pause. Times by the database's clock.
+  `
+  CREATE TABLE type_limits (
+    type text PRIMARY KEY,
+    max_running integer,
+    rate_per_second double precision,
+    tokens double precision,
+    tokens_at bigint NOT NULL DEFAULT 0,
+    paused_until bigint,
+    updated_at bigint NOT NULL
+  );
+  `,
 ];
 
 /** The schema version this foreman writes. */
