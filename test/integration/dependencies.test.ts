@@ -161,4 +161,25 @@ describe.runIf(postgresAvailable())('dependent tasks across foremen (postgres)',
       state: 'failed', attempt: 0, attempts: [], error: { code: 'DEPENDENCY_FAILED', message: `task ${failing} it depends on failed` },
     });
   });
+  it('releases each child once when its parents settle on two different foremen', async () => {
+    const store = await storeArgs('postgres');
+    const a = await startForeman(store);
+    const b = await startForeman(store);
+    // B's worker cannot run the built-in `sleep`, so the first parent runs on A, whose one slot it then
+    // takes, so the second parent can only run on B's worker.
+    const onA = await spawnWorker(a.wsUrl, { concurrency: 1 });
+    const onB = await spawnWorker(b.wsUrl, { args: ['--no-builtins'] });
+    const p1 = await submit(a.api, { type: 'sleep', params: { ms: 3000 } });
+    await waitForTask(a.api, p1, (t) => t.state === 'running' && t.workerId === onA.id, 'first parent running on A');
+    const p2 = await submit(b.api, { type: 'honours-abort', params: { ms: 1000 } });
+    const children: string[] = [];
+    for (let i = 0; i < 10; i++) children.push(await submit(i % 2 === 0 ? a.api : b.api, { type: 'echo-parents', params: i, dependsOn: [p1, p2] }));
+    for (const [i, id] of children.entries()) {
+      const t = await waitForTask(i % 2 === 0 ? b.api : a.api, id, settled, `child ${i} settled`, 60_000);
+      expect(t).toMatchObject({ state: 'succeeded', attempt: 1, result: { parents: { [p1]: { slept: 3000 }, [p2]: 'finished' }, params: i } });
+      expect(t.attempts).toHaveLength(1);
+    }
+    expect(await getTask(a.api, p1)).toMatchObject({ state: 'succeeded', workerId: onA.id });
+    expect(await getTask(a.api, p2)).toMatchObject({ state: 'succeeded', workerId: onB.id });
+  });
 });
