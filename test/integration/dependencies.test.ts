@@ -131,14 +131,23 @@ describe.each(STORES)('dependent tasks (%s)', (store) => {
   });
 });
 
+/**
+ * Two foremen over one fresh database, a worker on each: B's takes fixture types only (no built-in
+ * `sleep`), so a `sleep` task runs on A's worker; `concurrencyA` is the slots of A's worker.
+ */
+async function twoForemen(concurrencyA: number) {
+  const store = await storeArgs('postgres');
+  const a = await startForeman(store);
+  const b = await startForeman(store);
+  const onA = await spawnWorker(a.wsUrl, { concurrency: concurrencyA });
+  const onB = await spawnWorker(b.wsUrl, { args: ['--no-builtins'] });
+  return { a, b, onA, onB };
+}
+
 describe.runIf(postgresAvailable())('dependent tasks across foremen (postgres)', () => {
   it('runs a child submitted through B once, after parents that ran on A, with their results; fails one whose parent failed on A', async () => {
-    const store = await storeArgs('postgres');
-    const a = await startForeman(store);
-    const b = await startForeman(store);
-    // Only A's worker runs the built-in `sleep`, so the parents run (and settle) on A; B's worker takes fixture types only.
-    const onA = await spawnWorker(a.wsUrl, { concurrency: 4 });
-    const onB = await spawnWorker(b.wsUrl, { args: ['--no-builtins'] });
+    // Only A's worker runs the built-in `sleep`, so the parents run (and settle) on A.
+    const { a, b, onA, onB } = await twoForemen(4);
     const p1 = await submit(a.api, { type: 'sleep', params: { ms: 1500 } });
     const p2 = await submit(a.api, { type: 'sleep', params: { ms: 1500 } });
     const failing = await submit(a.api, { type: 'sleep', params: { ms: 'not a number' }, maxAttempts: 1 });
@@ -161,14 +170,10 @@ describe.runIf(postgresAvailable())('dependent tasks across foremen (postgres)',
       state: 'failed', attempt: 0, attempts: [], error: { code: 'DEPENDENCY_FAILED', message: `task ${failing} it depends on failed` },
     });
   });
+
   it('releases each child once when its parents settle on two different foremen', async () => {
-    const store = await storeArgs('postgres');
-    const a = await startForeman(store);
-    const b = await startForeman(store);
-    // B's worker cannot run the built-in `sleep`, so the first parent runs on A, whose one slot it then
-    // takes, so the second parent can only run on B's worker.
-    const onA = await spawnWorker(a.wsUrl, { concurrency: 1 });
-    const onB = await spawnWorker(b.wsUrl, { args: ['--no-builtins'] });
+    // The first parent (`sleep`) runs on A and takes its one slot, so the second can only run on B's worker.
+    const { a, b, onA, onB } = await twoForemen(1);
     const p1 = await submit(a.api, { type: 'sleep', params: { ms: 3000 } });
     await waitForTask(a.api, p1, (t) => t.state === 'running' && t.workerId === onA.id, 'first parent running on A');
     const p2 = await submit(b.api, { type: 'honours-abort', params: { ms: 1000 } });
