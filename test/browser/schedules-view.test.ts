@@ -8,11 +8,14 @@ import { describe, expect, it } from 'vitest';
 import { numberIn, openPage, screenshot, textOf, waitForText } from '../helpers/browser.js';
 import { startForeman } from '../helpers/processes.js';
 
+/** A process start may take long on a machine other tests share. */
+const SLOW_START = { startTimeoutMs: 60_000 };
+
 const row = (name: string, field: string) => `#schedules-list tr[data-schedule="${name}"] [data-field=${field}]`;
 
 describe('foreman dashboard: schedules', () => {
   it('lists schedules with their next run and firings, adds one from the form and deletes it', async () => {
-    const foreman = await startForeman();
+    const foreman = await startForeman([], SLOW_START);
     await foreman.api.request('POST', '/schedules', { name: 'every-second', cron: '* * * * * *', timezone: 'Europe/Paris', task: { type: 'identity', params: 'tick' } });
     const page = await openPage(`${foreman.url}/`, { width: 800, height: 900 });
     await page.click('nav.views a[href="#schedules"]');
@@ -51,7 +54,7 @@ describe('foreman dashboard: schedules', () => {
   it('shows a read-only token the schedules but no form or button to change them', async () => {
     const apiToken = 'schedules-api-token-0123456789';
     const readToken = 'schedules-read-token-0123456789';
-    const foreman = await startForeman(['--api-token', apiToken, '--read-token', readToken]);
+    const foreman = await startForeman(['--api-token', apiToken, '--read-token', readToken], SLOW_START);
     const res = await fetch(`${foreman.url}/schedules`, {
       method: 'POST',
       headers: { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json' },
