@@ -8,6 +8,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { WORKER_WS_PATH, CLOSE_CODES } from '../shared/protocol.js';
 import { Checkpoints } from './checkpoints/checkpoints.js';
 import { Quorum } from './quorum/quorum.js';
+import { SqliteQuorumStore } from './quorum/sqlite-quorum-store.js';
 import { leaderboardRoutes } from './http/leaderboard-routes.js';
 import { ClientChannel } from './client-channel/client-channel.js';
 import { Dispatcher } from './dispatcher.js';
@@ -55,6 +56,7 @@ import { AttemptLogs, type AttemptLogStore } from './attempt-logs.js';
 import { PgAttemptLogs } from './store/postgres/pg-attempt-logs.js';
 import { PgCheckpoints } from './store/postgres/pg-checkpoints.js';
 import { PgDependencyRows } from './store/postgres/pg-dependencies.js';
+import { PgQuorumStore } from './quorum/pg-quorum-store.js';
 import { SqliteCheckpointRows } from './checkpoints/checkpoint-store.js';
 import { installStoreGuard } from './http/store-guard.js';
 import { clientErrorReply } from './http/client-error.js';
@@ -162,9 +164,8 @@ export class Foreman {
     this.checkpoints = new Checkpoints(pg ? new PgCheckpoints(pg.db) : new SqliteCheckpointRows(db, this.commit), this.tasks, options);
     this.attemptLogs = pg ? new PgAttemptLogs(pg.db, app.log) : new AttemptLogs(db);
     this.quorum = new Quorum({
-      db, commit: this.commit, tasks: this.tasks, reads, rule: options,
-      // Held tasks, replica exclusion and the quorum tables exist only beside the SQLite ledger so far.
-      supported: !pg,
+      store: pg ? new PgQuorumStore(pg.db) : new SqliteQuorumStore(db, this.commit),
+      tasks: this.tasks, reads, rule: options,
       addressOf: (id) => this.fleet.workers.get(id)?.address ?? null,
       log: app.log,
     });
@@ -176,6 +177,8 @@ export class Foreman {
       store: pg ? new PgScheduleStore(pg.db) : new SqliteScheduleStore(db, this.commit), tasks: this.tasks, log: app.log,
       onFired: (name) => this.events.emit('scheduleFired', { name }),
     });
+    // Claimed replicas learn their group's exclusion before any is dispatched; claims skip replicas no worker here may run.
+    pg?.ledger?.claimReplicas((tasks) => this.quorum.claimed(tasks), () => this.quorum.eligible(this.fleet.workers.keys()));
     this.dispatcher.onAssign = (task, assignment) => {
       this.checkpoints.attach(task, assignment);
       this.dependencies.attach(task, assignment);

@@ -78,6 +78,8 @@ export interface LiveTask {
   queued: boolean;
   /** Workers the dispatcher must not give this task to (a quorum replica: its siblings' workers, quarantined ones). */
   excludeWorkers?: { has(workerId: string): boolean } | null;
+  /** The quorum task this task is a replica of, as a claim from a shared store reads it (foreman/quorum/). */
+  quorumParent?: string | null;
   /** The latest checkpoint as the PostgreSQL claim read it (another foreman may have taken it); the SQLite ledger leaves it unset. */
   storedCheckpoint?: { state: Buffer; attempt: number; savedAt: number } | null;
   /** A dependent task's parents' results, by parent id, as the PostgreSQL claim read them; the SQLite ledger leaves it unset. */

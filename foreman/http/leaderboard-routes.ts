@@ -49,7 +49,7 @@ export function leaderboardRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req) => {
       const limit = req.query.limit ? Number(req.query.limit) : 100;
       const offset = req.query.offset ? Number(req.query.offset) : 0;
-      const page = ctx.quorum.store.leaderboard(req.query.sort ?? 'points', req.query.order ?? 'desc', limit, offset);
+      const page = await ctx.quorum.store.leaderboard(req.query.sort ?? 'points', req.query.order ?? 'desc', limit, offset);
       return {
         workers: page.workers.map((w) => ({ ...w, quarantined: w.quarantinedAt !== null })),
         total: page.total,

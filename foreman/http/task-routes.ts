@@ -79,7 +79,7 @@ export function taskRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const row = await ctx.store.getTask(req.params.id);
     if (!row) return reply.code(404).send(apiError(404, 'TASK_NOT_FOUND', `no task ${req.params.id}`, 'id'));
     await ctx.typeLimits.refresh();
-    const quorum = ctx.quorum.describe(row.id);
+    const quorum = await ctx.quorum.describe(row.id);
     return {
       ...taskView(ctx, row, await ctx.store.getAttempts(row.seq), (await ctx.dependencies.describe([row.id])).get(row.id)),
       checkpoint: await ctx.checkpoints.info(row.id),
@@ -220,7 +220,7 @@ export function taskRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
   }, async (req, reply) => {
     // Retried as it is, a quorum task would run once, as a plain task, with nobody checking it.
-    if (ctx.quorum.isParent(req.params.id)) return reply.code(409).send(apiError(409, 'TASK_NOT_RETRYABLE', 'a quorum task cannot be retried; submit it again', 'id'));
+    if (await ctx.quorum.isParent(req.params.id)) return reply.code(409).send(apiError(409, 'TASK_NOT_RETRYABLE', 'a quorum task cannot be retried; submit it again', 'id'));
     const state = await ctx.tasks.retry(req.params.id);
     if (state === null) return reply.code(404).send(apiError(404, 'TASK_NOT_FOUND', `no task ${req.params.id}`, 'id'));
     if (state !== 'queued') {

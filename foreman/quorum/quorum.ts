@@ -7,60 +7,50 @@
  *
  * Replicas are ordinary tasks (no job, same type and params): fencing, retries,
  * losses and durability are the ledger's, unchanged. The room hears of them
- * through three narrow hooks: submission (`submit`), assignment (`assigned`, to
- * keep sibling replicas off that worker) and settlement (`settled`), and ends
- * the parent with `ledger.settleHeld`. Late replicas (still running when the
- * others agreed) are judged when they finish, so a liar cannot hide by being slow.
+ * through narrow hooks: submission (`submit`), a claim on a shared store
+ * (`claimed`, to learn which claimed tasks are replicas), assignment (`assigned`,
+ * to keep sibling replicas off that worker) and settlement (`settled`). Each
+ * replica's ending is a vote: the store records it and judges the group in one
+ * transaction (tally.ts decides), so with several foremen exactly one of them
+ * decides a group, ends the parent with `ledger.settleHeld` and scores each answer
+ * once. Late replicas (still running when the others agreed) are judged when
+ * they finish, so a liar cannot hide by being slow.
+ *
+ * In memory, per foreman: which replicas live here belong to which group, and the
+ * workers (and addresses) each group has used, which the dispatcher asks about
+ * (`LiveTask.excludeWorkers`); on a shared store a claim reads them from the database.
  */
-import type { TASK_ERROR_CODES } from '../../shared/errors.js';
 import { newTimeOrderedId } from '../../shared/ids.js';
-import type { GroupCommit } from '../store/group-commit.js';
-import type { Db } from '../store/database.js';
-import type { NewJob, SettledTask, StoreReads, TaskLedger } from '../ledger.js';
+import type { NewJob, SettledTask, StoreReads, TaskLedger, HeldOutcome } from '../ledger.js';
 import { mergeJobParams } from '../job-params.js';
-import type { LiveTask, TaskError, TaskInput } from '../task-types.js';
-import { classify, type Answer } from './compare.js';
+import type { LiveTask, TaskInput } from '../task-types.js';
+import type { Answer } from './compare.js';
 import { parseQuorum, type QuorumSpec } from './quorum-spec.js';
-import { QuorumStore, type GroupRow, type ReplicaTemplate, type Verdict, type WorkerScore } from './quorum-store.js';
-import { freshScore, scoreAfter, trusted, type ReputationRule } from './reputation.js';
+import type { Ballot, GroupRow, NewGroup, QuorumStore, ReplicaTemplate, WorkerScore } from './quorum-store.js';
+import type { ReputationRule } from './reputation.js';
+import { outcomeOfDecided, tally } from './tally.js';
+
+export { NO_CONSENSUS } from './tally.js';
 
 /** How often the rows of quorum tasks that retention removed are deleted, in ms. */
 const ORPHAN_SWEEP_MS = 10 * 60 * 1000;
 
-/** The code a quorum task fails with when its replicas never agreed; `error.answers` lists every distinct answer. */
-export const NO_CONSENSUS = 'NO_CONSENSUS' satisfies keyof typeof TASK_ERROR_CODES;
-
-interface Replica {
-  id: string;
-  workerId: string | null;
-  answer: Answer | null;
-  verdict: Verdict | null;
-}
-
-interface Group {
-  parentId: string;
-  spec: QuorumSpec;
-  template: ReplicaTemplate;
-  replicas: Map<string, Replica>;
-  /** Workers (and, with `distinct: 'address'`, addresses) that ran or run a replica. */
-  usedWorkers: Set<string>;
-  usedAddresses: Set<string>;
-  canonical: Answer | null;
-  decided: boolean;
-  /** More replicas are being created: no second batch until they exist. */
-  growing: boolean;
+/** The workers (and addresses) a group's replicas used, for the dispatcher. */
+interface Exclusion {
+  distinct: QuorumSpec['distinct'];
+  workers: Set<string>;
+  addresses: Set<string>;
+  /** Replicas of the group held in this foreman's memory. */
+  replicas: Set<string>;
   /** What the dispatcher asks about each replica of this group. */
   exclude: { has(workerId: string): boolean };
 }
 
 export interface QuorumDeps {
-  db: Db;
-  commit: GroupCommit;
+  store: QuorumStore;
   tasks: TaskLedger;
   reads: StoreReads;
   rule: ReputationRule;
-  /** False on a store that cannot hold tasks yet (PostgreSQL): quorum tasks are refused with a 400. */
-  supported?: boolean;
   /** The address a worker connects from, for `distinct: 'address'`. */
   addressOf(workerId: string): string | null;
   random?: () => number;
@@ -79,20 +69,25 @@ export class QuorumInputError extends Error {
 
 export class Quorum {
   readonly store: QuorumStore;
-  private readonly groups = new Map<string, Group>();
+  /** Groups with a replica in this foreman's memory, by parent id. */
+  private readonly groups = new Map<string, Exclusion>();
   private readonly parentOf = new Map<string, string>();
-  private readonly scores = new Map<string, WorkerScore>();
+  private quarantined = new Set<string>();
   private readonly random: () => number;
   private sweepTimer: NodeJS.Timeout | null = null;
+  /** Settled tasks this foreman cannot place yet (a replica it did not submit or claim, a cancelled parent). */
+  private unplaced: SettledTask[] = [];
+  private topShown: Array<WorkerScore & { quarantined: boolean }> = [];
+  private topLoading = false;
 
   constructor(private readonly deps: QuorumDeps) {
-    this.store = new QuorumStore(deps.db);
+    this.store = deps.store;
     this.random = deps.random ?? Math.random;
   }
 
   /** Starts the sweep that deletes the rows of quorum tasks retention removed. */
   start(): void {
-    this.sweepTimer ??= setInterval(() => void this.deps.commit.write(() => this.store.purgeOrphans()), ORPHAN_SWEEP_MS);
+    this.sweepTimer ??= setInterval(() => void this.store.purgeOrphans().catch(() => {}), ORPHAN_SWEEP_MS);
     this.sweepTimer.unref();
   }
 
@@ -102,43 +97,47 @@ export class Quorum {
     this.sweepTimer = null;
   }
 
-  /** Picks up what a previous run left open: replicas not yet created, answers not yet judged, parents not yet settled. */
+  /** Picks up what a previous run (or a foreman that stopped) left open: replicas not created, answers not judged, parents not settled. */
   async load(): Promise<void> {
-    for (const s of this.store.allScores()) this.scores.set(s.workerId, s);
-    for (const row of this.store.openGroups()) {
-      if (!(await this.deps.reads.getTask(row.parentId))) {
-        // The parent never made it to the store (a crash between the two writes): nothing to finish.
-        await this.deps.commit.write(() => this.store.deleteGroup(row.parentId));
-        continue;
+    this.quarantined = new Set(await this.store.quarantined());
+    for (const row of await this.store.openGroups()) {
+      try {
+        await this.recover(row);
+      } catch (err) {
+        this.deps.log?.warn({ err, taskId: row.parentId }, 'could not pick up a quorum task; it is picked up again at the next start');
       }
-      const group = this.track(row);
-      const missing: string[] = [];
-      for (const r of this.store.replicasOf(row.parentId)) {
-        group.replicas.set(r.replicaId, { id: r.replicaId, workerId: r.workerId, answer: r.answer, verdict: r.verdict });
-        this.parentOf.set(r.replicaId, row.parentId);
-        if (r.workerId) this.markUsed(group, r.workerId);
-        const live = this.deps.tasks.live.get(r.replicaId);
-        if (live) {
-          live.excludeWorkers = group.exclude;
-          if (live.workerId) this.markUsed(group, live.workerId);
-        } else if (r.verdict === null) {
-          const task = await this.deps.reads.getTask(r.replicaId);
-          if (!task) missing.push(r.replicaId);
-          else if (task.state === 'succeeded' || task.state === 'failed' || task.state === 'cancelled') {
-            this.settled({ ...task, state: task.state, finishedAt: task.finishedAt ?? Date.now() } as SettledTask);
-          }
+    }
+  }
+
+  private async recover(row: GroupRow): Promise<void> {
+    const parent = await this.deps.reads.getTask(row.parentId);
+    if (!parent) {
+      // The parent never made it to the store (a crash between the two writes): nothing to finish. On a
+      // shared store another foreman may be between those writes right now: its rows are left alone.
+      if (!this.store.shared) await this.store.deleteGroups([row.parentId]);
+      return;
+    }
+    const replicas = await this.store.replicasOf(row.parentId);
+    const missing: string[] = [];
+    const live: LiveTask[] = [];
+    for (const r of replicas) {
+      if (r.verdict !== null || r.answer !== null) continue;
+      const held = this.deps.tasks.live.get(r.replicaId);
+      if (held) live.push(held);
+      else {
+        const task = await this.deps.reads.getTask(r.replicaId);
+        if (!task) missing.push(r.replicaId);
+        else if (task.state === 'succeeded' || task.state === 'failed' || task.state === 'cancelled') {
+          await this.vote({ ...task, state: task.state, finishedAt: task.finishedAt ?? Date.now() } as SettledTask);
         }
       }
-      if (missing.length > 0) await this.submitReplicas(group, missing);
-      else if (!group.decided) this.evaluate(group);
-      else if (this.deps.tasks.live.get(row.parentId)?.state === 'queued') {
-        // Decided, but the foreman stopped before the parent's own settlement was written.
-        if (group.canonical) await this.decide(group, group.canonical);
-        else {
-          group.decided = false;
-          this.evaluate(group);
-        }
-      }
+    }
+    if (live.length > 0) await this.adopt(row.parentId, live);
+    if (missing.length > 0) await this.submitReplicas([{ group: row, ids: missing }]);
+    if (row.decidedAt !== null && parent.state === 'queued') {
+      // Decided, but the foreman stopped before the parent's own settlement was written.
+      const outcome = outcomeOfDecided(row, replicas);
+      if (outcome) await this.settleParent(row.parentId, outcome);
     }
   }
 
@@ -151,272 +150,254 @@ export class Quorum {
     const jobQuorum = newJob?.quorum;
     if (jobQuorum === undefined && !inputs.some((t) => t.quorum !== undefined)) return this.deps.tasks.submit(inputs, jobId, newJob, keyField);
     const jobParams = newJob?.params ?? (jobId ? ((await this.deps.tasks.getJob(jobId))?.params ?? null) : null);
-    const now = Date.now();
-    const planned: Array<{ index: number; group: Group; replicaIds: string[] }> = [];
+    const planned: Array<{ index: number; group: NewGroup }> = [];
     const ledgerInputs = inputs.map((input, index) => {
       const raw = input.quorum ?? jobQuorum;
       if (raw === undefined) return input;
-      if (this.deps.supported === false) throw new QuorumInputError('quorum tasks need the SQLite store for now (not yet --store postgres)', `${fieldPrefix}/${index}/quorum`);
       const spec = parseQuorum(raw, input.points);
       if (typeof spec === 'string') throw new QuorumInputError(spec, `${fieldPrefix}/${index}/quorum`);
       const parentId = newTimeOrderedId('t_');
       const { quorum: _q, points: _p, ...rest } = input;
       const template: ReplicaTemplate = { type: input.type, params: mergeJobParams(jobParams, input.params ?? null) ?? null, priority: input.priority, maxAttempts: input.maxAttempts, timeoutMs: input.timeoutMs };
-      const group = this.newGroup(parentId, spec, template);
       const first = spec.adaptive ? 1 : spec.replicas;
-      planned.push({ index, group, replicaIds: Array.from({ length: first }, () => newTimeOrderedId('t_')) });
+      planned.push({ index, group: { parentId, spec, template, replicaIds: Array.from({ length: first }, () => newTimeOrderedId('t_')) } });
       return { ...rest, id: parentId, hold: true };
     });
     // The group first: a restarted foreman finds a group whose parent is missing and drops it, never the reverse.
-    await this.deps.commit.write(() => {
-      for (const p of planned) {
-        this.store.insertGroup(p.group.parentId, p.group.spec, p.group.template, now);
-        for (const id of p.replicaIds) this.store.insertReplica(id, p.group.parentId, now);
-      }
-    });
+    await this.store.insertGroups(planned.map((p) => p.group), Date.now());
     let ids: string[];
     try {
       ids = await this.deps.tasks.submit(ledgerInputs, jobId, newJob, keyField);
     } catch (err) {
       // Refused (a key conflict, the store): the groups have no parents and never will.
-      await this.deps.commit.write(() => {
-        for (const p of planned) this.store.deleteGroup(p.group.parentId);
-      });
+      await this.store.deleteGroups(planned.map((p) => p.group.parentId));
       throw err;
     }
-    for (const p of planned) {
-      if (ids[p.index] !== p.group.parentId) {
-        // An idempotency key named an existing task: that one stands, this group was never needed.
-        await this.deps.commit.write(() => this.store.deleteGroup(p.group.parentId));
-        continue;
-      }
-      this.groups.set(p.group.parentId, p.group);
-      await this.submitReplicas(p.group, p.replicaIds);
-    }
+    // An idempotency key named an existing task: that one stands, this group was never needed.
+    const unneeded = planned.filter((p) => ids[p.index] !== p.group.parentId);
+    if (unneeded.length > 0) await this.store.deleteGroups(unneeded.map((p) => p.group.parentId));
+    await this.submitReplicas(planned.filter((p) => ids[p.index] === p.group.parentId).map((p) => ({ group: { ...p.group, decidedAt: null, canonical: null }, ids: p.group.replicaIds })), true);
     return ids;
+  }
+
+  /**
+   * Tasks this foreman claimed from a shared store (before any is dispatched): the replicas among them
+   * (`quorumParent`) learn the workers their siblings used, wherever they ran, and who is quarantined.
+   */
+  async claimed(tasks: LiveTask[]): Promise<void> {
+    const byParent = new Map<string, LiveTask[]>();
+    for (const t of tasks) if (t.quorumParent) byParent.set(t.quorumParent, [...(byParent.get(t.quorumParent) ?? []), t]);
+    if (byParent.size === 0) return;
+    const [exclusions, quarantined] = await Promise.all([this.store.exclusions([...byParent.keys()]), this.store.quarantined()]);
+    this.quarantined = new Set(quarantined);
+    for (const [parentId, replicas] of byParent) {
+      const known = exclusions.get(parentId);
+      const ex = this.exclusion(parentId, known?.distinct ?? 'worker', known?.workers ?? []);
+      for (const t of replicas) this.track(ex, parentId, t);
+    }
+  }
+
+  /** Of these workers, those that may run quorum replicas (not quarantined). */
+  eligible(workerIds: Iterable<string>): string[] {
+    return [...workerIds].filter((id) => !this.quarantined.has(id));
   }
 
   /** The dispatcher assigned a task: if it is a replica, its siblings stay off this worker (and address). */
   assigned(task: LiveTask): void {
     const parentId = this.parentOf.get(task.id);
-    const group = parentId === undefined ? undefined : this.groups.get(parentId);
-    if (group && task.workerId) this.markUsed(group, task.workerId);
+    const ex = parentId === undefined ? undefined : this.groups.get(parentId);
+    if (ex && task.workerId) this.markUsed(ex, task.workerId);
   }
 
-  /** A task settled (durable): a replica's answer is judged; a parent cancelled takes its replicas with it. */
+  /** A task settled (durable): a replica's ending is a vote; a parent cancelled takes its replicas with it. */
   settled(t: SettledTask): void {
-    const parentId = this.parentOf.get(t.id);
-    if (parentId === undefined) {
-      const group = this.groups.get(t.id);
-      if (group && t.state === 'cancelled') void this.cancelReplicas(group);
-      return;
+    if (this.parentOf.has(t.id)) return void this.vote(t);
+    // Not a replica this foreman knows: a cancelled task may be a parent; on a shared store, a task with
+    // no job and no key may be a replica another foreman submitted (adopted here with its worker).
+    if (t.state !== 'cancelled' && !(this.store.shared && t.jobId === null && t.key === null)) return;
+    this.unplaced.push(t);
+    if (this.unplaced.length === 1) setImmediate(() => void this.place());
+  }
+
+  /** Looks up the settled tasks this foreman could not place, in one query. */
+  private async place(): Promise<void> {
+    const batch = this.unplaced;
+    this.unplaced = [];
+    try {
+      const found = await this.store.lookup(batch.map((t) => t.id));
+      for (const t of batch) {
+        const parentId = found.replicas.get(t.id);
+        if (parentId !== undefined) {
+          this.parentOf.set(t.id, parentId);
+          void this.vote(t);
+        } else if (found.parents.has(t.id) && t.state === 'cancelled') void this.cancelReplicas(t.id);
+      }
+    } catch (err) {
+      this.deps.log?.warn({ err }, 'could not look up settled tasks for quorum; their groups are picked up at the next start');
     }
-    const group = this.groups.get(parentId);
-    const replica = group?.replicas.get(t.id);
-    if (!group || !replica || replica.verdict !== null) return;
-    replica.workerId = t.workerId;
-    if (t.state === 'cancelled') {
-      replica.verdict = 'cancelled';
-      void this.deps.commit.write(() => this.store.judgeReplica(t.id, t.workerId, null, 'cancelled'));
-      this.forget(group);
-      if (!group.decided) this.evaluate(group);
-      return;
-    }
-    replica.answer = t.state === 'succeeded' ? { ok: true, value: t.result } : { ok: false, code: t.error?.code ?? 'HANDLER_ERROR', message: t.error?.message ?? '' };
-    if (group.decided) this.judgeLate(group, replica);
-    else this.evaluate(group);
   }
 
   /** Whether `taskId` is a quorum task's parent (retrying one as a plain task is refused). */
-  isParent(taskId: string): boolean {
-    return this.groups.has(taskId) || this.store.group(taskId) !== null;
+  async isParent(taskId: string): Promise<boolean> {
+    return (await this.store.group(taskId)) !== null;
   }
 
   /** What GET /tasks/:id shows of a quorum task: its spec, and each replica's worker, answer and verdict. */
-  describe(taskId: string): object | null {
-    const row = this.store.group(taskId);
+  async describe(taskId: string): Promise<object | null> {
+    const row = await this.store.group(taskId);
     if (!row) return null;
-    const live = this.groups.get(taskId);
-    const replicas = live ? [...live.replicas.values()] : this.store.replicasOf(taskId).map((r) => ({ id: r.replicaId, workerId: r.workerId, answer: r.answer, verdict: r.verdict }));
+    const replicas = await this.store.replicasOf(taskId);
     return {
       ...row.spec,
-      decided: row.decidedAt !== null || (live?.decided ?? false),
-      replicas: replicas.map((r) => ({ taskId: r.id, workerId: r.workerId, answer: r.answer, verdict: r.verdict })),
+      decided: row.decidedAt !== null,
+      replicas: replicas.map((r) => ({ taskId: r.replicaId, workerId: r.workerId, answer: r.answer, verdict: r.verdict })),
     };
   }
 
-  /** A worker's score now (null when it never ran a judged replica). */
-  score(workerId: string): WorkerScore | null {
-    return this.scores.get(workerId) ?? null;
-  }
-
-  /** The `limit` workers with the most points (then reputation), as the dashboard shows them. */
+  /**
+   * The `limit` workers with the most points (then reputation), as the dashboard shows them: read at
+   * once from a local store; from a shared one, the last read (a new one starts on each call).
+   */
   top(limit: number): Array<WorkerScore & { quarantined: boolean }> {
-    return [...this.scores.values()]
-      .sort((a, b) => b.points - a.points || b.reputation - a.reputation || a.workerId.localeCompare(b.workerId))
-      .slice(0, limit)
-      .map((s) => ({ ...s, quarantined: s.quarantinedAt !== null }));
+    const view = (scores: WorkerScore[]) => scores.map((s) => ({ ...s, quarantined: s.quarantinedAt !== null }));
+    const read = this.store.top(limit);
+    if (Array.isArray(read)) return view(read);
+    if (!this.topLoading) {
+      this.topLoading = true;
+      void read.then((scores) => (this.topShown = view(scores)), () => {}).finally(() => (this.topLoading = false));
+    } else void read.catch(() => {});
+    return this.topShown;
   }
 
-
-  private newGroup(parentId: string, spec: QuorumSpec, template: ReplicaTemplate): Group {
-    const group: Group = {
-      parentId, spec, template, replicas: new Map(), usedWorkers: new Set(), usedAddresses: new Set(), canonical: null, decided: false, growing: false,
-      exclude: {
-        has: (workerId) => {
-          if (group.usedWorkers.has(workerId)) return true;
-          if (this.scores.get(workerId)?.quarantinedAt != null) return true;
-          if (group.spec.distinct !== 'address') return false;
-          const address = this.deps.addressOf(workerId);
-          return address !== null && group.usedAddresses.has(address);
+  private exclusion(parentId: string, distinct: QuorumSpec['distinct'], used: Iterable<string>): Exclusion {
+    let ex = this.groups.get(parentId);
+    if (!ex) {
+      const made: Exclusion = {
+        distinct, workers: new Set(), addresses: new Set(), replicas: new Set(),
+        exclude: {
+          has: (workerId) => {
+            if (made.workers.has(workerId) || this.quarantined.has(workerId)) return true;
+            if (made.distinct !== 'address') return false;
+            const address = this.deps.addressOf(workerId);
+            return address !== null && made.addresses.has(address);
+          },
         },
-      },
-    };
-    return group;
+      };
+      ex = made;
+      this.groups.set(parentId, ex);
+    }
+    for (const w of used) this.markUsed(ex, w);
+    return ex;
   }
 
-  private track(row: GroupRow): Group {
-    const group = this.newGroup(row.parentId, row.spec, row.template);
-    group.canonical = row.canonical;
-    group.decided = row.decidedAt !== null;
-    this.groups.set(row.parentId, group);
-    return group;
+  private track(ex: Exclusion, parentId: string, task: LiveTask | TaskInput): void {
+    ex.replicas.add(task.id as string);
+    this.parentOf.set(task.id as string, parentId);
+    task.excludeWorkers = ex.exclude;
+    if ('workerId' in task && task.workerId) this.markUsed(ex, task.workerId);
   }
 
-  private markUsed(group: Group, workerId: string): void {
-    group.usedWorkers.add(workerId);
+  private markUsed(ex: Exclusion, workerId: string): void {
+    ex.workers.add(workerId);
     const address = this.deps.addressOf(workerId);
-    if (address !== null) group.usedAddresses.add(address);
+    if (address !== null) ex.addresses.add(address);
   }
 
-  private async submitReplicas(group: Group, ids: string[]): Promise<void> {
-    const t = group.template;
-    for (const id of ids) {
-      group.replicas.set(id, { id, workerId: null, answer: null, verdict: null });
-      this.parentOf.set(id, group.parentId);
-    }
-    const inputs: TaskInput[] = ids.map((id) => ({ id, type: t.type, params: t.params, priority: t.priority, maxAttempts: t.maxAttempts, timeoutMs: t.timeoutMs, excludeWorkers: group.exclude }));
-    await this.deps.tasks.submit(inputs, null);
+  /** Replicas held in memory at a restart (a local store): their group's exclusion, as stored. */
+  private async adopt(parentId: string, live: LiveTask[]): Promise<void> {
+    const known = (await this.store.exclusions([parentId])).get(parentId);
+    const ex = this.exclusion(parentId, known?.distinct ?? 'worker', known?.workers ?? []);
+    for (const t of live) this.track(ex, parentId, t);
   }
 
-  /** Adds `n` replicas to an undecided group (no agreement yet, or an adaptive task being checked). */
-  private async addReplicas(group: Group, n: number): Promise<void> {
-    if (group.growing) return;
-    group.growing = true;
-    try {
-      const ids = Array.from({ length: n }, () => newTimeOrderedId('t_'));
-      const now = Date.now();
-      await this.deps.commit.write(() => {
-        for (const id of ids) this.store.insertReplica(id, group.parentId, now);
-      });
-      await this.submitReplicas(group, ids);
-    } finally {
-      group.growing = false;
-    }
-  }
-
-  /** Decides the group if it can, or sends more replicas, or gives up with NO_CONSENSUS. */
-  private evaluate(group: Group): void {
-    if (group.decided || group.growing) return;
-    const all = [...group.replicas.values()].filter((r) => r.verdict !== 'cancelled');
-    const answered = all.filter((r) => r.answer !== null);
-    const pending = all.length - answered.length;
-    const classes = classify(answered.map((r) => ({ replicaId: r.id, answer: r.answer as Answer })), group.spec.tolerance);
-    const winner = classes.find((c) => c.replicaIds.length >= group.spec.agree);
-    if (winner) return void this.decide(group, winner.answer);
-    if (group.spec.adaptive && all.length === 1 && answered.length === 1) {
-      const only = answered[0];
-      if (only.answer?.ok && trusted(this.scores.get(only.workerId ?? '') ?? null, this.deps.rule) && this.random() >= this.deps.rule.quorumSpotCheck) {
-        return void this.decide(group, only.answer);
+  /**
+   * Submits replica tasks whose rows exist, in one submission, each group's first replica before any
+   * group's second: siblings lie apart in the queue, so a claim of several tasks rarely takes two of one
+   * group (which one foreman's workers might not all be allowed to run). On a local store replicas
+   * carry their group's exclusion; on a shared one the foreman that claims each learns it then (`claimed`).
+   * @param fresh the groups were just made: no exclusion to read back.
+   */
+  private async submitReplicas(batch: Array<{ group: GroupRow; ids: string[] }>, fresh = false): Promise<void> {
+    const rounds: TaskInput[][] = [];
+    for (const { group, ids } of batch) {
+      const t = group.template;
+      const inputs: TaskInput[] = ids.map((id) => ({ id, type: t.type, params: t.params, priority: t.priority, maxAttempts: t.maxAttempts, timeoutMs: t.timeoutMs }));
+      if (!this.store.shared) {
+        // After a restart the group's exclusion may not be in memory yet: it is read back first.
+        const known = fresh || this.groups.has(group.parentId) ? undefined : (await this.store.exclusions([group.parentId])).get(group.parentId);
+        const ex = this.exclusion(group.parentId, group.spec.distinct, known?.workers ?? []);
+        for (const input of inputs) this.track(ex, group.parentId, input);
       }
-      return void this.addReplicas(group, group.spec.replicas - 1);
+      inputs.forEach((input, i) => (rounds[i] ??= []).push(input));
     }
-    if (pending > 0) return;
-    const best = Math.max(0, ...classes.map((c) => c.replicaIds.length));
-    const room = group.spec.maxReplicas - all.length;
-    if (room > 0) return void this.addReplicas(group, Math.min(room, group.spec.agree - best));
-    void this.noConsensus(group, classes.map((c) => ({ answer: c.answer, workers: c.replicaIds.map((id) => group.replicas.get(id)?.workerId ?? null) })));
-  }
-
-  private async decide(group: Group, canonical: Answer): Promise<void> {
-    group.decided = true;
-    group.canonical = canonical;
-    const now = Date.now();
-    const judged = [...group.replicas.values()].filter((r) => r.answer !== null && r.verdict === null);
-    await this.deps.commit.write(() => {
-      this.store.decideGroup(group.parentId, canonical, now);
-      for (const r of judged) this.judge(group, r, now);
-    });
-    const outcome = canonical.ok
-      ? { state: 'succeeded' as const, result: canonical.value, error: null }
-      : { state: 'failed' as const, result: null, error: { code: canonical.code, message: canonical.message, retryable: false } };
-    await this.settleParent(group, outcome);
-  }
-
-  private async noConsensus(group: Group, answers: Array<{ answer: Answer; workers: Array<string | null> }>): Promise<void> {
-    group.decided = true;
-    const now = Date.now();
-    const error = {
-      code: NO_CONSENSUS,
-      message: `no ${group.spec.agree} of ${group.replicas.size} replicas agreed (${answers.length} distinct answers)`,
-      retryable: false,
-      answers: answers.map((a) => (a.answer.ok ? { value: a.answer.value, workers: a.workers } : { error: { code: a.answer.code, message: a.answer.message }, workers: a.workers })),
-    } as TaskError;
-    await this.deps.commit.write(() => {
-      this.store.decideGroup(group.parentId, null, now);
-      for (const r of group.replicas.values()) {
-        if (r.answer === null || r.verdict !== null) continue;
-        r.verdict = 'inconclusive';
-        this.store.judgeReplica(r.id, r.workerId, r.answer, 'inconclusive');
-      }
-    });
-    await this.settleParent(group, { state: 'failed', result: null, error });
-  }
-
-  private async settleParent(group: Group, outcome: { state: 'succeeded' | 'failed'; result: unknown; error: TaskError | null }): Promise<void> {
+    if (rounds.length === 0) return;
     try {
-      await this.deps.tasks.settleHeld(group.parentId, outcome);
+      await this.deps.tasks.submit(rounds.flat(), null);
     } catch (err) {
-      this.deps.log?.warn({ err, taskId: group.parentId }, 'could not settle a quorum task; it is settled again at the next start');
+      // On a shared store, a foreman picking up open groups at its start may have submitted them first.
+      this.deps.log?.warn({ err, taskIds: batch.map((b) => b.group.parentId) }, 'could not submit quorum replicas; they are submitted again at the next start');
     }
-    this.forget(group);
   }
 
-  /** A replica that answered after the group was decided. */
-  private judgeLate(group: Group, replica: Replica): void {
+  /** Records a replica's ending and judges its group (in the store, atomically), then does what was decided. */
+  private async vote(t: SettledTask): Promise<void> {
+    const parentId = this.parentOf.get(t.id) as string;
+    this.untrack(parentId, t.id);
+    const ballot: Ballot = t.state === 'cancelled'
+      ? { workerId: t.workerId, cancelled: true }
+      : { workerId: t.workerId, answer: t.state === 'succeeded' ? { ok: true, value: t.result } : { ok: false, code: t.error?.code ?? 'HANDLER_ERROR', message: t.error?.message ?? '' } };
     const now = Date.now();
-    void this.deps.commit.write(() => this.judge(group, replica, now)).then(() => this.forget(group));
-  }
-
-  /** Judges one answered replica against the canonical answer and scores its worker; call inside a commit write. */
-  private judge(group: Group, r: Replica, now: number): void {
-    const answer = r.answer as Answer;
-    let verdict: Verdict;
-    if (group.canonical === null) verdict = 'inconclusive';
-    else if (!answer.ok) verdict = 'error';
-    else verdict = classify([{ replicaId: 'c', answer: group.canonical }, { replicaId: r.id, answer }], group.spec.tolerance).length === 1 ? 'valid' : 'invalid';
-    r.verdict = verdict;
-    this.store.judgeReplica(r.id, r.workerId, answer, verdict);
-    if (r.workerId === null || (verdict !== 'valid' && verdict !== 'invalid' && verdict !== 'error')) return;
-    const before = this.scores.get(r.workerId) ?? freshScore(r.workerId, now);
-    const after = scoreAfter(before, verdict, group.spec.points, this.deps.rule, now);
-    if (before.quarantinedAt === null && after.quarantinedAt !== null) {
-      this.deps.log?.warn({ workerId: r.workerId, reputation: after.reputation, invalid: after.invalid }, 'worker quarantined from quorum tasks');
+    const ctx = { rule: this.deps.rule, random: this.random, newId: () => newTimeOrderedId('t_'), now };
+    let outcome;
+    try {
+      outcome = await this.store.vote(t.id, ballot, (group, replicas, scores) => tally(group, replicas, scores, ctx), now);
+    } catch (err) {
+      this.deps.log?.warn({ err, taskId: t.id }, 'could not record a quorum replica\'s answer; it is recorded at the next start');
+      return;
     }
-    this.scores.set(r.workerId, after);
-    this.store.saveScore(after);
+    if (!outcome) return;
+    const { group, replicas, judgment } = outcome;
+    for (const s of judgment.quarantined) {
+      this.quarantined.add(s.workerId);
+      this.deps.log?.warn({ workerId: s.workerId, reputation: s.reputation, invalid: s.invalid }, 'worker quarantined from quorum tasks');
+    }
+    if (judgment.more.length > 0) await this.submitReplicas([{ group, ids: judgment.more }]);
+    if (judgment.decided) await this.settleParent(group.parentId, judgment.decided.outcome);
+    // Every replica judged: nothing more will come for this group.
+    if ((group.decidedAt !== null || judgment.decided) && replicas.every((r) => r.verdict !== null)) this.forget(group.parentId);
   }
 
-  private async cancelReplicas(group: Group): Promise<void> {
-    group.decided = true;
-    for (const r of group.replicas.values()) if (r.verdict === null && r.answer === null) await this.deps.tasks.cancel(r.id);
+  private async settleParent(parentId: string, outcome: HeldOutcome): Promise<void> {
+    try {
+      await this.deps.tasks.settleHeld(parentId, outcome);
+    } catch (err) {
+      this.deps.log?.warn({ err, taskId: parentId }, 'could not settle a quorum task; it is settled again at the next start');
+    }
   }
 
-  /** Drops a group from memory once it is decided and every replica is judged. */
-  private forget(group: Group): void {
-    if (!group.decided) return;
-    for (const r of group.replicas.values()) if (r.verdict === null) return;
-    this.groups.delete(group.parentId);
-    for (const id of group.replicas.keys()) this.parentOf.delete(id);
+  /** The parent was cancelled: the group is decided without an answer and its unanswered replicas are cancelled. */
+  private async cancelReplicas(parentId: string): Promise<void> {
+    try {
+      for (const id of await this.store.cancelGroup(parentId, Date.now())) await this.deps.tasks.cancel(id);
+    } catch (err) {
+      this.deps.log?.warn({ err, taskId: parentId }, 'could not cancel the replicas of a cancelled quorum task');
+    }
+  }
+
+  private untrack(parentId: string, replicaId: string): void {
+    this.parentOf.delete(replicaId);
+    const ex = this.groups.get(parentId);
+    ex?.replicas.delete(replicaId);
+    // On a shared store the group's other replicas may live on other foremen: a claim here reads the exclusion again.
+    if (ex && this.store.shared && ex.replicas.size === 0) this.groups.delete(parentId);
+  }
+
+  private forget(parentId: string): void {
+    const ex = this.groups.get(parentId);
+    if (!ex) return;
+    for (const id of ex.replicas) this.parentOf.delete(id);
+    this.groups.delete(parentId);
   }
 }
+
+export type { Answer };

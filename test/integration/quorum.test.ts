@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { BIN, LoggedProcess, spawnWorker, startForeman, type ForemanProcess, type WorkerProcess } from '../helpers/processes.js';
+import { postgresAvailable } from '../helpers/postgres.js';
+import { STORES, storeArgs } from '../helpers/stores.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const HANDLERS = fileURLToPath(new URL('../fixtures/quorum-handlers.ts', import.meta.url));
@@ -22,9 +24,9 @@ async function settled(foreman: ForemanProcess, id: string): Promise<Record<stri
   }, `task ${id} settled`, 30_000);
 }
 
-describe('quorum', () => {
+describe.each(STORES)('quorum (%s)', (store) => {
   it('outvotes a lying worker on a 300-task job: every result right, the liar quarantined, points exact', async () => {
-    const foreman = await startForeman();
+    const foreman = await startForeman(await storeArgs(store));
     const honest = await workers(['h1', 'h2', 'h3'], (id) => worker(foreman, { id: `${id}-${process.pid}` }));
     const liar = await worker(foreman, { id: `liar-${process.pid}`, liar: true });
     const tasks = Array.from({ length: 300 }, (_, n) => ({ type: 'square', params: { n } }));
@@ -81,7 +83,7 @@ describe('quorum', () => {
   }, 180_000);
 
   it('completes every quorum task when a replica\'s worker is killed mid-task: one canonical result each', async () => {
-    const foreman = await startForeman(['--grace-ms', '500', '--heartbeat-interval-ms', '250', '--stale-after-ms', '1500', '--lease-ms', '3000']);
+    const foreman = await startForeman(['--grace-ms', '500', '--heartbeat-interval-ms', '250', '--stale-after-ms', '1500', '--lease-ms', '3000', ...(await storeArgs(store))]);
     const victim = await worker(foreman, { id: `victim-${process.pid}`, concurrency: 4 });
     await workers([1, 2, 3], (i) => worker(foreman, { id: `w${i}-${process.pid}`, concurrency: 4 }));
     const tasks = Array.from({ length: 12 }, (_, n) => ({ type: 'square', params: { n, ms: 400 } }));
@@ -104,7 +106,7 @@ describe('quorum', () => {
   }, 120_000);
 
   it('fails with NO_CONSENSUS listing every answer, and accepts floating-point answers within a tolerance', async () => {
-    const foreman = await startForeman();
+    const foreman = await startForeman(await storeArgs(store));
     await workers([1, 2, 3], () => worker(foreman));
     const coin = await foreman.api.request('POST', '/tasks', { type: 'coin', quorum: { replicas: 2, agree: 2, maxReplicas: 3 } });
     const failed = await settled(foreman, coin.id);
@@ -131,7 +133,7 @@ describe('quorum', () => {
 
   it('adaptive: until a worker has a valid streak the full quorum runs; then it runs a task alone; scores survive a restart', async () => {
     // Trust after 3 valid results in a row, never spot-check: the rule's two knobs at their extremes.
-    const foreman = await startForeman(['--quorum-trust-after', '3', '--quorum-spot-check', '0']);
+    const foreman = await startForeman(['--quorum-trust-after', '3', '--quorum-spot-check', '0', ...(await storeArgs(store))]);
     await workers([1, 2, 3], () => worker(foreman, { concurrency: 1 }));
     const run = async (n: number) => settled(foreman, (await foreman.api.request('POST', '/tasks', { type: 'square', params: { n }, quorum: { replicas: 3, adaptive: true } })).id);
     // Nobody is trusted yet: each task's first answer brings in the other two replicas.
@@ -145,16 +147,16 @@ describe('quorum', () => {
     expect(alone.result).toBe(25);
     expect(alone.quorum.replicas).toHaveLength(1);
     expect(alone.quorum.replicas[0].verdict).toBe('valid');
-    // Points and reputation are durable: a restarted foreman on the same file shows the same board.
+    // Points and reputation are durable: a restarted foreman on the same store shows the same board.
     const before = await foreman.api.request('GET', '/leaderboard');
     foreman.kill('SIGKILL');
     await foreman.exited();
-    const again = await startForeman([], { dbPath: foreman.dbPath });
+    const again = await startForeman(foreman.args, { dbPath: foreman.dbPath });
     expect(await again.api.request('GET', '/leaderboard')).toEqual(before);
   }, 120_000);
 
   it("distinct: 'address' keeps a second replica off every worker at an address that already ran one", async () => {
-    const foreman = await startForeman();
+    const foreman = await startForeman(await storeArgs(store));
     // Two workers, one address (loopback): the first replica runs, the second can find no other address.
     await workers([1, 2], () => worker(foreman, { concurrency: 2 }));
     const { id } = await foreman.api.request('POST', '/tasks', { type: 'square', params: { n: 3 }, quorum: { replicas: 2, agree: 2, distinct: 'address' } });
@@ -170,4 +172,55 @@ describe('quorum', () => {
     const plain = await settled(foreman, (await foreman.api.request('POST', '/tasks', { type: 'square', params: { n: 3 }, quorum: { replicas: 2, agree: 2 } })).id);
     expect(plain.result).toBe(9);
   }, 120_000);
+});
+
+describe.runIf(postgresAvailable())('quorum across two foremen over PostgreSQL', () => {
+  it('judges each task once in the database when its replicas ran on workers of both foremen: honest answers win, the liar loses reputation', async () => {
+    const args = await storeArgs('postgres');
+    const a = await startForeman(args, { startTimeoutMs: 60_000 });
+    const b = await startForeman(args, { startTimeoutMs: 60_000 });
+    const onA = await workers(['a1', 'a2'], (id) => worker(a, { id: `${id}-${process.pid}`, concurrency: 4 }));
+    const onB = await workers(['b1'], (id) => worker(b, { id: `${id}-${process.pid}`, concurrency: 4 }));
+    const liar = await worker(b, { id: `liar-${process.pid}`, liar: true, concurrency: 4 });
+    // Three distinct workers of four, two per foreman: every task's replicas span both foremen.
+    const tasks = Array.from({ length: 40 }, (_, n) => ({ type: 'square', params: { n } }));
+    const { jobId } = await a.api.request('POST', '/jobs', { quorum: 3, tasks });
+    const results: Array<Record<string, any>> = [];
+    for await (const r of a.api.results(jobId)) results.push(r);
+    expect(results).toHaveLength(40);
+    expect(new Set(results.map((r) => r.id)).size).toBe(40);
+    const foremanOf = new Map<string, string>([...onA.map((w) => [w.id, 'a'] as const), ...onB.map((w) => [w.id, 'b'] as const), [liar.id, 'b']]);
+    const validByWorker = new Map<string, number>();
+    let lies = 0;
+    for (const r of results) {
+      // Read through B: the task, its replicas and their verdicts are in the shared database.
+      const t = await waitFor(async () => {
+        const view = await b.api.request('GET', `/tasks/${r.id}`);
+        return view.quorum.replicas.every((x: { verdict: string | null }) => x.verdict !== null) && view;
+      }, `every replica of ${r.id} judged`);
+      const n = t.params.n as number;
+      expect(t).toMatchObject({ state: 'succeeded', result: n * n });
+      const replicas = t.quorum.replicas as Array<{ workerId: string; verdict: string }>;
+      const used = replicas.map((x) => x.workerId);
+      expect(new Set(used).size).toBe(used.length);
+      expect(new Set(used.map((w) => foremanOf.get(w)))).toEqual(new Set(['a', 'b']));
+      for (const x of replicas) {
+        if (x.verdict === 'valid') validByWorker.set(x.workerId, (validByWorker.get(x.workerId) ?? 0) + 1);
+        if (x.verdict === 'invalid') {
+          expect(x.workerId).toBe(liar.id);
+          lies++;
+        }
+      }
+    }
+    // Read from either foreman, the board is the database's.
+    const board = await b.api.request('GET', '/leaderboard?sort=reputation&order=asc');
+    expect(await a.api.request('GET', '/leaderboard?sort=reputation&order=asc')).toEqual(board);
+    const byId = new Map<string, any>(board.workers.map((w: { workerId: string }) => [w.workerId, w]));
+    expect(lies).toBeGreaterThan(0);
+    expect(board.workers[0].workerId).toBe(liar.id);
+    expect(byId.get(liar.id).invalid).toBe(lies);
+    expect(byId.get(liar.id).reputation).toBeLessThan(1);
+    // Each answer scored once, wherever it arrived: points are exactly the valid verdicts.
+    for (const w of [...onA, ...onB]) expect(byId.get(w.id)).toMatchObject({ invalid: 0, valid: validByWorker.get(w.id), points: validByWorker.get(w.id) });
+  }, 180_000);
 });

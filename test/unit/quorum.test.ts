@@ -4,7 +4,10 @@ import { openDatabase } from '../../foreman/store/database.js';
 import type { LiveTask } from '../../foreman/task-types.js';
 import { canonical, classify, sameAnswer } from '../../foreman/quorum/compare.js';
 import { parseQuorum } from '../../foreman/quorum/quorum-spec.js';
-import { QuorumStore } from '../../foreman/quorum/quorum-store.js';
+import type { Judge } from '../../foreman/quorum/quorum-store.js';
+import { SqliteQuorumStore } from '../../foreman/quorum/sqlite-quorum-store.js';
+import { tally } from '../../foreman/quorum/tally.js';
+import { GroupCommit } from '../../foreman/store/group-commit.js';
 import { freshScore, scoreAfter, trusted } from '../../foreman/quorum/reputation.js';
 
 const RULE = { quorumQuarantineBelow: 0.5, quorumTrustAfter: 3, quorumSpotCheck: 0.1 };
@@ -58,27 +61,55 @@ describe('reputation', () => {
   });
 });
 
-describe('QuorumStore', () => {
-  it('keeps scores durable, pages the leaderboard, and purges decided groups whose task is gone', () => {
+describe('SqliteQuorumStore with tally', () => {
+  it('decides a group once, scores each answer once, counts one vote per worker, and purges groups whose task is gone', async () => {
     const db = openDatabase(':memory:', 'normal');
-    const store = new QuorumStore(db);
-    const spec = parseQuorum(3, undefined);
+    const commit = new GroupCommit(db);
+    const store = new SqliteQuorumStore(db, commit);
+    const spec = parseQuorum(3, 2);
     if (typeof spec === 'string') throw new Error(spec);
-    store.insertGroup('t_gone', spec, { type: 'echo', params: 1 }, 1);
-    store.insertReplica('r1', 't_gone', 1);
-    store.insertGroup('t_open', spec, { type: 'echo', params: 2 }, 1);
-    store.decideGroup('t_gone', { ok: true, value: 1 }, 2);
-    expect(store.openGroups().map((g) => g.parentId)).toEqual(['t_gone', 't_open']);
-    store.judgeReplica('r1', 'w1', { ok: true, value: 1 }, 'valid');
-    expect(store.openGroups().map((g) => g.parentId)).toEqual(['t_open']);
-    expect(store.purgeOrphans()).toBe(1);
-    expect(store.group('t_gone')).toBeNull();
-    expect(store.replicasOf('t_gone')).toEqual([]);
-    expect(store.group('t_open')?.template).toEqual({ type: 'echo', params: 2 });
-    for (const [id, points] of [['a', 3], ['b', 7], ['c', 5]] as const) store.saveScore({ ...freshScore(id, 0), points });
-    const page = store.leaderboard('points', 'desc', 2, 0);
-    expect(page).toMatchObject({ total: 3, workers: [{ workerId: 'b' }, { workerId: 'c' }] });
-    expect(store.leaderboard('points', 'desc', 2, 2).workers.map((w) => w.workerId)).toEqual(['a']);
+    await store.insertGroups([{ parentId: 't_gone', spec, template: { type: 'echo', params: 1 }, replicaIds: ['r1', 'r2', 'r3', 'r4'] }], 1);
+    await store.insertGroups([{ parentId: 't_open', spec, template: { type: 'echo', params: 2 }, replicaIds: ['o1'] }], 1);
+    let n = 0;
+    const judge: Judge = (g, r, s) => tally(g, r, s, { rule: RULE, random: () => 0.5, newId: () => `new${++n}`, now: 2 });
+    const answer = (value: unknown) => ({ ok: true as const, value });
+    // The same worker twice: its second answer is a duplicate and counts for nothing, so no decision yet.
+    expect((await store.vote('r1', { workerId: 'w1', answer: answer(1) }, judge, 2))?.judgment.decided).toBeNull();
+    expect((await store.vote('r2', { workerId: 'w1', answer: answer(1) }, judge, 2))?.judgment).toMatchObject({ decided: null, verdicts: [{ replicaId: 'r2', verdict: 'duplicate' }] });
+    // A second report of a recorded answer is no vote at all.
+    expect(await store.vote('r2', { workerId: 'w1', answer: answer(1) }, judge, 2)).toBeNull();
+    const liar = await store.vote('r3', { workerId: 'w2', answer: answer(7) }, judge, 2);
+    expect(liar?.judgment).toMatchObject({ decided: null, more: [] });
+    const decided = await store.vote('r4', { workerId: 'w3', answer: answer(1) }, judge, 2);
+    expect(decided?.judgment.decided?.outcome).toEqual({ state: 'succeeded', result: 1, error: null });
+    expect(Object.fromEntries((await store.replicasOf('t_gone')).map((r) => [r.replicaId, r.verdict]))).toEqual({ r1: 'valid', r2: 'duplicate', r3: 'invalid', r4: 'valid' });
+    const board = await store.leaderboard('points', 'desc', 2, 0);
+    expect(board).toMatchObject({ total: 3, workers: [{ workerId: 'w1', points: 2, valid: 1 }, { workerId: 'w3', points: 2 }] });
+    expect((await store.leaderboard('points', 'desc', 2, 2)).workers).toMatchObject([{ workerId: 'w2', invalid: 1, reputation: 0.5 }]);
+    expect((await store.openGroups()).map((g) => g.parentId)).toEqual(['t_open']);
+    expect(await store.purgeOrphans()).toBe(1);
+    expect(await store.group('t_gone')).toBeNull();
+    expect(await store.replicasOf('t_gone')).toEqual([]);
+    expect((await store.group('t_open'))?.template).toEqual({ type: 'echo', params: 2 });
+    commit.close();
+    db.close();
+  });
+
+  it('asks for more replicas while no answer has enough votes, then fails with NO_CONSENSUS listing each answer', async () => {
+    const db = openDatabase(':memory:', 'normal');
+    const commit = new GroupCommit(db);
+    const store = new SqliteQuorumStore(db, commit);
+    const spec = parseQuorum({ replicas: 2, agree: 2, maxReplicas: 3 }, undefined);
+    if (typeof spec === 'string') throw new Error(spec);
+    await store.insertGroups([{ parentId: 'p', spec, template: { type: 'coin', params: null }, replicaIds: ['a', 'b'] }], 1);
+    const judge: Judge = (g, r, s) => tally(g, r, s, { rule: RULE, random: () => 0.5, newId: () => 'c', now: 2 });
+    await store.vote('a', { workerId: 'w1', answer: { ok: true, value: 'heads' } }, judge, 2);
+    expect((await store.vote('b', { workerId: 'w2', answer: { ok: true, value: 'tails' } }, judge, 2))?.judgment.more).toEqual(['c']);
+    const last = await store.vote('c', { workerId: 'w3', answer: { ok: false, code: 'HANDLER_ERROR', message: 'x' } }, judge, 2);
+    expect(last?.judgment.decided?.outcome.error).toMatchObject({ code: 'NO_CONSENSUS', answers: [{ value: 'heads', workers: ['w1'] }, { value: 'tails', workers: ['w2'] }, { error: { code: 'HANDLER_ERROR' }, workers: ['w3'] }] });
+    expect((await store.replicasOf('p')).map((r) => r.verdict)).toEqual(['inconclusive', 'inconclusive', 'inconclusive']);
+    expect((await store.leaderboard('points', 'desc', 10, 0)).total).toBe(0);
+    commit.close();
     db.close();
   });
 });

@@ -30,6 +30,10 @@ export class PgClaims {
   private readonly claimedAt = new Map<LiveTask, number>();
   /** Shared params of the jobs whose tasks were claimed (they never change). */
   readonly jobParams = new Map<string, Record<string, unknown> | null>();
+  /** Readies claimed quorum replicas (their exclusions) before any is dispatched; set by the quorum room. */
+  prepare: ((tasks: LiveTask[]) => Promise<void>) | null = null;
+  /** This foreman's workers, so that a claim skips quorum replicas none of them may run; set by the quorum room. */
+  workers: (() => string[]) | null = null;
   private claiming = false;
   /** Types announced while a claim was in flight: that claim may have looked before their work committed. */
   private readonly announcedMidClaim = new Set<string>();
@@ -94,7 +98,7 @@ export class PgClaims {
     );
   }
 
-  /** Claims, then reads the shared params of jobs not seen yet (assignments merge them in). */
+  /** Claims, then reads the shared params of jobs not seen yet (assignments merge them in) and readies replicas. */
   private async claim(want: Map<string, number>, total: number, now: number): Promise<LiveTask[]> {
     const limits = this.limits;
     let tasks: LiveTask[];
@@ -104,13 +108,14 @@ export class PgClaims {
       // At least 1 ms: the type is marked drained after this returns, and the wake must come after that.
       for (const [type, ms] of limited.wakeInMs) this.announced([type], Math.max(1, ms));
     } else {
-      tasks = await claimReady(this.db, this.foremanId, want, total, now);
+      tasks = await claimReady(this.db, this.foremanId, want, total, now, this.workers?.() ?? null);
     }
     const jobs = [...new Set(tasks.map((t) => t.jobId).filter((j): j is string => j !== null && !this.jobParams.has(j)))];
     try {
       if (jobs.length > 0) for (const [id, p] of await jobParamsOf(this.db, jobs)) this.jobParams.set(id, p);
+      if (this.prepare && tasks.some((t) => t.quorumParent)) await this.prepare(tasks);
     } catch (err) {
-      // Claimed but not assignable without their job's params: back they go.
+      // Claimed but not assignable without their job's params (or a replica without its exclusion): back they go.
       await unclaim(this.db, this.foremanId, tasks.map((t) => t.seq)).catch(() => {});
       throw err;
     }

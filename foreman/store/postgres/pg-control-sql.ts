@@ -6,7 +6,7 @@
 import { errorText, parseError } from '../task-rows.js';
 import type { SettledTask } from '../../ledger.js';
 import { CANCELLED_QUEUED } from '../../task-outcome.js';
-import type { TaskState } from '../../task-types.js';
+import { HELD_RUN_AT, type TaskState } from '../../task-types.js';
 import type { TaskFilter } from '../task-search.js';
 import type { PgDb } from './pg-db.js';
 import { filterConditions } from './pg-search.js';
@@ -75,10 +75,13 @@ export async function jobExists(db: PgDb, jobId: string): Promise<boolean> {
   return (await db.query('SELECT 1 FROM jobs WHERE id = $1', [jobId])).rows.length > 0;
 }
 
-/** Requeues settled tasks matching `filter` with a fresh budget; returns their types. */
+/**
+ * Requeues settled tasks matching `filter` with a fresh budget; returns their types. A held task (a
+ * quorum task) is left alone, as on SQLite: requeued, it would run once, as a plain task, unchecked.
+ */
 export async function requeueSettled(db: PgDb, filter: TaskFilter & { state: 'failed' | 'cancelled' }, now: number): Promise<string[]> {
-  const values: unknown[] = [now];
-  const conditions = filterConditions(filter, values);
+  const values: unknown[] = [now, HELD_RUN_AT];
+  const conditions = [...filterConditions(filter, values), 't.run_at <> $2'];
   const { rows } = await db.query<{ type: string }>(
     `UPDATE tasks t SET state = 'queued', status = NULL, result = NULL, worker_id = NULL, foreman_id = NULL, failures = 0, losses = 0,
        run_at = $1, finished_at = NULL WHERE ${conditions.join(' AND ')} RETURNING t.type`,

@@ -67,6 +67,15 @@ export class PgLedger implements TaskLedger {
     db.on('relisten', () => this.claimer.wake());
   }
 
+  /**
+   * Quorum replicas in claims: `prepare` readies the claimed ones before any is dispatched (the quorum
+   * room's `claimed`); `workers` lists this foreman's workers, so a claim skips replicas none may run.
+   */
+  claimReplicas(prepare: (tasks: LiveTask[]) => Promise<void>, workers: () => string[]): void {
+    this.claimer.prepare = prepare;
+    this.claimer.workers = workers;
+  }
+
   /** Starts the background work: counters, the fallback poll, returning idle claims. */
   start(): Promise<void> {
     const every = (ms: number, fn: () => void) => {

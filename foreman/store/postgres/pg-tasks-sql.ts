@@ -22,7 +22,7 @@ interface LiveRow {
   attempt: number; failures: number; losses: number; max_attempts: number; timeout_ms: number | null; worker_id: string | null;
   run_at: number; created_at: number; started_at: number | null; params?: Buffer | null;
   cp_state?: Buffer | null; cp_attempt?: number | null; cp_saved_at?: number | null;
-  parent_ids?: string[] | null; parent_results?: Array<Buffer | null> | null;
+  parent_ids?: string[] | null; parent_results?: Array<Buffer | null> | null; quorum_parent?: string | null;
 }
 
 function toLive(r: LiveRow): LiveTask {
@@ -34,6 +34,7 @@ function toLive(r: LiveRow): LiveTask {
     workerId: r.worker_id, runAt: r.run_at, createdAt: r.created_at, startedAt: r.started_at, progress: null, queued: false,
     ...(r.cp_state ? { storedCheckpoint: { state: r.cp_state, attempt: r.cp_attempt as number, savedAt: r.cp_saved_at as number } } : {}),
     ...(r.parent_ids ? { parentResults: parentResultsOf(r.parent_ids, r.parent_results ?? []) } : {}),
+    ...(r.quorum_parent ? { quorumParent: r.quorum_parent } : {}),
   };
 }
 
@@ -49,9 +50,11 @@ function parentResultsOf(ids: string[], results: Array<Buffer | null>): Record<s
  * Each type walks its own slice of the ready index with a literal-free LIMIT taken from the array,
  * so the planner cannot fall back to a scan of the table. Types with a fleet-wide limit or a pause
  * in force are left alone: their claims go through pg-limited-claim.ts, under the limit's lock.
+ * @param workers this foreman's workers: a quorum replica whose siblings ran on every one of them is
+ *   left for other foremen (it could run on none of these); null claims without looking.
  */
-export async function claimReady(db: PgDb, foremanId: string, want: Map<string, number>, total: number, now: number): Promise<LiveTask[]> {
-  return claimReadyOn({ query: (text, values) => db.queryRelaxed(text, values) }, foremanId, want, total, now, false);
+export async function claimReady(db: PgDb, foremanId: string, want: Map<string, number>, total: number, now: number, workers: readonly string[] | null = null): Promise<LiveTask[]> {
+  return claimReadyOn({ query: (text, values) => db.queryRelaxed(text, values) }, foremanId, want, total, now, false, workers);
 }
 
 /**
@@ -65,6 +68,7 @@ export async function claimReadyOn(
   total: number,
   now: number,
   limitsChecked: boolean,
+  workers: readonly string[] | null = null,
 ): Promise<LiveTask[]> {
   const { rows } = (await q.query(
     `WITH cand AS (
@@ -75,24 +79,31 @@ export async function claimReadyOn(
              AND (l.max_running IS NOT NULL OR l.rate_per_second IS NOT NULL OR l.paused_until > (extract(epoch from clock_timestamp()) * 1000)::bigint))
        ) w
        CROSS JOIN LATERAL (
-         SELECT seq, priority, id FROM tasks
+         SELECT seq, priority, id FROM tasks k
          WHERE state = 'queued' AND type = w.type AND run_at <= $4
+           AND ($7::text[] IS NULL OR NOT EXISTS (
+             SELECT 1 FROM quorum_replicas q WHERE q.replica_id = k.id AND NOT EXISTS (
+               SELECT 1 FROM unnest($7::text[]) AS mine(id) WHERE NOT EXISTS (
+                 SELECT 1 FROM quorum_replicas s JOIN tasks st ON st.id = s.replica_id
+                 WHERE s.parent_id = q.parent_id AND (st.worker_id = mine.id OR s.worker_id = mine.id)))))
          ORDER BY priority DESC, seq LIMIT w.n
          FOR UPDATE SKIP LOCKED
        ) c
      ), pick AS (SELECT seq, id FROM cand ORDER BY priority DESC, seq LIMIT $5)
      UPDATE tasks t SET state = 'claimed', foreman_id = $1
      -- The latest checkpoint rides along: the next attempt resumes from it, whichever foreman took it.
-     -- So do a dependent task's parents' results (task_deps), for ctx.parents.
+     -- So do a dependent task's parents' results (task_deps), for ctx.parents, and the quorum task a
+     -- replica belongs to (its exclusion is read before it is dispatched).
      FROM pick LEFT JOIN checkpoints cp ON cp.task_id = pick.id
        LEFT JOIN LATERAL (
          SELECT array_agg(d.parent_id) AS ids, array_agg(p.result) AS results
          FROM task_deps d LEFT JOIN tasks p ON p.id = d.parent_id WHERE d.child_id = pick.id
        ) deps ON true
+       LEFT JOIN quorum_replicas qr ON qr.replica_id = pick.id
      WHERE t.seq = pick.seq
      RETURNING ${LIVE_COLUMNS}, t.params, cp.state AS cp_state, cp.attempt AS cp_attempt, cp.saved_at AS cp_saved_at,
-       deps.ids AS parent_ids, deps.results AS parent_results`,
-    [foremanId, [...want.keys()], [...want.values()], now, total, limitsChecked],
+       deps.ids AS parent_ids, deps.results AS parent_results, qr.parent_id AS quorum_parent`,
+    [foremanId, [...want.keys()], [...want.values()], now, total, limitsChecked, workers],
   )) as pg.QueryResult<LiveRow>;
   rows.sort((a, b) => b.priority - a.priority || a.seq - b.seq);
   return rows.map(toLive);

@@ -156,6 +156,40 @@ export const PG_MIGRATIONS: readonly string[] = [
     updated_at bigint NOT NULL
   );
   `,
+  // 8: quorum (foreman/quorum/): a group per quorum task, its replicas with their answers and verdicts, and
+  // each worker's points and reputation, as in the SQLite store. A vote locks its group's row.
+  `
+  CREATE TABLE quorum_groups (
+    parent_id text PRIMARY KEY,
+    spec text NOT NULL,
+    template bytea NOT NULL,
+    created_at bigint NOT NULL,
+    decided_at bigint,
+    canonical text
+  );
+  CREATE TABLE quorum_replicas (
+    replica_id text PRIMARY KEY,
+    parent_id text NOT NULL,
+    created_at bigint NOT NULL,
+    worker_id text,
+    answer text,
+    verdict text
+  );
+  CREATE INDEX quorum_replicas_parent ON quorum_replicas (parent_id);
+  CREATE INDEX quorum_groups_open ON quorum_groups (parent_id) WHERE decided_at IS NULL;
+  CREATE TABLE worker_scores (
+    worker_id text PRIMARY KEY,
+    points double precision NOT NULL,
+    valid integer NOT NULL,
+    invalid integer NOT NULL,
+    errors integer NOT NULL,
+    reputation double precision NOT NULL,
+    streak integer NOT NULL,
+    quarantined_at bigint,
+    updated_at bigint NOT NULL
+  );
+  CREATE INDEX worker_scores_quarantined ON worker_scores (worker_id) WHERE quarantined_at IS NOT NULL;
+  `,
 ];
 
 /** The schema version this foreman writes. */
