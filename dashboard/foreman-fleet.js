@@ -47,7 +47,7 @@ function createRow(w) {
       },
     }, label);
   const row = el('tr', { 'data-worker-id': w.id },
-    el('td', {}, el('a', { class: 'mono', href: href('worker', w.id), 'data-worker-link': w.id }, w.id), el('div', { class: 'muted', 'data-field': 'skills' })),
+    el('td', {}, el('a', { class: 'mono', href: href('worker', w.id), 'data-worker-link': w.id }, w.id), el('div', { class: 'muted', 'data-field': 'skills' }), el('div', { class: 'muted', 'data-field': 'foreman' })),
     el('td', {}, el('span', { class: 'pill', 'data-field': 'state' })),
     el('td', {}, progressBar(), el('div', { class: 'bar-label', 'data-field': 'slots' })),
     el('td', {}, el('div', { class: 'chips', 'data-field': 'tasks' }), el('div', { class: 'muted', 'data-field': 'more' })),
@@ -94,9 +94,12 @@ function updateLink(cell, w, rerender) {
 }
 
 let lastFleet = [];
+let lastSelf = null;
 
-export function renderFleet(fleet) {
+/** `self`: the id of the foreman serving this page when there are several (null with one). */
+export function renderFleet(fleet, self = null) {
   lastFleet = fleet;
+  lastSelf = self;
   empty.hidden = fleet.length > 0;
   syncList(tbody, fleet, (w) => w.id, createRow, (row, w) => {
     const f = (name) => row.querySelector(`[data-field=${name}]`);
@@ -116,8 +119,15 @@ export function renderFleet(fleet) {
     setText(f('more'), hidden > 0 ? `+${fmtInt(hidden)} more` : '');
     setText(f('heartbeat'), w.lastHeartbeatAgeMs === null ? '–' : `${fmtMs(w.lastHeartbeatAgeMs)} ago`);
     setText(f('reconnects'), fmtInt(w.reconnects));
-    updateLink(f('link'), w, () => renderFleet(lastFleet));
-    const offline = w.state === 'offline';
-    for (const b of row.querySelectorAll('.actions button')) if (b.disabled !== offline && !b.dataset.busy) b.disabled = offline;
+    updateLink(f('link'), w, () => renderFleet(lastFleet, lastSelf));
+    // With several foremen: which one holds its session. Commands go through that one's socket, so
+    // they are offered only for workers connected here.
+    const elsewhere = self !== null && w.foremanId !== undefined && w.foremanId !== self;
+    setText(f('foreman'), self === null || w.foremanId === undefined ? '' : elsewhere ? `on foreman ${w.foremanId}` : 'on this foreman');
+    const off = w.state === 'offline' || elsewhere;
+    for (const b of row.querySelectorAll('.actions button')) {
+      if (b.disabled !== off && !b.dataset.busy) b.disabled = off;
+      b.title = elsewhere ? `connected to foreman ${w.foremanId}: use its dashboard` : '';
+    }
   });
 }

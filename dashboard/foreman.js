@@ -7,6 +7,7 @@ import { href, startRouter } from './router.js';
 import './access.js';
 import { renderCharts } from './foreman-charts.js';
 import { renderFleet } from './foreman-fleet.js';
+import { renderForemen, selfForemanId } from './foreman-foremen.js';
 import { renderJobs } from './foreman-jobs.js';
 import { renderLeaderboard } from './foreman-leaderboard.js';
 import { renderQueue } from './foreman-queue.js';
@@ -46,7 +47,8 @@ function render(snapshot) {
   document.body.dataset.snapshotAt = String(snapshot.at);
   renderSummary(snapshot);
   renderCharts(snapshot.series);
-  renderFleet(snapshot.fleet);
+  renderFleet(snapshot.fleet, selfForemanId(snapshot.foremen ?? []));
+  renderForemen(snapshot.foremen ?? [], snapshot.fleet);
   renderQueue(snapshot.stats.queue);
   renderJobs(snapshot.jobs);
   renderLeaderboard(snapshot.leaderboard ?? []);

@@ -219,6 +219,8 @@ export class Foreman {
       startedAt: Date.now(),
       storeHealth: () => ({ state: turn.state, retryInMs: turn.retryInMs }),
       ...(pg ? { otherWorkers: () => pg.workers.others(), foremanId: pg.foremanId } : {}),
+      foremen: async () =>
+        pg ? pg.foremen.list() : [{ id: 'local', url: this.url, host: null, pid: process.pid, startedAt: this.api.startedAt, heartbeatAgeMs: 0, alive: true, self: true }],
     };
   }
 
@@ -322,11 +324,7 @@ export class Foreman {
     const tokens = this.pg ? await PgWorkerTokens.open(this.pg.db, new WorkerTokenStore(this.db), () => workerAuth.sweep()) : new WorkerTokenStore(this.db);
     tokenRoutes(app, { tokens, workerAuth });
     accessRoute(app, this.edge.credentials);
-    foremenRoutes(app, async () =>
-      this.pg
-        ? this.pg.foremen.list()
-        : [{ id: 'local', url: this.url, host: null, pid: process.pid, startedAt: this.api.startedAt, heartbeatAgeMs: 0, alive: true, self: true }],
-    );
+    foremenRoutes(app, this.api.foremen);
     await dashboardRoutes(app, this.api);
     const pg = this.pg;
     this.blobs = await installBlobs(app, {
@@ -347,7 +345,7 @@ export class Foreman {
     this.sweepTimer.unref();
     this.retention.start();
     // With PostgreSQL, running tasks are loaded per worker as each one says hello (whichever foreman it ran them under).
-    if (this.pg) await this.pg.start(this.fleet, this.url, (w, now) => workerView(w, now));
+    if (this.pg) await this.pg.start(this.fleet, () => this.url, (w, now) => workerView(w, now));
     await this.schedules.start();
     this.dispatcher.schedule();
   }

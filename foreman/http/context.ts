@@ -1,4 +1,5 @@
 /** What the HTTP routes may use: the foreman's public parts, never its sockets. */
+import type { ForemanRow } from '../store/postgres/pg-foremen.js';
 import type { ApiErrorCode } from '../../shared/errors.js';
 import type { AttemptLogStore } from '../attempt-logs.js';
 import type { Checkpoints } from '../checkpoints/checkpoints.js';
@@ -32,6 +33,8 @@ export interface ApiContext {
   storeHealth(): StoreHealth;
   /** With several foremen (PostgreSQL): the workers connected to the other foremen, each with its `foremanId`. */
   otherWorkers?: () => Promise<Array<Record<string, unknown>>>;
+  /** The foremen sharing the store, with their health (with SQLite, this one). */
+  foremen: () => Promise<ForemanRow[]>;
   /** This foreman's id among several (PostgreSQL); absent with SQLite. */
   foremanId?: string;
 }

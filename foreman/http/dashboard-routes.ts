@@ -8,8 +8,8 @@ import type { WebSocket } from 'ws';
 import { dashboardPage, serveDashboardAssets, wantsHtml } from '../../dashboard/assets.js';
 import { JobRates, LiveMetrics } from '../live-metrics.js';
 import type { ApiContext } from './context.js';
-import { stats } from './fleet-routes.js';
-import { jobView, workerView } from './views.js';
+import { stats, wholeFleet } from './fleet-routes.js';
+import { jobView } from './views.js';
 import type { JobState } from '../task-tally.js';
 
 /** How often open dashboards get a snapshot, in ms. */
@@ -23,6 +23,26 @@ const TASKS_SHOWN_PER_WORKER = 8;
 /** A socket with this much unsent data skips ticks: snapshots are whole states, so a slow page only loses frames. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 
+/** The latest answer of a read the database answers (PostgreSQL), asked again each tick with one in flight: a tick never waits. */
+class LatestAnswer<T> {
+  private asking = false;
+  constructor(
+    private readonly read: () => Promise<T>,
+    private value: T,
+  ) {}
+
+  get(): T {
+    if (!this.asking) {
+      this.asking = true;
+      this.read().then(
+        (v) => void (this.value = v),
+        () => {},
+      ).finally(() => (this.asking = false));
+    }
+    return this.value;
+  }
+}
+
 /** Builds one dashboard snapshot; the cost of `stats()` sets how often that part is refreshed. */
 class SnapshotBuilder {
   private readonly rates = new JobRates();
@@ -30,11 +50,17 @@ class SnapshotBuilder {
   private queueStatsAt = 0;
   private recentJobs: JobState[] = [];
   private queueStatsEveryMs = DASHBOARD_TICK_MS;
+  /** Workers connected to the other foremen (PostgreSQL), as they published them. */
+  private readonly others: LatestAnswer<Array<Record<string, unknown>>>;
+  private readonly foremen: LatestAnswer<Awaited<ReturnType<ApiContext['foremen']>>>;
 
   constructor(
     private readonly ctx: ApiContext,
     readonly metrics: LiveMetrics,
-  ) {}
+  ) {
+    this.others = new LatestAnswer(ctx.otherWorkers ?? (async () => []), []);
+    this.foremen = new LatestAnswer(ctx.foremen, []);
+  }
 
   build(now: number) {
     const { ctx } = this;
@@ -48,10 +74,7 @@ class SnapshotBuilder {
       this.queueStatsEveryMs = Math.max(DASHBOARD_TICK_MS, (performance.now() - t0) * 20);
       this.queueStatsAt = now;
     }
-    const fleet = [...ctx.fleet.workers.values()].map((w) => {
-      const view = workerView(w, now);
-      return { ...view, running: view.running.slice(0, TASKS_SHOWN_PER_WORKER) };
-    });
+    const fleet = wholeFleet(ctx, now, this.others.get()).map((view) => ({ ...view, running: view.running.slice(0, TASKS_SHOWN_PER_WORKER) }));
     const recent = ctx.tasks.recentJobs(JOBS_SHOWN);
     // A store that answers later (PostgreSQL) shows the jobs of its last answer meanwhile.
     if (Array.isArray(recent)) this.recentJobs = recent;
@@ -64,6 +87,7 @@ class SnapshotBuilder {
       stats: this.queueStats,
       statsAgeMs: now - this.queueStatsAt,
       fleet,
+      foremen: this.foremen.get(),
       jobs: jobs.map((j) => ({ ...j, ...rates.get(j.id), failuresByCode: this.metrics.failuresOf(j.id) })),
       series: this.metrics.series(),
       // The top of the leaderboard: one small indexed read per tick (on PostgreSQL, the previous tick's read).

@@ -69,6 +69,15 @@ const statsSchema = object({
   uptimeMs: { type: 'number' },
 });
 
+/**
+ * This foreman's workers (each with its `foremanId` when there are several foremen) and `others`, the
+ * workers other foremen published, less any of them connected here now (it failed over to us).
+ */
+export function wholeFleet(ctx: ApiContext, now: number, others: Array<Record<string, unknown>>) {
+  const own = [...ctx.fleet.workers.values()].map((w) => (ctx.foremanId ? { ...workerView(w, now), foremanId: ctx.foremanId } : workerView(w, now)));
+  return [...own, ...others.filter((o) => !ctx.fleet.workers.get(o.id as string)?.session)] as Array<ReturnType<typeof workerView> & { foremanId?: string }>;
+}
+
 export function fleetRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/workers', {
     schema: doc({
@@ -78,12 +87,7 @@ export function fleetRoutes(app: FastifyInstance, ctx: ApiContext): void {
       description: 'Every worker the foreman knows: connected ones and, for a while, those gone offline. With several foremen (PostgreSQL), also the workers connected to the others (as they published them, at most a second old), each with its `foremanId`.',
       responses: { 200: { description: 'the workers', ...object({ workers: { type: 'array', items: workerSchema } }) } },
     }),
-  }, async () => {
-    const now = Date.now();
-    const own = [...ctx.fleet.workers.values()].map((w) => (ctx.foremanId ? { ...workerView(w, now), foremanId: ctx.foremanId } : workerView(w, now)));
-    const others = ctx.otherWorkers ? await ctx.otherWorkers() : [];
-    return { workers: [...own, ...others.filter((o) => !ctx.fleet.workers.get(o.id as string)?.session)] };
-  });
+  }, async () => ({ workers: wholeFleet(ctx, Date.now(), ctx.otherWorkers ? await ctx.otherWorkers() : []) }));
 
   const commandDocs = {
     restart: { summary: 'Tell a worker to restart its session', operationId: 'restartWorker', description: 'graceful drains first; hard aborts its tasks and hands them back.' },

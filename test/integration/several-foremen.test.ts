@@ -10,7 +10,7 @@ import { FAST_LIVENESS } from '../helpers/fast-liveness.js';
 import { postgresAvailable } from '../helpers/postgres.js';
 import { spawnWorker, startForeman, tempDir, type ForemanProcess } from '../helpers/processes.js';
 import { storeArgs } from '../helpers/stores.js';
-import { settled, submit, waitForTask } from '../helpers/tasks.js';
+import { settled, submit, waitForHandler, waitForTask } from '../helpers/tasks.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /** A small seeded generator (mulberry32), so a failing run can be replayed with its seed. */
@@ -43,7 +43,8 @@ describe.runIf(postgresAvailable())('several foremen over PostgreSQL', () => {
     const [a, b] = await foremen(2);
     const w = await spawnWorker(b.wsUrl);
     const id = await submit(a.api, { type: 'honours-abort', params: {} });
-    await waitForTask(a.api, id, (t) => t.state === 'running' && t.workerId === w.id, 'running on the worker of B');
+    // On the worker (not only 'running' on the foreman, which shows before the assignment commits): the cancel must reach a handler.
+    await waitForHandler(w.statusUrl, id);
     const res = await a.api.request('POST', `/tasks/${id}/cancel`);
     expect(res.state).toBe('cancelling');
     const t = await waitForTask(b.api, id, settled, 'settled', 5000);

@@ -49,9 +49,9 @@ export class PgForemen {
     ]);
   }
 
-  /** Starts heartbeating and reaping dead foremen through `ledger`. */
-  start(ledger: PgLedger, url: string | null): void {
-    this.timer ??= setInterval(() => void this.beat(ledger, url), Math.max(50, Math.floor(this.ttlMs / 4)));
+  /** Starts heartbeating and reaping dead foremen through `ledger`; `url` is read at each beat (the port is bound after start). */
+  start(ledger: PgLedger, url: () => string | null): void {
+    this.timer ??= setInterval(() => void this.beat(ledger, url()), Math.max(50, Math.floor(this.ttlMs / 4)));
     this.timer.unref();
   }
 

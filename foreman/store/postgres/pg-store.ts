@@ -97,7 +97,7 @@ export class PgStore {
    * Starts the background work, the hand-over of workers between foremen, and publishing this
    * foreman's workers (`view` makes each one's /workers entry) for the others' /workers.
    */
-  async start(fleet: Fleet, url: string, view: (entry: WorkerEntry, now: number) => { id: string } & Record<string, unknown>): Promise<void> {
+  async start(fleet: Fleet, url: () => string, view: (entry: WorkerEntry, now: number) => { id: string } & Record<string, unknown>): Promise<void> {
     const ledger = this.ledger as PgLedger;
     fleet.storedTasksOf = async (workerId, presentedSessionToken, sessionToken) => {
       if (!(await this.workers.claim(workerId, presentedSessionToken, sessionToken))) return null;
@@ -121,7 +121,7 @@ export class PgStore {
     }, 1000);
     this.publishTimer.unref();
     this.foremen.start(ledger, url);
-    await this.foremen.register(url);
+    await this.foremen.register(url());
   }
 
   /** Stops heartbeating (marking this foreman gone), the ledger's timers and the connections. Idempotent. */
