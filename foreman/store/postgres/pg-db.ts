@@ -12,8 +12,8 @@ import pg from 'pg';
 import { GafferError } from '../../../shared/errors.js';
 
 /** Channels the foremen talk on; payloads are small (ids), readers fetch rows themselves. */
-export type Channel = 'gaffer_work' | 'gaffer_cancel' | 'gaffer_settled' | 'gaffer_job' | 'gaffer_worker' | 'gaffer_token' | 'gaffer_schedule' | 'gaffer_limits';
-export const CHANNELS: readonly Channel[] = ['gaffer_work', 'gaffer_cancel', 'gaffer_settled', 'gaffer_job', 'gaffer_worker', 'gaffer_token', 'gaffer_schedule', 'gaffer_limits'];
+export type Channel = 'gaffer_work' | 'gaffer_cancel' | 'gaffer_settled' | 'gaffer_job' | 'gaffer_worker' | 'gaffer_token' | 'gaffer_schedule' | 'gaffer_limits' | 'gaffer_deps';
+export const CHANNELS: readonly Channel[] = ['gaffer_work', 'gaffer_cancel', 'gaffer_settled', 'gaffer_job', 'gaffer_worker', 'gaffer_token', 'gaffer_schedule', 'gaffer_limits', 'gaffer_deps'];
 
 /** NOTIFY payloads are limited to 8000 bytes; messages are split below this. */
 export const NOTIFY_MAX_BYTES = 7000;

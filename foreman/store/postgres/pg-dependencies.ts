@@ -1,5 +1,5 @@
 /**
- * Dependency edges on PostgreSQL, shared by every foreman (`task_deps`, PG migration 5). A child is
+ * Dependency edges on PostgreSQL, shared by every foreman (`task_deps`, PG migration 6). A child is
  * judged by whichever foreman settles one of its parents, right after that settlement commits, on
  * what these statements read then; the release or failure of the child is itself a compare-and-set
  * (pg-held-sql.ts), so two foremen judging one child never both act. The claim that takes a released
@@ -12,14 +12,32 @@ import type { PgDb } from './pg-db.js';
 
 export class PgDependencyRows implements DependencyRows {
   readonly shared = true;
+  /**
+   * Whether any edge exists, as far as this foreman knows: until one does, a settlement costs no query
+   * (a fleet that never uses dependsOn pays nothing per turn). Set by its own submissions, by the
+   * `gaffer_deps` notification every edge write sends at its commit, and by the sweep (at start, then
+   * every poll interval). Only a parent settled here in the milliseconds between another foreman's
+   * first edges and their notification, after that foreman's own judgement of the child, is left to
+   * the sweep; from then on every settlement looks.
+   */
+  private any = false;
 
-  constructor(private readonly db: PgDb) {}
+  constructor(private readonly db: PgDb) {
+    db.on('notification', (channel) => {
+      if (channel === 'gaffer_deps') this.any = true;
+    });
+  }
 
   async add(edges: ReadonlyArray<{ child: string; parents: readonly string[] }>): Promise<void> {
+    this.any = true;
     const children = edges.flatMap((e) => e.parents.map(() => e.child));
     const parents = edges.flatMap((e) => e.parents);
+    // One statement: the notification goes out when the edges commit.
     await this.db.query(
-      `INSERT INTO task_deps (child_id, parent_id) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`,
+      `WITH added AS (
+         INSERT INTO task_deps (child_id, parent_id) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING
+       )
+       SELECT pg_notify('gaffer_deps', '')`,
       [children, parents],
     );
   }
@@ -29,6 +47,7 @@ export class PgDependencyRows implements DependencyRows {
   }
 
   async waitingOn(parents: readonly string[]): Promise<string[]> {
+    if (!this.any) return [];
     const { rows } = await this.db.query<{ child_id: string }>(
       `SELECT DISTINCT d.child_id FROM task_deps d JOIN tasks c ON c.id = d.child_id WHERE d.parent_id = ANY($1::text[]) AND ${HELD_CHILD}`,
       [parents],
@@ -37,6 +56,8 @@ export class PgDependencyRows implements DependencyRows {
   }
 
   async decidable(limit: number): Promise<string[]> {
+    if (!this.any) this.any = (await this.db.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM task_deps) AS any')).rows[0].any;
+    if (!this.any) return [];
     const { rows } = await this.db.query<{ id: string }>(`${DECIDABLE_SQL} LIMIT $1`, [limit]);
     return rows.map((r) => r.id);
   }

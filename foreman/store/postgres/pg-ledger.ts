@@ -507,6 +507,9 @@ export class PgLedger implements TaskLedger {
       case 'gaffer_limits':
         // Heard by the type limits (pg-type-limits.ts).
         break;
+      case 'gaffer_deps':
+        // Heard by the dependency rows (pg-dependencies.ts).
+        break;
       default: {
         const never: never = channel;
         throw new Error(`unhandled channel ${String(never)}`);
