@@ -8,7 +8,7 @@ import type { TaskInput } from '../task-types.js';
 import { apiError, type ApiContext } from './context.js';
 import { idParams, jobBodySchema, jobTaskInputSchema, resultsQuery } from './schemas.js';
 import { doc, jobSchema, object, resultLineSchema } from './openapi.js';
-import { MAX_JOB_BODY_BYTES, ndjsonTasksSchema } from './ndjson.js';
+import { documentNdjsonItems, MAX_JOB_BODY_BYTES, ndjsonTasksSchema } from './ndjson.js';
 import { jobView } from './views.js';
 import { checkMergeable } from '../job-params.js';
 import { submitWithQuorum } from './quorum-submit.js';
@@ -24,6 +24,8 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
     '/jobs',
     {
       bodyLimit: MAX_JOB_BODY_BYTES,
+      // Validated without the item schema (each line is checked while parsing), documented with it.
+      config: { swaggerTransform: documentNdjsonItems },
       schema: {
         ...doc({
           summary: 'Submit a job of tasks (JSON or NDJSON)',

@@ -8,7 +8,7 @@
  * of each item is remembered, so later errors naming an item's index do too.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, FastifySchema } from 'fastify';
 import { type AjvError, schemaFailure } from './schema-errors.js';
 import { jobTaskInputSchema } from './schemas.js';
 
@@ -22,7 +22,18 @@ const SLICE_CHARS = 256 * 1024;
  * The NDJSON body's schema as the route validates it: the items were checked while parsing.
  * Each line is one task object, as in the application/json array.
  */
-export const ndjsonTasksSchema = { type: 'array', minItems: 1, description: 'one task object per line, as in the application/json array' };
+export const ndjsonTasksSchema = { type: 'array', minItems: 1, description: 'one task object per line' };
+
+/**
+ * The documented schema (OpenAPI) of a route taking an NDJSON task list: each item the task schema, as
+ * validated while parsing. For a route's `config.swaggerTransform`.
+ */
+export function documentNdjsonItems({ schema, url }: { schema: FastifySchema; url: string }): { schema: FastifySchema; url: string } {
+  const body = schema.body as { content?: Record<string, unknown> } | undefined;
+  if (!body?.content?.['application/x-ndjson']) return { schema, url };
+  const ndjson = { schema: { ...ndjsonTasksSchema, items: jobTaskInputSchema } };
+  return { schema: { ...schema, body: { ...body, content: { ...body.content, 'application/x-ndjson': ndjson } } }, url };
+}
 
 /** Checks one parsed line in place (the route's compiler: its coercions and defaults apply); sets `errors` when it fails. */
 export type ItemCheck = ((item: unknown) => boolean) & { errors?: AjvError[] | null };
