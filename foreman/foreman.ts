@@ -16,7 +16,7 @@ import { HotRouting } from './hot-routing/hot-routing.js';
 import { TypeLimits } from './type-limits/type-limits.js';
 import { SqliteTypeLimits } from './type-limits/sqlite-type-limits.js';
 import { Dependencies } from './dependencies/dependencies.js';
-import { SqliteDependencyRows } from './dependencies/dependency-rows.js';
+import { SqliteDependencyRows } from './dependencies/sqlite-dependency-rows.js';
 import { Schedules } from './schedules/schedules.js';
 import { scheduleRoutes } from './schedules/schedule-routes.js';
 import { PgScheduleStore } from './schedules/pg-schedules.js';
