@@ -5,6 +5,7 @@ import { spawnWorker, startForeman } from '../helpers/processes.js';
 import { getTask, postRaw, settled, submit, waitForPurge, waitForTask } from '../helpers/tasks.js';
 import { storeArgs, STORES, type StoreKind } from '../helpers/stores.js';
 import { postgresAvailable } from '../helpers/postgres.js';
+import { encodeValue } from '../../shared/codec.js';
 
 /** How many dependency edges the store holds (read from the side: the foreman has no route for it). */
 async function edgeCount(store: StoreKind, args: string[], dbPath: string): Promise<number> {
@@ -16,10 +17,15 @@ async function edgeCount(store: StoreKind, args: string[], dbPath: string): Prom
       db.close();
     }
   }
+  return Number((await pgQuery(args, 'SELECT count(*) AS n FROM task_deps')).rows[0].n);
+}
+
+/** One statement on the PostgreSQL store the foreman was started on (`args`). */
+async function pgQuery(args: string[], sql: string, values: unknown[] = []): Promise<pg.QueryResult> {
   const client = new pg.Client({ connectionString: args[args.indexOf('--store') + 1] });
   await client.connect();
   try {
-    return Number((await client.query('SELECT count(*) AS n FROM task_deps')).rows[0].n);
+    return await client.query(sql, values);
   } finally {
     await client.end();
   }
@@ -186,5 +192,18 @@ describe.runIf(postgresAvailable())('dependent tasks across foremen (postgres)',
     }
     expect(await getTask(a.api, p1)).toMatchObject({ state: 'succeeded', workerId: onA.id });
     expect(await getTask(a.api, p2)).toMatchObject({ state: 'succeeded', workerId: onB.id });
+  });
+  it('releases a child whose parent was settled by a foreman that died before judging it (the sweep)', async () => {
+    const store = await storeArgs('postgres');
+    const foreman = await startForeman(store);
+    await spawnWorker(foreman.wsUrl);
+    const parent = await submit(foreman.api, { type: 'identity', params: 'p', delayMs: 600_000 });
+    const child = await submit(foreman.api, { type: 'echo-parents', dependsOn: [parent] });
+    // Settled behind every foreman's back, as by one that committed the result and died before it judged the children.
+    const { rowCount } = await pgQuery(store, `UPDATE tasks SET state = 'succeeded', result = $2, finished_at = $3 WHERE id = $1 AND state = 'queued'`, [
+      parent, encodeValue('p'), Date.now(),
+    ]);
+    expect(rowCount).toBe(1);
+    expect(await waitForTask(foreman.api, child, settled, 'child released by the sweep')).toMatchObject({ state: 'succeeded', result: { parents: { [parent]: 'p' } } });
   });
 });
