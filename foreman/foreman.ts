@@ -166,6 +166,7 @@ export class Foreman {
     this.quorum = new Quorum({
       store: pg ? new PgQuorumStore(pg.db) : new SqliteQuorumStore(db, this.commit),
       tasks: this.tasks, reads, rule: options,
+      ...(pg ? { strandedSweep: { everyMs: options.pollIntervalMs, afterMs: options.foremanTtlMs } } : {}),
       addressOf: (id) => this.fleet.workers.get(id)?.address ?? null,
       log: app.log,
     });

@@ -15,6 +15,7 @@ import type { QuorumSpec } from './quorum-spec.js';
 import { json, toGroup, toReplica, toScore } from './quorum-rows.js';
 import type { Ballot, GroupRow, Judge, LeaderboardSort, NewGroup, QuorumStore, ReplicaRow, VoteOutcome, WorkerScore } from './quorum-store.js';
 import type { PgDb } from '../store/postgres/pg-db.js';
+import { HELD_RUN_AT } from '../task-types.js';
 
 /** The first key of the advisory locks on worker scores (the second is the id's hash); other locks use one bigint key. */
 const SCORE_LOCK = 7042;
@@ -121,6 +122,20 @@ export class PgQuorumStore implements QuorumStore {
          OR EXISTS (SELECT 1 FROM quorum_replicas r WHERE r.parent_id = g.parent_id AND r.verdict IS NULL)
          OR EXISTS (SELECT 1 FROM tasks t WHERE t.id = g.parent_id AND t.state = 'queued')
        ORDER BY g.parent_id`,
+    );
+    return rows.map(toGroup);
+  }
+
+  async stranded(before: number): Promise<GroupRow[]> {
+    // Both halves walk a partial index of few rows: replicas not answered yet, and held tasks.
+    const { rows } = await this.db.query(
+      `SELECT * FROM quorum_groups WHERE parent_id IN (
+         SELECT r.parent_id FROM quorum_replicas r LEFT JOIN tasks t ON t.id = r.replica_id
+         WHERE r.answer IS NULL AND r.verdict IS NULL AND r.created_at < $1 AND (t.id IS NULL OR t.finished_at < $1)
+         UNION
+         SELECT g.parent_id FROM tasks p JOIN quorum_groups g ON g.parent_id = p.id
+         WHERE p.state = 'queued' AND p.run_at = $2 AND g.decided_at < $1)`,
+      [before, HELD_RUN_AT],
     );
     return rows.map(toGroup);
   }

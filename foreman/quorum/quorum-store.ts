@@ -108,6 +108,12 @@ export interface QuorumStore {
   cancelGroup(parentId: string, now: number): Promise<string[]>;
   /** Groups a (re)started foreman must look at: undecided, with an unjudged replica, or whose parent is still queued. */
   openGroups(): Promise<GroupRow[]>;
+  /**
+   * Shared store only: groups left stranded before `before` (ms) — a replica whose task settled (or
+   * was never submitted) with no vote recorded, or a decided group whose parent still waits. The
+   * foreman that should have acted died; the others finish its work.
+   */
+  stranded?(before: number): Promise<GroupRow[]>;
   group(parentId: string): Promise<GroupRow | null>;
   replicasOf(parentId: string): Promise<ReplicaRow[]>;
   /** Which of `taskIds` are replicas (their parent ids) or parents (themselves) of a quorum group. */

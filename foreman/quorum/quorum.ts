@@ -48,6 +48,11 @@ interface Exclusion {
 
 export interface QuorumDeps {
   store: QuorumStore;
+  /**
+   * Shared store: how often to look for groups a dead foreman left stranded, and how old (ms) a
+   * settlement with no vote must be to count as stranded (a live foreman votes within moments).
+   */
+  strandedSweep?: { everyMs: number; afterMs: number };
   tasks: TaskLedger;
   reads: StoreReads;
   rule: ReputationRule;
@@ -75,6 +80,8 @@ export class Quorum {
   private quarantined = new Set<string>();
   private readonly random: () => number;
   private sweepTimer: NodeJS.Timeout | null = null;
+  private strandedTimer: NodeJS.Timeout | null = null;
+  private sweeping = false;
   /** Settled tasks this foreman cannot place yet (a replica it did not submit or claim, a cancelled parent). */
   private unplaced: SettledTask[] = [];
   private topShown: Array<WorkerScore & { quarantined: boolean }> = [];
@@ -85,16 +92,40 @@ export class Quorum {
     this.random = deps.random ?? Math.random;
   }
 
-  /** Starts the sweep that deletes the rows of quorum tasks retention removed. */
+  /** Starts the sweeps: rows of quorum tasks retention removed; on a shared store, groups a dead foreman left stranded. */
   start(): void {
     this.sweepTimer ??= setInterval(() => void this.store.purgeOrphans().catch(() => {}), ORPHAN_SWEEP_MS);
     this.sweepTimer.unref();
+    const stranded = this.deps.strandedSweep;
+    if (stranded && this.store.stranded && !this.strandedTimer) {
+      this.strandedTimer = setInterval(() => void this.sweepStranded(stranded.afterMs), stranded.everyMs);
+      this.strandedTimer.unref();
+    }
   }
 
-  /** Stops the sweep. Idempotent. */
+  /** Stops the sweeps. Idempotent. */
   stop(): void {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.strandedTimer) clearInterval(this.strandedTimer);
     this.sweepTimer = null;
+    this.strandedTimer = null;
+  }
+
+  /**
+   * Finishes what a foreman that died left undone (a settled replica it never voted, replicas it
+   * never submitted, a parent it never settled). Votes and settlements are compare-and-set, so a
+   * foreman that was only slow loses nothing when this gets there too.
+   */
+  private async sweepStranded(afterMs: number): Promise<void> {
+    if (this.sweeping || !this.store.stranded) return;
+    this.sweeping = true;
+    try {
+      for (const row of await this.store.stranded(Date.now() - afterMs)) await this.recover(row);
+    } catch (err) {
+      this.deps.log?.warn({ err }, 'could not look for stranded quorum tasks; looking again at the next sweep');
+    } finally {
+      this.sweeping = false;
+    }
   }
 
   /** Picks up what a previous run (or a foreman that stopped) left open: replicas not created, answers not judged, parents not settled. */

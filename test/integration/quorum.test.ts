@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { BIN, LoggedProcess, spawnWorker, startForeman, type ForemanProcess, type WorkerProcess } from '../helpers/processes.js';
+import { FAST_LIVENESS } from '../helpers/fast-liveness.js';
 import { postgresAvailable } from '../helpers/postgres.js';
 import { STORES, storeArgs } from '../helpers/stores.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -223,4 +224,31 @@ describe.runIf(postgresAvailable())('quorum across two foremen over PostgreSQL',
     // Each answer scored once, wherever it arrived: points are exactly the valid verdicts.
     for (const w of [...onA, ...onB]) expect(byId.get(w.id)).toMatchObject({ invalid: 0, valid: validByWorker.get(w.id), points: validByWorker.get(w.id) });
   }, 180_000);
+
+  it('finishes every quorum task when a foreman dies mid-job: its workers fail over and the other foreman judges what they bring', async () => {
+    const args = [...(await storeArgs('postgres')), ...FAST_LIVENESS];
+    const a = await startForeman(args, { startTimeoutMs: 60_000 });
+    const b = await startForeman(args, { startTimeoutMs: 60_000 });
+    // Two workers start on each foreman; each fails over to the other one.
+    const start = (id: string, first: ForemanProcess, second: ForemanProcess) =>
+      spawnWorker(`${first.wsUrl},${second.wsUrl}`, { id: `${id}-${process.pid}`, concurrency: 2, args: ['--handlers', HANDLERS], startTimeoutMs: 60_000 });
+    await workers(['a1', 'a2'], (id) => start(id, a, b));
+    await workers(['b1', 'b2'], (id) => start(id, b, a));
+    const tasks = Array.from({ length: 24 }, (_, n) => ({ type: 'square', params: { n, ms: 200 } }));
+    const { jobId } = await b.api.request('POST', '/jobs', { quorum: 3, tasks });
+    const results: Array<Record<string, any>> = [];
+    for await (const r of b.api.results(jobId)) {
+      results.push(r);
+      if (results.length === 6) a.kill('SIGKILL');
+    }
+    expect(results).toHaveLength(24);
+    expect(new Set(results.map((r) => r.id)).size).toBe(24);
+    for (const r of results) {
+      const t = await b.api.request('GET', `/tasks/${r.id}`);
+      expect(t).toMatchObject({ state: 'succeeded', result: t.params.n * t.params.n });
+      const valid = t.quorum.replicas.filter((x: { verdict: string }) => x.verdict === 'valid').map((x: { workerId: string }) => x.workerId);
+      expect(valid.length).toBeGreaterThanOrEqual(2);
+      expect(new Set(valid).size).toBe(valid.length);
+    }
+  }, 240_000);
 });

@@ -190,6 +190,8 @@ export const PG_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX worker_scores_quarantined ON worker_scores (worker_id) WHERE quarantined_at IS NOT NULL;
   `,
+  // 9: the replicas not answered yet, for the sweep that finds votes a dead foreman never cast.
+  `CREATE INDEX quorum_replicas_unanswered ON quorum_replicas (created_at) WHERE answer IS NULL AND verdict IS NULL;`,
 ];
 
 /** The schema version this foreman writes. */
