@@ -4,7 +4,8 @@
  * handler gets the parents' results in `ctx.parents`. A parent that fails or is cancelled settles the
  * child as failed with DEPENDENCY_FAILED, without running it (and that failure reaches the child's
  * own children the same way). Parents must exist when the child is submitted, so a cycle cannot be
- * made: a task can only depend on tasks older than itself.
+ * made: a task can only depend on tasks older than itself. A task of a job may also name parents by
+ * key within the job (`dependsOnKeys`; parent-plan.ts).
  *
  * The store is the truth (dependency-rows.ts): the edges are written before the child, so any
  * foreman finds every waiting child's parents. A child is judged on the parents' states the store
@@ -41,6 +42,8 @@ export class Dependencies {
   /** Parents settled since the last look for their waiting children (looked up together). */
   private settledParents: string[] = [];
   private timer: NodeJS.Timeout | null = null;
+  /** A sweep is running: the next tick skips rather than pile up while the store is slow. */
+  private sweeping = false;
 
   constructor(private readonly deps: DependenciesDeps) {}
 
@@ -145,10 +148,14 @@ export class Dependencies {
   }
 
   private async sweep(limit: number): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
     try {
       for (const child of await this.deps.rows.decidable(limit)) await this.judge(child);
     } catch (err) {
       this.deps.log?.warn({ err }, 'could not judge dependent tasks');
+    } finally {
+      this.sweeping = false;
     }
   }
 
