@@ -108,6 +108,8 @@ export class TaskSubmission {
     /** Inputs whose key named a submission whose commit then failed: this one creates them after all. */
     const orphaned: number[] = [];
     const keysHere = new Map<string, { id: string; type: string; params: Buffer }>();
+    /** Existing tasks (of other submissions) that inputs named by key: they join this job too. */
+    const known: string[] = [];
     const encoded: Buffer[] = [];
     // A big submission is numbered from a block of seqs taken now (it yields while numbering, and its
     // staged range must hold no one else's task); the rest take the next seq one by one, as always.
@@ -130,13 +132,18 @@ export class TaskSubmission {
           // The same key twice in one submission is one task, like the same key in two submissions.
           const here = keysHere.get(input.key);
           if (here) sameAsKeyed(input.key, here.type, here.params, input, keyField(i));
-          const existing = here?.id ?? this.findTaskByKey(input.key, input, keyField(i));
+          if (here) {
+            ids[i] = here.id;
+            continue;
+          }
+          const existing = this.findTaskByKey(input.key, input, keyField(i));
           if (typeof existing === 'string') {
             ids[i] = existing;
+            known.push(existing);
             continue;
           }
           if (existing) {
-            waits.push(existing.then((id) => void (ids[i] = id), () => void orphaned.push(i)));
+            waits.push(existing.then((id) => void known.push((ids[i] = id)), () => void orphaned.push(i)));
             continue;
           }
         }
@@ -196,9 +203,7 @@ export class TaskSubmission {
       orphaned.forEach((i, k) => (ids[i] = again[k]));
     }
     if (jobId !== null) {
-      const freshIds = new Set(fresh.map((t) => t.id));
-      const known = [...new Set(ids.filter((id) => !freshIds.has(id)))];
-      if (known.length > 0) await this.link(jobId, known);
+      if (known.length > 0) await this.link(jobId, [...new Set(known)]);
     }
     if (fresh.length > 0) this.l.onReady();
     return ids;
