@@ -20,7 +20,8 @@ export interface LimitedClaim {
 /** Claims of the types with fleet-wide limits or a pause (pg-limited-claim.ts). */
 export interface ClaimLimits {
   covers(type: string): boolean;
-  claim(want: Map<string, number>, total: number, now: number): Promise<LimitedClaim>;
+  /** `workers`: as for claimReady (quorum replicas none of them may run are skipped). */
+  claim(want: Map<string, number>, total: number, now: number, workers: readonly string[] | null): Promise<LimitedClaim>;
 }
 
 export class PgClaims {
@@ -103,7 +104,7 @@ export class PgClaims {
     const limits = this.limits;
     let tasks: LiveTask[];
     if (limits && [...want.keys()].some((type) => limits.covers(type))) {
-      const limited = await limits.claim(want, total, now);
+      const limited = await limits.claim(want, total, now, this.workers?.() ?? null);
       tasks = limited.tasks;
       // At least 1 ms: the type is marked drained after this returns, and the wake must come after that.
       for (const [type, ms] of limited.wakeInMs) this.announced([type], Math.max(1, ms));

@@ -44,7 +44,8 @@ export class PgLimitedClaims implements ClaimLimits {
     return this.hooks.covers(type);
   }
 
-  claim(want: Map<string, number>, total: number, now: number): Promise<LimitedClaim> {
+  /** @param workers as for claimReady: quorum replicas none of this foreman's workers may run are skipped. */
+  claim(want: Map<string, number>, total: number, now: number, workers: readonly string[] | null = null): Promise<LimitedClaim> {
     return this.db.transaction(async (c) => {
       const { rows: limits } = await c.query<LockedLimit>(
         `SELECT type, max_running, rate_per_second, tokens, tokens_at, paused_until, ${DB_NOW_MS} AS now
@@ -86,7 +87,7 @@ export class PgLimitedClaims implements ClaimLimits {
         if (n > 0) allowed.set(l.type, n);
         else allowed.delete(l.type);
       }
-      const tasks = allowed.size > 0 ? await claimReadyOn(c, this.foremanId, allowed, total, now, true) : [];
+      const tasks = allowed.size > 0 ? await claimReadyOn(c, this.foremanId, allowed, total, now, true, workers) : [];
       const got = new Map<string, number>();
       for (const t of tasks) got.set(t.type, (got.get(t.type) ?? 0) + 1);
       const spent = limits.filter((l) => tokens.has(l.type));
