@@ -119,6 +119,9 @@ export class Quorum {
   private async sweepStranded(afterMs: number): Promise<void> {
     if (this.sweeping || !this.store.stranded) return;
     this.sweeping = true;
+    // Replicas claimed here and handed back unrun (idle claims) left this foreman without settling:
+    // forget them (one that settles after all is still found, by `place`).
+    for (const [replicaId, parentId] of this.parentOf) if (!this.deps.tasks.live.has(replicaId)) this.untrack(parentId, replicaId);
     try {
       for (const row of await this.store.stranded(Date.now() - afterMs)) await this.recover(row);
     } catch (err) {
