@@ -49,15 +49,17 @@ describe('foreman dashboard drill-down', () => {
 
   it('follows a running task live: its progress moves on the page without a reload, then it settles', async () => {
     const foreman = await startForeman();
-    await spawnWorker(foreman.wsUrl);
-    const { id } = await foreman.api.request('POST', '/tasks', { type: 'sleep', params: { ms: 3000 } });
+    const { id } = await foreman.api.request('POST', '/tasks', { type: 'sleep', params: { ms: 6000 } });
     const page = await openPage(`${foreman.url}/#task/${id}`);
+    // The worker joins once the page follows the task, so that none of its run happens before the page looks.
+    await waitForText(page, viewState, (t) => t === 'queued', 'queued on the page');
+    await spawnWorker(foreman.wsUrl);
     const percent = (t: string) => Number(/(\d+)%/.exec(t)?.[1] ?? -1);
     const first = percent(await waitForText(page, '#view [data-field=progress]', (t) => percent(t) > 0 && percent(t) < 100, 'progress shown'));
     expect(await textOf(page, viewState)).toBe('running');
     await waitForText(page, '#view [data-field=progress]', (t) => percent(t) > first, 'progress moving');
     await waitForText(page, viewState, (t) => t === 'succeeded', 'settled on the page');
-    expect(JSON.parse(await textOf(page, '#view [data-field=result]'))).toEqual({ slept: 3000 });
+    expect(JSON.parse(await textOf(page, '#view [data-field=result]'))).toEqual({ slept: 6000 });
 
     // A delayed task says what holds it.
     const delayed = await foreman.api.request('POST', '/tasks', { type: 'echo', params: {}, delayMs: 600_000 });
