@@ -85,9 +85,11 @@ describe.each(STORES)('when workers die, stall or misbehave (%s)', (store) => {
 
   it('shows a task whose handler ignores the abort as cancelling, and never records it as succeeded', async () => {
     const foreman = await startForeman(await storeArgs(store));
-    await spawnWorker(foreman.wsUrl);
+    const w = await spawnWorker(foreman.wsUrl);
     const id = await submit(foreman.api, { type: 'ignores-abort', params: { ms: 1500 } });
-    await waitForTask(foreman.api, id, (t) => t.state === 'running', 'running');
+    // On the worker, not only 'running' on the foreman (PostgreSQL shows that before the assignment commits,
+    // and a cancel then settles it before any handler runs, never showing 'cancelling').
+    await waitForHandler(w.statusUrl, id);
     await foreman.api.request('POST', `/tasks/${id}/cancel`);
     const during = await waitForTask(foreman.api, id, (t) => t.state === 'cancelling', 'cancelling');
     expect(during.state).toBe('cancelling');
