@@ -7,6 +7,7 @@
  * An error names `body/line N/…` (1-based, as an editor shows it); the line number
  * of each item is remembered, so later errors naming an item's index do too.
  */
+import { StringDecoder } from 'node:string_decoder';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { FastifyInstance, FastifyRequest, FastifySchema } from 'fastify';
 import { type AjvError, schemaFailure } from './schema-errors.js';
@@ -50,48 +51,73 @@ export function ndjsonField(body: unknown, field: string): string {
   return line === undefined ? field : `body/line ${line}${m[2] ?? ''}`;
 }
 
-function lineError(status: 400 | 413, code: 'INVALID_NDJSON' | 'LINE_TOO_LONG' | 'INVALID_REQUEST', message: string, field: string): Error {
+function lineError(status: 400 | 413, code: 'INVALID_NDJSON' | 'LINE_TOO_LONG' | 'INVALID_REQUEST' | 'BODY_TOO_LARGE', message: string, field: string): Error {
   return Object.assign(new Error(message), { statusCode: status, code, field });
 }
 
 /**
- * Parses an NDJSON body: one JSON value per non-empty line, each line at most `maxLineBytes`.
- * @throws Error with statusCode 400 (INVALID_NDJSON) or 413 (LINE_TOO_LONG) and the field `body/line N`.
+ * Parses an NDJSON body as it arrives, chunk by chunk: one JSON value per non-empty line, each line at
+ * most `maxLineBytes`, the whole at most `maxBodyBytes`. Reading it whole first cost one turn of
+ * ~60 ms for 7.5 MB (concatenating and decoding the buffers); now each chunk's lines are decoded,
+ * parsed and checked when it comes, with a yield to the event loop every SLICE_CHARS.
+ * @throws Error with statusCode 400 (INVALID_NDJSON, INVALID_REQUEST) or 413 (LINE_TOO_LONG, BODY_TOO_LARGE) and its field.
  */
-export async function parseNdjson(body: string, maxLineBytes: number, check?: ItemCheck): Promise<unknown[]> {
+export async function parseNdjson(
+  body: string | AsyncIterable<Buffer | string>,
+  maxLineBytes: number,
+  check?: ItemCheck,
+  maxBodyBytes = MAX_JOB_BODY_BYTES,
+): Promise<unknown[]> {
   const out: unknown[] = [];
   const lines: number[] = [];
-  let start = 0;
-  let sliceEnd = SLICE_CHARS;
-  for (let line = 1; start <= body.length; line++) {
-    let end = body.indexOf('\n', start);
-    if (end < 0) end = body.length;
-    const chars = end - start;
+  let line = 0;
+  const take = (text: string): void => {
+    line++;
     // n UTF-16 units are at most 3n UTF-8 bytes: only long lines need measuring.
-    if (chars > maxLineBytes || (chars * 3 > maxLineBytes && Buffer.byteLength(body.slice(start, end)) > maxLineBytes)) {
+    if (text.length > maxLineBytes || (text.length * 3 > maxLineBytes && Buffer.byteLength(text) > maxLineBytes)) {
       throw lineError(413, 'LINE_TOO_LONG', `line ${line} is longer than ${maxLineBytes} bytes (maxNdjsonLineBytes)`, `body/line ${line}`);
     }
-    const text = body.slice(start, end).trim();
-    if (text !== '') {
-      let item: unknown;
-      try {
-        item = JSON.parse(text);
-      } catch (err) {
-        throw lineError(400, 'INVALID_NDJSON', `line ${line} is not valid JSON: ${(err as Error).message}`, `body/line ${line}`);
-      }
-      if (check && !check(item)) {
-        const { field, message } = schemaFailure(`body/line ${line}`, check.errors ?? []);
-        throw lineError(400, 'INVALID_REQUEST', `${field} ${message}`, field);
-      }
-      out.push(item);
-      lines.push(line);
+    const trimmed = text.trim();
+    if (trimmed === '') return;
+    let item: unknown;
+    try {
+      item = JSON.parse(trimmed);
+    } catch (err) {
+      throw lineError(400, 'INVALID_NDJSON', `line ${line} is not valid JSON: ${(err as Error).message}`, `body/line ${line}`);
     }
-    start = end + 1;
-    if (start >= sliceEnd) {
-      sliceEnd = start + SLICE_CHARS;
+    if (check && !check(item)) {
+      const { field, message } = schemaFailure(`body/line ${line}`, check.errors ?? []);
+      throw lineError(400, 'INVALID_REQUEST', `${field} ${message}`, field);
+    }
+    out.push(item);
+    lines.push(line);
+  };
+  const decoder = new StringDecoder('utf8');
+  /** The start of a line whose end has not arrived yet. */
+  let pending = '';
+  let received = 0;
+  let sinceYield = 0;
+  for await (const chunk of typeof body === 'string' ? [body] : body) {
+    received += chunk.length;
+    if (received > maxBodyBytes) throw lineError(413, 'BODY_TOO_LARGE', `the body is too large: over ${maxBodyBytes} bytes`, 'body');
+    const piece = typeof chunk === 'string' ? chunk : decoder.write(chunk);
+    let start = 0;
+    for (let end = piece.indexOf('\n'); end >= 0; end = piece.indexOf('\n', start)) {
+      take(pending + piece.slice(start, end));
+      pending = '';
+      start = end + 1;
+    }
+    pending += piece.slice(start);
+    // A line already too long is refused before the rest of it arrives.
+    if (pending.length > maxLineBytes) take(pending);
+    sinceYield += piece.length;
+    if (sinceYield >= SLICE_CHARS) {
+      sinceYield = 0;
       await yieldToLoop();
     }
   }
+  pending += decoder.end();
+  take(pending);
   lineNumbers.set(out, lines);
   return out;
 }
@@ -103,6 +129,11 @@ export async function parseNdjson(body: string, maxLineBytes: number, check?: It
  */
 export function installNdjsonParser(app: FastifyInstance, maxLineBytes: number): void {
   app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser('application/x-ndjson', { parseAs: 'string', bodyLimit: MAX_JOB_BODY_BYTES }, async (req: FastifyRequest, body: string | Buffer) =>
-    parseNdjson(body as string, maxLineBytes, req.compileValidationSchema(jobTaskInputSchema, 'body') as ItemCheck));
+  // No parseAs: the parser reads the stream itself (and enforces the route's body limit).
+  app.addContentTypeParser('application/x-ndjson', async (req: FastifyRequest, payload: AsyncIterable<Buffer>) => {
+    const limit = req.routeOptions.bodyLimit ?? MAX_JOB_BODY_BYTES;
+    const length = Number(req.headers['content-length']);
+    if (Number.isFinite(length) && length > limit) throw lineError(413, 'BODY_TOO_LARGE', `the body is too large: over ${limit} bytes`, 'body');
+    return parseNdjson(payload, maxLineBytes, req.compileValidationSchema(jobTaskInputSchema, 'body') as ItemCheck, limit);
+  });
 }
