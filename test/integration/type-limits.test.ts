@@ -60,10 +60,14 @@ describe.each(STORES)('fleet-wide type limits (%s)', (store) => {
     const done = await Promise.all(ids.map((id) => waitForTask(foreman.api, id, settled, `task ${id} settled`)));
     const starts = done.map((t) => t.startedAt as number).sort((a, b) => a - b);
     // Starts in any span of d ms are at most 4 (the burst) + 4·d/1000: the k-th start after one is ≥ (k − 4)·250 ms later.
+    // On PostgreSQL the bucket is spent when a task is claimed and `startedAt` is stamped when it is assigned, a
+    // little later and not always equally late: the bounds allow that much jitter (without a limit, all ten
+    // would start within a few ms).
+    const jitter = store === 'postgres' ? 150 : 5;
     for (let i = 0; i < starts.length; i++) {
-      for (let k = 5; i + k < starts.length; k++) expect(starts[i + k] - starts[i]).toBeGreaterThanOrEqual((k - 4) * 250 - 5);
+      for (let k = 5; i + k < starts.length; k++) expect(starts[i + k] - starts[i]).toBeGreaterThanOrEqual((k - 4) * 250 - jitter);
     }
-    expect(starts[starts.length - 1] - starts[0]).toBeGreaterThanOrEqual(1490);
+    expect(starts[starts.length - 1] - starts[0]).toBeGreaterThanOrEqual(1500 - jitter);
     expect(await holdsMetric(foreman.url, 'identity')).toBeGreaterThan(0);
   }, 180_000);
 
