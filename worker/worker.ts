@@ -12,55 +12,19 @@ import { BLOB_HINT } from '../shared/blob-ref.js';
 import { CheckpointSender } from './checkpoint-sender.js';
 import { Connection } from './connection.js';
 import { ForemanPicker, parseForemanList } from './foreman-list.js';
+import { Heartbeats } from './heartbeats.js';
 import { HotCache } from './hot-cache.js';
 import { BlobClient, httpBaseOf } from './payloads/blob-client.js';
 import { Payloads } from './payloads/payloads.js';
-import { optionsFromEnv, envName } from '../shared/option-env.js';
-import { parseLimits, resolveWorkerOptions, WORKER_DEFAULTS, type WorkerOptions } from './options.js';
+import { resolveWorkerOptions, type WorkerOptions } from './options.js';
 import { AttemptLog } from './attempt-log.js';
 import { refusalFor, WorkerRefusedError } from './refusal.js';
+import { workerOptionsFromEnv, type WorkerConstructorOptions, type WorkerEvents, type WorkerState } from './worker-setup.js';
 import type { TaskHandler, TaskRegistration } from './task-context.js';
 import { TaskRun, type RunHooks, type RunOutcome } from './task-runner.js';
 import { WorkerStats } from './worker-stats.js';
 
-/**
- * Worker lifecycle:
- * - `connecting`: first dial, or waiting for the foreman's welcome;
- * - `ready`: registered, taking work;
- * - `draining`: taking no new work, finishing what runs;
- * - `reconnecting`: the socket dropped; running tasks continue, results are held;
- * - `closed`: stopped.
- */
-export type WorkerState = 'connecting' | 'ready' | 'draining' | 'reconnecting' | 'closed';
-
-export interface WorkerEvents {
-  state: [WorkerState];
-  /** Something shown on the status page changed (task started, progressed or finished). */
-  update: [];
-  /** The foreman refused this worker for good (bad token, protocol version, id in use); the worker is closing. */
-  refused: [WorkerRefusedError];
-}
-
-export interface WorkerConstructorOptions extends Partial<WorkerOptions> {
-  /** A pino logger; default one is created at `logLevel`. */
-  logger?: Logger;
-  /**
-   * Where options not passed here are read from, as GAFFER_* variables (GAFFER_FOREMAN, GAFFER_WORKER_TOKEN,
-   * GAFFER_LIMITS, … the same ones the CLI reads). Default `process.env`; pass `{}` to read none.
-   */
-  env?: Readonly<Record<string, string | undefined>>;
-}
-
-/** Options from GAFFER_* variables: every scalar option, plus GAFFER_LIMITS (`GROUP=N,GROUP=N`). */
-function workerOptionsFromEnv(env: Readonly<Record<string, string | undefined>>): Partial<WorkerOptions> {
-  const fromEnv = optionsFromEnv(WORKER_DEFAULTS, env) as Partial<WorkerOptions>;
-  const limits = env[envName('limits')];
-  if (limits !== undefined && limits.trim() !== '') fromEnv.limits = parseLimits(limits);
-  return fromEnv;
-}
-
-/** How long a hot-cache change waits for more changes before the worker tells the foreman, in ms (a swap is a remove and an add). */
-const HOT_UPDATE_DEBOUNCE_MS = 20;
+export type { WorkerConstructorOptions, WorkerEvents, WorkerState };
 
 const refKey = (r: TaskRef): string => `${r.taskId}:${r.attempt}`;
 
@@ -79,13 +43,17 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private sessionToken: string | undefined;
   private registered = false;
   private draining = false;
-  private heartbeatTimer: NodeJS.Timeout | null = null;
   /** Set by the foreman's welcome: the foreman owns the liveness timing. */
   private heartbeatIntervalMs = 0;
   private readonly idleWaiters = new Set<() => void>();
   /** The models this worker has loaded; hot task types go to the foreman in heartbeats. */
   readonly hotCache: HotCache;
-  private hotUpdateTimer: NodeJS.Timeout | null = null;
+  private readonly heartbeats = new Heartbeats(
+    () => this.beat(),
+    () => {
+      if (this.registered && this.connection.isOpen) this.sendHeartbeat();
+    },
+  );
   /** Blob references in params in, payload files in results out (worker/payloads/). */
   readonly payloads: Payloads;
   private readonly checkpoints = new CheckpointSender((c) => {
@@ -214,7 +182,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.outbox.flush();
     }
     this.draining = false;
-    this.stopHeartbeat();
+    this.heartbeats.stop();
     this.connection.reconnect(CLOSE_CODES.restartRequested, 'RESTART');
   }
 
@@ -227,8 +195,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.connection.send({ kind: 'worker.state', state: 'draining' });
       this.releaseAll('worker closing');
       this.outbox.flush();
-      this.stopHeartbeat();
-      if (this.hotUpdateTimer) clearTimeout(this.hotUpdateTimer);
+      this.heartbeats.close();
       this.setState('closed');
       await this.connection.stop();
     })();
@@ -308,7 +275,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         }
         for (const r of this.unacked.values()) this.outbox.add('task.result', r);
         this.checkpoints.resend();
-        this.startHeartbeat();
+        this.heartbeats.start(this.heartbeatIntervalMs);
         if (this.draining) this.connection.send({ kind: 'worker.state', state: 'draining' });
         this.setState(this.draining ? 'draining' : 'ready');
         this.log.info({ foreman: this.connection.url, adopted: m.adopted.length, revoked: m.revoked.length }, 'registered with foreman');
@@ -463,7 +430,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private onDisconnect(code: number, reason: string, retryInMs: number, tries: number): void {
     this.registered = false;
-    this.stopHeartbeat();
+    this.heartbeats.stop();
     this.outbox.clear();
     this.stats.reconnects++;
     if (this.state !== 'closed') this.setState('reconnecting');
@@ -482,18 +449,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
   }
 
-  private startHeartbeat(): void {
-    this.stopHeartbeat();
-    this.heartbeatTimer = setInterval(() => {
-      this.sendHeartbeat();
-      const now = Date.now();
-      for (const run of this.runs.values()) {
-        if (run.cancelRequestedAt !== null && now - run.cancelRequestedAt > this.options.cancelGraceMs) {
-          this.log.warn({ taskId: run.assignment.taskId, sinceMs: now - run.cancelRequestedAt }, 'handler ignores its abort signal; its slot stays busy');
-        }
+  /** One beat of the heartbeat rhythm: the heartbeat, and a word about handlers that ignore their abort. */
+  private beat(): void {
+    this.sendHeartbeat();
+    const now = Date.now();
+    for (const run of this.runs.values()) {
+      if (run.cancelRequestedAt !== null && now - run.cancelRequestedAt > this.options.cancelGraceMs) {
+        this.log.warn({ taskId: run.assignment.taskId, sinceMs: now - run.cancelRequestedAt }, 'handler ignores its abort signal; its slot stays busy');
       }
-    }, this.heartbeatIntervalMs);
-    this.heartbeatTimer.unref();
+    }
   }
 
   private sendHeartbeat(): void {
@@ -505,20 +469,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     );
   }
 
-  /** Tells the foreman about a load or unload soon, without waiting for the next heartbeat; several changes in a row make one update. */
+  /** Tells the foreman about a load or unload soon, without waiting for the next heartbeat. */
   private hotCacheChanged(): void {
     this.emit('update');
-    if (this.hotUpdateTimer || !this.hotCache.tracked) return;
-    this.hotUpdateTimer = setTimeout(() => {
-      this.hotUpdateTimer = null;
-      if (this.registered && this.connection.isOpen) this.sendHeartbeat();
-    }, HOT_UPDATE_DEBOUNCE_MS);
-    this.hotUpdateTimer.unref();
-  }
-
-  private stopHeartbeat(): void {
-    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    this.heartbeatTimer = null;
+    if (this.hotCache.tracked) this.heartbeats.soon();
   }
 
   private checkIdle(): void {
