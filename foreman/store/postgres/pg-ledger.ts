@@ -21,6 +21,8 @@ import { emptyCounts, type JobState } from '../../task-tally.js';
 import type { LiveTask, TaskInput, TaskState } from '../../task-types.js';
 import { blob, errorText, parseError } from '../task-rows.js';
 import { parseList, payloads, type Channel, type PgDb } from './pg-db.js';
+import { pushCancels, SettledNotices } from './pg-notices.js';
+import { letGoOfWorker, takeOverWorker } from './pg-worker-handover.js';
 import { getJob, readTotals, recentJobs } from './pg-jobs.js';
 import type { PgReads } from './pg-reads.js';
 import { cancelQueued, closeJobRow, jobExists, markCancelling, purgeSettled, requeueSettled, requeueTask, stateOf, type Cancelling } from './pg-control-sql.js';
@@ -43,6 +45,7 @@ export class PgLedger implements TaskLedger {
   readonly claims = true;
   jobCount = 0;
   private readonly claimer: PgClaims;
+  private readonly settledNotices: SettledNotices;
   /** Results taken and being written, by task: a worker that reconnects meanwhile resends them. */
   private readonly pendingResults = new Map<string, { attempt: number; workerId: string; waiters: Array<[() => void, ((reason: RejectReason) => void) | undefined]> }>();
   private readonly timers: NodeJS.Timeout[] = [];
@@ -58,6 +61,7 @@ export class PgLedger implements TaskLedger {
     private readonly events: ForemanEvents,
     private readonly log: { warn(obj: object, msg: string): void },
   ) {
+    this.settledNotices = new SettledNotices(db, foremanId);
     this.claimer = new PgClaims(db, foremanId, this.live, this.queues, options.pollIntervalMs, () => hooks.onReady(), (err) => {
       log.warn({ err }, 'claim failed');
       turn.failed(err);
@@ -270,35 +274,12 @@ export class PgLedger implements TaskLedger {
    * forget the ones this foreman held for it that the store no longer shows under it.
    */
   async adoptWorker(workerId: string): Promise<LiveTask[]> {
-    const rows = await adoptWorkerTasks(this.db, this.foremanId, workerId);
-    const current = new Set(rows.map((r) => `${r.id}:${r.attempt}`));
-    for (const t of [...this.live.values()]) {
-      if (t.workerId === workerId && t.state !== 'queued' && !current.has(`${t.id}:${t.attempt}`)) {
-        this.live.delete(t.id);
-        t.state = 'settled';
-      }
-    }
-    return rows.map((r) => {
-      const held = this.live.get(r.id);
-      if (held && held.attempt === r.attempt) {
-        if (r.state === 'cancelling') held.state = 'cancelling';
-        return held;
-      }
-      this.live.set(r.id, r);
-      return r;
-    });
+    return takeOverWorker(this.live, workerId, await adoptWorkerTasks(this.db, this.foremanId, workerId));
   }
 
   /** Another foreman adopted `workerId`: drop what this foreman held for it (without writing; the store moved on). */
   forgetWorker(workerId: string): LiveTask[] {
-    const gone: LiveTask[] = [];
-    for (const t of [...this.live.values()]) {
-      if (t.workerId !== workerId || t.state === 'queued') continue;
-      this.live.delete(t.id);
-      t.state = 'settled';
-      gone.push(t);
-    }
-    return gone;
+    return letGoOfWorker(this.live, workerId);
   }
 
   /**
@@ -441,31 +422,14 @@ export class PgLedger implements TaskLedger {
   }
 
   private onCancels(notices: Cancelling[]): void {
-    const pushes = new Map<string, TaskRef[]>();
-    for (const n of notices) {
-      const task = this.live.get(n.taskId);
-      if (!task || task.attempt !== n.attempt || task.state !== 'running' || task.workerId === null) continue;
-      task.state = 'cancelling';
-      const refs = pushes.get(task.workerId) ?? [];
-      refs.push({ taskId: task.id, attempt: task.attempt });
-      pushes.set(task.workerId, refs);
-    }
-    for (const [workerId, refs] of pushes) this.hooks.onCancel(workerId, refs);
+    pushCancels(notices, this.live, (workerId, refs) => this.hooks.onCancel(workerId, refs));
   }
 
   /** Announces settled tasks here and to the other foremen (their result streams fetch the rows). */
   private settled(task: SettledTask): void {
     this.hooks.onSettled(task);
-    this.pendingSettled.push(task.id);
-    if (this.pendingSettled.length === 1) setImmediate(this.flushSettled);
+    this.settledNotices.add(task.id);
   }
-
-  private pendingSettled: string[] = [];
-  private readonly flushSettled = () => {
-    const ids = this.pendingSettled;
-    this.pendingSettled = [];
-    for (const p of payloads(ids)) void this.db.notify('gaffer_settled', `${this.foremanId} ${p}`).catch(() => {});
-  };
 
   /** A foreman (maybe this one) took over a worker's tasks at its hello. */
   onWorkerMoved: (workerId: string, foremanId: string) => void = () => {};
@@ -498,17 +462,12 @@ export class PgLedger implements TaskLedger {
         this.onWorkerMoved(moved.workerId, moved.foremanId);
         break;
       }
+      // Heard by their own rooms: the worker tokens (pg-worker-tokens.ts), the schedules (schedules/pg-schedules.ts),
+      // the type limits (pg-type-limits.ts) and the dependency rows (pg-dependencies.ts).
       case 'gaffer_token':
-        // Heard by the worker tokens (pg-worker-tokens.ts).
-        break;
       case 'gaffer_schedule':
-        // Heard by the schedules (schedules/pg-schedules.ts).
-        break;
       case 'gaffer_limits':
-        // Heard by the type limits (pg-type-limits.ts).
-        break;
       case 'gaffer_deps':
-        // Heard by the dependency rows (pg-dependencies.ts).
         break;
       default: {
         const never: never = channel;
