@@ -4,7 +4,7 @@
  * `postgresql` package's binaries; run as root, the server runs as the postgres user.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,7 +37,35 @@ export interface BenchDatabase {
   url: string;
   /** Commits on that database so far (pg_stat_database.xact_commit): store round trips, as PostgreSQL counts them. */
   commits(): Promise<number>;
+  /** CPU time (ms) the server's processes used so far, exited backends included; null when the server is not on this machine. */
+  cpuMs(): number | null;
   stop(): Promise<void>;
+}
+
+/** Clock ticks (USER_HZ = 100 on Linux) of `fields` (after the command name in /proc/PID/stat), in ms. */
+const ticksMs = (fields: string[], from: number, count: number): number =>
+  fields.slice(from, from + count).reduce((sum, f) => sum + Number(f), 0) * 10;
+
+/** The postmaster's own CPU, what it reaped from exited backends, and its live children's: the whole server's CPU. */
+function serverCpuMs(postmasterPid: number): number | null {
+  const fieldsOf = (pid: string): string[] | null => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    } catch {
+      return null;
+    }
+  };
+  const own = fieldsOf(String(postmasterPid));
+  if (!own) return null;
+  // utime, stime, cutime, cstime are fields 14–17 overall (11–14 after the name); ppid is field 4 (1).
+  let ms = ticksMs(own, 11, 4);
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const f = fieldsOf(pid);
+    if (f && Number(f[1]) === postmasterPid) ms += ticksMs(f, 11, 2);
+  }
+  return ms;
 }
 
 /** Starts a cluster (or uses GAFFER_BENCH_PG_URL) and creates a fresh database; null when no PostgreSQL is installed. */
@@ -70,7 +98,16 @@ export async function startBenchDatabase(): Promise<BenchDatabase | null> {
   await admin.query(`CREATE DATABASE ${name}`);
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
+  // The server's processes, when it runs here (postmaster.pid's first line; unreadable when remote).
+  const dataDir = (await admin.query<{ data_directory: string }>('SHOW data_directory')).rows[0].data_directory;
+  let postmasterPid: number | null = null;
+  try {
+    postmasterPid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    postmasterPid = null;
+  }
   return {
+    cpuMs: () => (postmasterPid === null ? null : serverCpuMs(postmasterPid)),
     url: url.toString(),
     commits: async () => Number((await admin.query('SELECT xact_commit FROM pg_stat_database WHERE datname = $1', [name])).rows[0].xact_commit),
     stop: async () => {

@@ -4,8 +4,9 @@
  * worker each. Also counts the database's commits per task (its round trips that wait for the disk)
  * and the database's own CPU. Starts a throwaway cluster (or uses GAFFER_BENCH_PG_URL).
  */
+import type { ChildProcess } from 'node:child_process';
 import { buildBodies, submitJobs, waitJobsComplete } from '../bulk.js';
-import { killAll, procStats, removeDir, startForeman, startWorkers, type ForemanProc } from '../harness.js';
+import { killAll, procStats, removeDir, startForeman, startWorkers, stop, type ForemanProc } from '../harness.js';
 import { benchDatabaseUnavailable, startBenchDatabase } from '../pg-cluster.js';
 import type { RunContext, Scenario } from '../scenario.js';
 
@@ -15,31 +16,40 @@ async function runPostgres(ctx: RunContext, total: number, foremenCount: number)
   const db = await startBenchDatabase();
   if (!db) throw new Error(benchDatabaseUnavailable() ?? 'no PostgreSQL here');
   const foremen: ForemanProc[] = [];
+  const workers: ChildProcess[] = [];
   try {
     for (let i = 0; i < foremenCount; i++) foremen.push(await startForeman({ profileDir: ctx.profileDir, args: ['--store', db.url] }));
     // Two workers in all, spread over the foremen.
-    const workers = [];
     for (let i = 0; i < 2; i++) workers.push(...(await startWorkers(foremen[i % foremenCount], { count: 1, concurrency: SLOTS, profileDir: ctx.profileDir })));
     const bodies = buildBodies(total, 1000, (i) => ({ type: 'echo', params: { i } }));
     const pids = [...foremen.map((f) => f.proc.pid as number), ...workers.map((w) => w.pid as number)];
     const before = pids.map(procStats);
     const commitsBefore = await db.commits();
+    const dbCpuBefore = db.cpuMs();
     const sub = await submitJobs(foremen[0].client, bodies);
     const doneAt = await waitJobsComplete(foremen[0].client, sub.jobIds, 600_000);
     const commits = (await db.commits()) - commitsBefore;
+    const dbCpuAfter = db.cpuMs();
     const after = pids.map(procStats);
     const seconds = (doneAt - sub.startedAt) / 1000;
-    const foremanCpuMs = foremen.reduce((sum, _f, i) => sum + after[i].cpuMs - before[i].cpuMs, 0);
+    const cpuMsOf = (from: number, to: number) => after.slice(from, to).reduce((sum, a, i) => sum + a.cpuMs - before[from + i].cpuMs, 0);
+    const foremanCpuMs = cpuMsOf(0, foremenCount);
+    const perTask = (ms: number) => (ms * 1000) / total;
     ctx.log(`${total} tasks in ${seconds.toFixed(2)} s on ${foremenCount} foreman(s), ${commits} commits`);
     return {
       metrics: {
         tasksPerSec: total / seconds,
         commitsPerTask: commits / total,
-        foremanCpuUsPerTask: (foremanCpuMs * 1000) / total,
+        foremanCpuUsPerTask: perTask(foremanCpuMs),
+        workersCpuUsPerTask: perTask(cpuMsOf(foremenCount, pids.length)),
+        ...(dbCpuBefore !== null && dbCpuAfter !== null ? { databaseCpuUsPerTask: perTask(dbCpuAfter - dbCpuBefore) } : {}),
       },
       sizes: { tasks: total, foremen: foremenCount, workers: 2, slotsPerWorker: SLOTS },
     };
   } finally {
+    // Stopped with SIGTERM first, so that `--profile` gets their CPU profiles.
+    await Promise.all(workers.map((w) => stop(w, 5000)));
+    await Promise.all(foremen.map((f) => stop(f.proc, 5000)));
     await killAll();
     for (const f of foremen) removeDir(f.dir);
     await db.stop();
@@ -50,6 +60,9 @@ const metrics = [
   { key: 'tasksPerSec', label: 'end to end', unit: 'tasks/s', target: '≥ 20,000' },
   { key: 'commitsPerTask', label: 'database commits', unit: 'per task', target: '≤ 0.1' },
   { key: 'foremanCpuUsPerTask', label: 'foremen CPU', unit: 'µs/task' },
+  { key: 'workersCpuUsPerTask', label: 'workers CPU', unit: 'µs/task' },
+  // The server's processes, when it runs on this machine: the part of the two cores the store takes.
+  { key: 'databaseCpuUsPerTask', label: 'database CPU', unit: 'µs/task' },
 ];
 
 export const postgres: Scenario = {
