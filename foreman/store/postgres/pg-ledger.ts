@@ -17,13 +17,14 @@ import type { HeldOutcome, NewJob, RejectReason, SettledTask, TaskLedger, TaskMa
 import type { ForemanOptions } from '../../options.js';
 import { decideLoss, decideRelease, decideResult, type Decision } from '../../task-outcome.js';
 import { TaskQueues } from '../../task-queues.js';
-import { emptyCounts, type JobState } from '../../task-tally.js';
+import type { JobState } from '../../task-tally.js';
 import type { LiveTask, TaskInput, TaskState } from '../../task-types.js';
 import { blob, errorText, parseError } from '../task-rows.js';
 import { parseList, payloads, type Channel, type PgDb } from './pg-db.js';
 import { pushCancels, SettledNotices } from './pg-notices.js';
 import { letGoOfWorker, takeOverWorker } from './pg-worker-handover.js';
-import { getJob, readTotals, recentJobs } from './pg-jobs.js';
+import { getJob, recentJobs } from './pg-jobs.js';
+import { PgTotals } from './pg-totals.js';
 import type { PgReads } from './pg-reads.js';
 import { cancelQueued, closeJobRow, jobExists, markCancelling, purgeSettled, requeueSettled, requeueTask, stateOf, type Cancelling } from './pg-control-sql.js';
 import type { TaskFilter } from '../task-search.js';
@@ -41,9 +42,9 @@ const cancellingOf = (t: LiveTask) => ({ cancelling: t.state === 'cancelling', f
 export class PgLedger implements TaskLedger {
   readonly live = new Map<string, LiveTask>();
   readonly queues = new TaskQueues();
-  readonly counts = emptyCounts();
   readonly claims = true;
-  jobCount = 0;
+  /** Tasks by state and jobs in the whole store, counted while someone reads them. */
+  private readonly totals: PgTotals;
   private readonly claimer: PgClaims;
   private readonly settledNotices: SettledNotices;
   /** Results taken and being written, by task: a worker that reconnects meanwhile resends them. */
@@ -62,6 +63,7 @@ export class PgLedger implements TaskLedger {
     private readonly log: { warn(obj: object, msg: string): void },
   ) {
     this.settledNotices = new SettledNotices(db, foremanId);
+    this.totals = new PgTotals(db, reads);
     this.claimer = new PgClaims(db, foremanId, this.live, this.queues, options.pollIntervalMs, () => hooks.onReady(), (err) => {
       log.warn({ err }, 'claim failed');
       turn.failed(err);
@@ -87,12 +89,12 @@ export class PgLedger implements TaskLedger {
       t.unref();
       this.timers.push(t);
     };
-    every(1000, () => void this.refreshTotals());
+    every(1000, () => this.totals.tick());
     every(this.options.pollIntervalMs, () => {
       this.claimer.wake();
       void this.claimer.returnIdle();
     });
-    return this.refreshTotals();
+    return this.totals.refresh();
   }
 
   close(): void {
@@ -476,15 +478,12 @@ export class PgLedger implements TaskLedger {
     }
   }
 
-  private async refreshTotals(): Promise<void> {
-    try {
-      const totals = await readTotals(this.db);
-      Object.assign(this.counts, totals.counts);
-      this.jobCount = totals.jobs;
-      this.reads.oldest = totals.oldestQueuedAt;
-    } catch {
-      // The database is away; the counters keep their last values and the turn reports the outage.
-    }
+  get counts(): Record<TaskState, number> {
+    return this.totals.counts;
+  }
+
+  get jobCount(): number {
+    return this.totals.jobCount;
   }
 }
 

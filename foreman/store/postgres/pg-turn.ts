@@ -48,10 +48,15 @@ export interface FinishOp {
 const RETRY_MIN_MS = 20;
 const RETRY_MAX_MS = 2000;
 
+// Rows are found by seq (the primary key), one lookup each. The owner and worker are compared with
+// IS NOT DISTINCT FROM, the same test for these non-null values, and the finish's state test carries
+// `OR v.seq IS NULL` (never true), so that the planner can use neither as an index condition nor to
+// match a partial index: it did, and each batch read every claimed or running row of the foreman
+// (tasks_foreman, tasks_worker, dead entries included: ~10 rows read per row written) to hash-join them.
 const START_SQL = `
   UPDATE tasks t SET state = 'running', attempt = v.attempt, worker_id = v.worker_id, started_at = v.started_at
   FROM unnest($2::bigint[], $3::int[], $4::text[], $5::bigint[]) AS v(seq, attempt, worker_id, started_at)
-  WHERE t.seq = v.seq AND t.foreman_id = $1
+  WHERE t.seq = v.seq AND t.foreman_id IS NOT DISTINCT FROM $1
     AND ((t.state = 'claimed' AND t.attempt = v.attempt - 1)
       OR (t.state = 'running' AND t.attempt = v.attempt AND t.worker_id = v.worker_id AND t.started_at = v.started_at))
   RETURNING t.seq`;
@@ -75,8 +80,8 @@ const FINISH_SQL = `
       finished_at = CASE WHEN v.state = 'queued' AND t.state <> 'cancelling' THEN NULL ELSE v.at END,
       foreman_id = NULL
     FROM v
-    WHERE t.seq = v.seq AND t.attempt = v.attempt AND t.worker_id = v.worker_id
-      AND t.state IN ('running', 'cancelling') AND (v.owner IS NULL OR t.foreman_id = v.owner)
+    WHERE t.seq = v.seq AND t.attempt = v.attempt AND t.worker_id IS NOT DISTINCT FROM v.worker_id
+      AND (t.state IN ('running', 'cancelling') OR v.seq IS NULL) AND (v.owner IS NULL OR t.foreman_id = v.owner)
     RETURNING t.seq, t.state
   ), history AS (
     INSERT INTO attempts (task_seq, attempt, worker_id, started_at, finished_at, outcome, error)
