@@ -24,12 +24,12 @@ import { hotModels } from './scenarios/hot-models.js';
 import { importStall } from './scenarios/import-stall.js';
 import { latency } from './scenarios/latency.js';
 import { recovery } from './scenarios/recovery.js';
-import { postgres, postgres2 } from './scenarios/postgres.js';
+import { postgres, postgres2, postgresLarge } from './scenarios/postgres.js';
 import { sessions } from './scenarios/sessions.js';
 import { throughput, throughput10kb } from './scenarios/throughput.js';
 import { summarize } from './stats.js';
 
-const SCENARIOS: Scenario[] = [compare, throughput, throughput10kb, latency, fanout, sessions, backlog, recovery, code, browser, quorum, hotModels, importStall, clientTransport, postgres, postgres2];
+const SCENARIOS: Scenario[] = [compare, throughput, throughput10kb, latency, fanout, sessions, backlog, recovery, code, browser, quorum, hotModels, importStall, clientTransport, postgres, postgres2, postgresLarge];
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
 const { values } = parseArgs({
