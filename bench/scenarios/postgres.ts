@@ -93,29 +93,24 @@ const metrics = [
   { key: 'databaseCpuUsPerTask', label: 'database CPU', unit: 'µs/task' },
 ];
 
-export const postgres: Scenario = {
-  name: 'postgres',
-  description: 'as throughput, on the PostgreSQL store with one foreman; commits counted by the database',
-  metrics,
-  defaultRuns: { quick: 1, full: 3 },
-  unavailable: benchDatabaseUnavailable,
-  run: (ctx) => runPostgres(ctx, ctx.quick ? 10_000 : 50_000, 1),
-};
+/** One PostgreSQL scenario: 10,000 tasks with --quick, else 50,000. */
+function pgScenario(name: string, description: string, foremenCount: number, fullRuns: number, prefilled?: { settled: number; parked: number }): Scenario {
+  return {
+    name,
+    description,
+    metrics,
+    defaultRuns: { quick: 1, full: fullRuns },
+    unavailable: benchDatabaseUnavailable,
+    run: (ctx) => runPostgres(ctx, ctx.quick ? 10_000 : 50_000, foremenCount, prefilled),
+  };
+}
 
-export const postgres2: Scenario = {
-  name: 'postgres-2-foremen',
-  description: 'as postgres, with two foremen over one database and one worker on each',
-  metrics,
-  defaultRuns: { quick: 1, full: 3 },
-  unavailable: benchDatabaseUnavailable,
-  run: (ctx) => runPostgres(ctx, ctx.quick ? 10_000 : 50_000, 2),
-};
-
-export const postgresLarge: Scenario = {
-  name: 'postgres-large',
-  description: 'as postgres, on a table that already holds 1,000,000 rows (900,000 settled, 100,000 queued of a type nobody runs)',
-  metrics,
-  defaultRuns: { quick: 1, full: 1 },
-  unavailable: benchDatabaseUnavailable,
-  run: (ctx) => runPostgres(ctx, ctx.quick ? 10_000 : 50_000, 1, { settled: 900_000, parked: 100_000 }),
-};
+export const postgres = pgScenario('postgres', 'as throughput, on the PostgreSQL store with one foreman; commits counted by the database', 1, 3);
+export const postgres2 = pgScenario('postgres-2-foremen', 'as postgres, with two foremen over one database and one worker on each', 2, 3);
+export const postgresLarge = pgScenario(
+  'postgres-large',
+  'as postgres, on a table that already holds 1,000,000 rows (900,000 settled, 100,000 queued of a type nobody runs)',
+  1,
+  1,
+  { settled: 900_000, parked: 100_000 },
+);
