@@ -9,7 +9,9 @@ import pg from 'pg';
 import { buildBodies, submitJobs, waitJobsComplete } from '../bulk.js';
 import { killAll, procStats, removeDir, startForeman, startWorkers, stop, type ForemanProc } from '../harness.js';
 import { benchDatabaseUnavailable, startBenchDatabase } from '../pg-cluster.js';
+import { probeLatency } from '../probe.js';
 import type { RunContext, Scenario } from '../scenario.js';
+import { distribution } from '../stats.js';
 
 const SLOTS = 100;
 
@@ -34,7 +36,16 @@ async function prefill(url: string, settled: number, parked: number): Promise<vo
   }
 }
 
-async function runPostgres(ctx: RunContext, total: number, foremenCount: number, prefilled = { settled: 0, parked: 0 }) {
+/** Sequential single tasks after the throughput workload (one in flight): submit → result at light load. */
+async function lightLoadLatency(ctx: RunContext, foreman: ForemanProc): Promise<Record<string, number>> {
+  const s = await probeLatency(foreman.client, { type: 'stamp', samples: ctx.quick ? 300 : 1000, warmup: ctx.quick ? 300 : 1000 });
+  const result = distribution(s.submitToResult);
+  const ack = distribution(s.submitToAck);
+  ctx.log(`light load: submit → result p50 ${result.p50.toFixed(3)} ms, p99 ${result.p99.toFixed(3)} ms over ${result.n}`);
+  return { resultP50: result.p50, resultP99: result.p99, ackP50: ack.p50 };
+}
+
+async function runPostgres(ctx: RunContext, total: number, foremenCount: number, prefilled = { settled: 0, parked: 0 }, latency = false) {
   const db = await startBenchDatabase();
   if (!db) throw new Error(benchDatabaseUnavailable() ?? 'no PostgreSQL here');
   const foremen: ForemanProc[] = [];
@@ -59,6 +70,7 @@ async function runPostgres(ctx: RunContext, total: number, foremenCount: number,
     const commits = (await db.commits()) - commitsBefore;
     const dbCpuAfter = db.cpuMs();
     const after = pids.map(procStats);
+    const light = latency ? await lightLoadLatency(ctx, foremen[0]) : {};
     const seconds = (doneAt - sub.startedAt) / 1000;
     const cpuMsOf = (from: number, to: number) => after.slice(from, to).reduce((sum, a, i) => sum + a.cpuMs - before[from + i].cpuMs, 0);
     const foremanCpuMs = cpuMsOf(0, foremenCount);
@@ -71,6 +83,7 @@ async function runPostgres(ctx: RunContext, total: number, foremenCount: number,
         foremanCpuUsPerTask: perTask(foremanCpuMs),
         workersCpuUsPerTask: perTask(cpuMsOf(foremenCount, pids.length)),
         ...(dbCpuBefore !== null && dbCpuAfter !== null ? { databaseCpuUsPerTask: perTask(dbCpuAfter - dbCpuBefore) } : {}),
+        ...light,
       },
       sizes: { tasks: total, foremen: foremenCount, workers: 2, slotsPerWorker: SLOTS, ...(prefilled.settled + prefilled.parked > 0 ? { rowsBefore: prefilled.settled + prefilled.parked } : {}) },
     };
@@ -91,21 +104,31 @@ const metrics = [
   { key: 'workersCpuUsPerTask', label: 'workers CPU', unit: 'µs/task' },
   // The server's processes, when it runs on this machine: the part of the two cores the store takes.
   { key: 'databaseCpuUsPerTask', label: 'database CPU', unit: 'µs/task' },
+  { key: 'resultP50', label: 'light load: submit → result p50', unit: 'ms', target: '< 2' },
+  { key: 'resultP99', label: 'light load: submit → result p99', unit: 'ms' },
+  { key: 'ackP50', label: 'light load: submit → 202 (durable) p50', unit: 'ms' },
 ];
 
 /** One PostgreSQL scenario: 10,000 tasks with --quick, else 50,000. */
-function pgScenario(name: string, description: string, foremenCount: number, fullRuns: number, prefilled?: { settled: number; parked: number }): Scenario {
+function pgScenario(name: string, description: string, foremenCount: number, fullRuns: number, prefilled?: { settled: number; parked: number }, latency = false): Scenario {
   return {
     name,
     description,
     metrics,
     defaultRuns: { quick: 1, full: fullRuns },
     unavailable: benchDatabaseUnavailable,
-    run: (ctx) => runPostgres(ctx, ctx.quick ? 10_000 : 50_000, foremenCount, prefilled),
+    run: (ctx) => runPostgres(ctx, ctx.quick ? 10_000 : 50_000, foremenCount, prefilled, latency),
   };
 }
 
-export const postgres = pgScenario('postgres', 'as throughput, on the PostgreSQL store with one foreman; commits counted by the database', 1, 3);
+export const postgres = pgScenario(
+  'postgres',
+  'as throughput, on the PostgreSQL store with one foreman (commits counted by the database); then sequential single tasks',
+  1,
+  3,
+  undefined,
+  true,
+);
 export const postgres2 = pgScenario('postgres-2-foremen', 'as postgres, with two foremen over one database and one worker on each', 2, 3);
 export const postgresLarge = pgScenario(
   'postgres-large',
