@@ -167,6 +167,8 @@ export interface TaskLedger {
   retryWhere(filter: TaskFilter & { state: 'failed' | 'cancelled' }): Promise<number>;
   /** A job with its counters as of now, or null. */
   getJob(id: string): Maybe<JobState | null>;
+  /** A job without its counters, or null: what a route needs to take tasks for it, or to know it is open (PostgreSQL counts every task of the job for `getJob`). */
+  getJobHead(id: string): Maybe<JobRow | null>;
   /** The most recent jobs, newest first. */
   recentJobs(limit: number): Maybe<JobState[]>;
   /** Whether the job (as returned by getJob) takes no more tasks and every task's outcome is durable. */

@@ -388,6 +388,10 @@ export class TaskManager implements TaskLedger {
     return this.jobs.get(id) ?? null;
   }
 
+  getJobHead(id: string): JobState | null {
+    return this.getJob(id);
+  }
+
   recentJobs(limit: number): JobState[] {
     return [...this.jobs.values()].slice(-limit).reverse();
   }

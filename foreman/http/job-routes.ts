@@ -101,7 +101,7 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
     },
     async (req, reply) => {
-      const job = await ctx.tasks.getJob(req.params.id);
+      const job = await ctx.tasks.getJobHead(req.params.id);
       if (!job) return reply.code(404).send(apiError(404, 'JOB_NOT_FOUND', `no job ${req.params.id}`, 'id'));
       const unmergeable = job.params ? checkMergeable(req.body, 'body') : null;
       if (unmergeable) return reply.code(400).send(apiError(400, 'INVALID_REQUEST', 'with job params, each task\'s params must be an object (or absent)', unmergeable));
@@ -182,6 +182,11 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
         try {
           do {
             again = false;
+            // An open job is not complete, whatever has settled: known without counting its tasks
+            // (PostgreSQL counts every task of the job; one check per settlement of a long open job).
+            const head = await ctx.tasks.getJobHead(job.id);
+            if (ended) return;
+            if (head && head.closedAt === null) continue;
             const now = await ctx.tasks.getJob(job.id);
             if (ended) return;
             if (!now || ctx.tasks.isJobComplete(now)) {

@@ -102,8 +102,28 @@ describe.each(STORES)('durability across foreman crashes (%s)', (store) => {
     const mixed = await foreman.api.request('POST', '/jobs', [{ type: 'echo', key: 'a' }, { type: 'echo', key: 'c' }]);
     expect(mixed.taskIds[0]).toBe(job.taskIds[0]);
     expect(mixed.taskIds[1]).not.toBe(job.taskIds[1]);
-    // PostgreSQL's counters are the whole fleet's, refreshed every second.
+    // PostgreSQL's counters are the whole fleet's, counted once a second while someone reads them.
     await waitFor(async () => (await foreman.api.request('GET', '/stats')).tasks.queued === 4, 'four tasks queued');
+  });
+
+  it('closes an open job, which then completes when its tasks settle', async () => {
+    const foreman = await startForeman(await storeArgs(store));
+    await spawnWorker(foreman.wsUrl);
+    const { jobId } = await foreman.api.request('POST', '/jobs', { open: true, tasks: [{ type: 'echo', params: 1 }] });
+    await foreman.api.request('POST', `/jobs/${jobId}/tasks`, [{ type: 'echo', params: 2 }]);
+    await waitFor(async () => (await foreman.api.request('GET', `/jobs/${jobId}`)).settled === 2, 'both settled');
+    expect((await foreman.api.request('GET', `/jobs/${jobId}`)).complete).toBe(false);
+    // A result stream opened while the job is open ends once it is closed (and only then).
+    const lines: unknown[] = [];
+    const streamed = (async () => {
+      for await (const line of foreman.api.results(jobId)) lines.push(line);
+    })();
+    await waitFor(() => lines.length === 2, 'both results streamed');
+    const closed = await foreman.api.request('POST', `/jobs/${jobId}/close`);
+    expect(closed).toMatchObject({ complete: true, total: 2 });
+    await streamed;
+    expect(lines).toHaveLength(2);
+    await expect(foreman.api.request('POST', `/jobs/${jobId}/tasks`, [{ type: 'echo' }])).rejects.toMatchObject({ status: 409 });
   });
 });
 
@@ -133,18 +153,6 @@ describe('dead letters, replay and operations', () => {
     const again = await foreman.api.request('POST', `/jobs/${jobId}/retry-failed`);
     expect(again.requeued).toBe(1);
     await expect(foreman.api.request('POST', `/tasks/${taskIds[2]}/retry`)).rejects.toMatchObject({ status: 409 });
-  });
-
-  it('closes an open job, which then completes when its tasks settle', async () => {
-    const foreman = await startForeman();
-    await spawnWorker(foreman.wsUrl);
-    const { jobId } = await foreman.api.request('POST', '/jobs', { open: true, tasks: [{ type: 'echo', params: 1 }] });
-    await foreman.api.request('POST', `/jobs/${jobId}/tasks`, [{ type: 'echo', params: 2 }]);
-    await waitFor(async () => (await foreman.api.request('GET', `/jobs/${jobId}`)).settled === 2, 'both settled');
-    expect((await foreman.api.request('GET', `/jobs/${jobId}`)).complete).toBe(false);
-    const closed = await foreman.api.request('POST', `/jobs/${jobId}/close`);
-    expect(closed).toMatchObject({ complete: true, total: 2 });
-    await expect(foreman.api.request('POST', `/jobs/${jobId}/tasks`, [{ type: 'echo' }])).rejects.toMatchObject({ status: 409 });
   });
 
   it('stops dispatch on drain and resumes it, and reports stats that match the tasks', async () => {

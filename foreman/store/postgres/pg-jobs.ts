@@ -5,7 +5,7 @@
  */
 import { emptyCounts, type JobState } from '../../task-tally.js';
 import type { TaskState } from '../../task-types.js';
-import { toJob } from '../task-rows.js';
+import { toJob, type JobRow } from '../task-rows.js';
 import type { PgDb } from './pg-db.js';
 
 const JOB_COUNTS = `coalesce((SELECT json_object_agg(s.state, s.n) FROM (
@@ -27,6 +27,11 @@ function toJobState(r: Record<string, unknown>): JobState {
 export async function getJob(db: PgDb, id: string): Promise<JobState | null> {
   const { rows } = await db.query(`SELECT j.*, ${JOB_COUNTS} FROM jobs j WHERE j.id = $1`, [id]);
   return rows[0] ? toJobState(rows[0]) : null;
+}
+
+export async function getJobHead(db: PgDb, id: string): Promise<JobRow | null> {
+  const { rows } = await db.query('SELECT * FROM jobs WHERE id = $1', [id]);
+  return rows[0] ? toJob(rows[0]) : null;
 }
 
 export async function recentJobs(db: PgDb, limit: number): Promise<JobState[]> {

@@ -19,11 +19,11 @@ import { decideLoss, decideRelease, decideResult, type Decision } from '../../ta
 import { TaskQueues } from '../../task-queues.js';
 import type { JobState } from '../../task-tally.js';
 import type { LiveTask, TaskInput, TaskState } from '../../task-types.js';
-import { blob, errorText, parseError } from '../task-rows.js';
+import { blob, errorText, parseError, type JobRow } from '../task-rows.js';
 import { parseList, payloads, type Channel, type PgDb } from './pg-db.js';
 import { pushCancels, SettledNotices } from './pg-notices.js';
 import { letGoOfWorker, takeOverWorker } from './pg-worker-handover.js';
-import { getJob, recentJobs } from './pg-jobs.js';
+import { getJob, getJobHead, recentJobs } from './pg-jobs.js';
 import { PgTotals } from './pg-totals.js';
 import type { PgReads } from './pg-reads.js';
 import { cancelQueued, closeJobRow, jobExists, markCancelling, purgeSettled, requeueSettled, requeueTask, stateOf, type Cancelling } from './pg-control-sql.js';
@@ -385,6 +385,10 @@ export class PgLedger implements TaskLedger {
 
   getJob(id: string): Promise<JobState | null> {
     return getJob(this.db, id);
+  }
+
+  getJobHead(id: string): Promise<JobRow | null> {
+    return getJobHead(this.db, id);
   }
 
   recentJobs(limit: number): Promise<JobState[]> {
