@@ -25,6 +25,7 @@ import { pushCancels, SettledNotices } from './pg-notices.js';
 import { letGoOfWorker, takeOverWorker } from './pg-worker-handover.js';
 import { getJob, getJobHead, recentJobs } from './pg-jobs.js';
 import { PgTotals } from './pg-totals.js';
+import { fitsOneStatement, submitInOneStatement } from './pg-submit-one.js';
 import type { PgReads } from './pg-reads.js';
 import { cancelQueued, closeJobRow, jobExists, markCancelling, purgeSettled, requeueSettled, requeueTask, stateOf, type Cancelling } from './pg-control-sql.js';
 import type { TaskFilter } from '../task-search.js';
@@ -305,7 +306,9 @@ export class PgLedger implements TaskLedger {
   }
 
   async submit(inputs: TaskInput[], jobId: string | null, newJob?: NewJob, keyField = (i: number) => `body/${i}/key`): Promise<string[]> {
-    const { ids, types } = await submitTasks(this.db, inputs, jobId, newJob, keyField, this.options.maxAttempts, Date.now());
+    const { ids, types } = fitsOneStatement(inputs)
+      ? await submitInOneStatement(this.db, inputs, jobId, newJob, this.options.maxAttempts, Date.now())
+      : await submitTasks(this.db, inputs, jobId, newJob, keyField, this.options.maxAttempts, Date.now());
     // The notification reaches this foreman too; claiming now saves its round trip.
     this.claimer.announced(types, 0, false);
     // Delayed tasks (foreman/start-at.ts) become claimable later: look again then (other foremen's fallback poll finds them too).
