@@ -78,7 +78,7 @@ export async function installEdge(app: FastifyInstance, host: EdgeHost): Promise
     if (reply.statusCode !== 202 || req.method !== 'POST' || !SUBMIT_ROUTES.has(req.routeOptions.url ?? '')) return;
     const body = req.body as { type: string } | Array<{ type: string }> | { tasks: Array<{ type: string }> };
     const tasks = Array.isArray(body) ? body : 'tasks' in body ? body.tasks : [body];
-    metrics.countSubmitted(tasks.map((t) => t.type));
+    metrics.countSubmitted(tasks);
   });
   metrics.route(app);
   installConnectionCloser(app, options.shutdownGraceMs);

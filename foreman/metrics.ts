@@ -92,9 +92,18 @@ export class ForemanMetrics {
     this.subscribe();
   }
 
-  /** Counts tasks accepted by a submit route. */
-  countSubmitted(types: Iterable<string>): void {
-    for (const t of types) this.submitted.inc({ type: this.typeLabel(t) });
+  /**
+   * Counts tasks accepted by a submit route: one increment per run of tasks of one type (one per
+   * task held the loop for ~60 ms after a 200,000-task import was acknowledged).
+   */
+  countSubmitted(tasks: ReadonlyArray<{ type: string }>): void {
+    for (let i = 0; i < tasks.length; ) {
+      const { type } = tasks[i];
+      let end = i + 1;
+      while (end < tasks.length && tasks[end].type === type) end++;
+      this.submitted.inc({ type: this.typeLabel(type) }, end - i);
+      i = end;
+    }
   }
 
   /** Serves GET /metrics in the Prometheus text format. */

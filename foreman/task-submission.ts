@@ -12,7 +12,7 @@ import { newTimeOrderedId } from '../shared/ids.js';
 import type { NewJob } from './ledger.js';
 import { LedgerError } from './ledger-error.js';
 import { startAtOf } from './start-at.js';
-import type { Spill } from './spill.js';
+import type { Spill, SpillDecision } from './spill.js';
 import type { GroupCommit } from './store/group-commit.js';
 import type { TaskStore } from './store/task-store.js';
 import type { TaskQueues } from './task-queues.js';
@@ -35,6 +35,32 @@ const itemKeyField = (i: number): string => `body/${i}/key`;
 function sameAsKeyed(key: string, type: string, params: Buffer, input: TaskInput, field: string): void {
   if (type === input.type && params.equals(encodeValue(input.params ?? null))) return;
   throw new LedgerError(409, 'KEY_CONFLICT', `key ${JSON.stringify(key)} already names a task with a different type or params`, field);
+}
+
+/** A submission's fresh tasks, as `insert` numbered them, for `writeSlice`. */
+interface FreshSlices {
+  inputs: TaskInput[];
+  /** The input index of each fresh task; fresh task k has seq `firstSeq + k`. */
+  fresh: number[];
+  /** Task ids by input index. */
+  ids: string[];
+  /** Whether fresh task k spills (Spill.decide). */
+  cold: boolean[];
+  firstSeq: number;
+  jobId: string | null;
+  now: number;
+  /** Where the tasks that wait in memory are collected as their slices become durable. */
+  kept: LiveTask[];
+}
+
+/** Fresh tasks `start`.. made for one write. */
+interface FreshSlice {
+  tasks: LiveTask[];
+  encoded: Buffer[];
+  cold: boolean[];
+  start: number;
+  jobId: string | null;
+  now: number;
 }
 
 /** What of the ledger a submission uses. */
@@ -103,27 +129,29 @@ export class TaskSubmission {
   private async insert(inputs: TaskInput[], jobId: string | null, newJob: NewJob | undefined, keyField: (i: number) => string): Promise<string[]> {
     const now = Date.now();
     const ids: string[] = new Array(inputs.length);
-    const fresh: LiveTask[] = [];
+    /** The input index of each fresh task, in seq order: fresh task k has seq `firstSeq + k`. */
+    const fresh: number[] = [];
     const waits: Array<Promise<void>> = [];
     /** Inputs whose key named a submission whose commit then failed: this one creates them after all. */
     const orphaned: number[] = [];
     const keysHere = new Map<string, { id: string; type: string; params: Buffer }>();
     /** Existing tasks (of other submissions) that inputs named by key: they join this job too. */
     const known: string[] = [];
-    const encoded: Buffer[] = [];
     // A big submission is numbered from a block of seqs taken now (it yields while numbering, and its
     // staged range must hold no one else's task); the rest take the next seq one by one, as always.
     const sliced = inputs.length > SLICE_TASKS;
     const firstSeq = this.l.seq.next + 1;
     const seqs = sliced ? { next: this.l.seq.next } : this.l.seq;
     if (sliced) this.l.seq.next += inputs.length;
-    // Keys are claimed as their tasks are made (a racing submission then waits for this one), and
+    // Keys are claimed as their tasks are numbered (a racing submission then waits for this one), and
     // given up once this submission is durable or has failed.
     let settle!: (ok: boolean) => void;
     const durable = new Promise<void>((resolve, reject) => (settle = (ok) => (ok ? resolve() : reject(new Error('submission failed')))));
     durable.catch(() => {});
     const keyed: string[] = [];
-    let cold: boolean[] | null = null;
+    let decision: SpillDecision | null = null;
+    /** The fresh tasks that wait in memory once durable (ready or held): spilled ones are only counted. */
+    const kept: LiveTask[] = [];
     try {
       for (let i = 0; i < inputs.length; i++) {
         if (sliced && i > 0 && i % SLICE_TASKS === 0) await yieldToLoop();
@@ -147,32 +175,33 @@ export class TaskSubmission {
             continue;
           }
         }
-        const task = this.newTask(input, jobId, now, ++seqs.next);
-        ids[i] = task.id;
-        fresh.push(task);
-        const params = encodeValue(task.params);
-        encoded.push(params);
+        // Numbered now (seq firstSeq + k), made into a task only when its slice is written.
+        seqs.next++;
+        const id = input.id ?? newTimeOrderedId('t_');
+        ids[i] = id;
+        fresh.push(i);
         if (input.key !== undefined) {
-          keysHere.set(input.key, { id: task.id, type: task.type, params });
-          const id = durable.then(() => task.id);
+          const params = encodeValue(input.params ?? null);
+          keysHere.set(input.key, { id, type: input.type, params });
+          const keyedId = durable.then(() => id);
           // A racing submission awaits this; if nobody does, a failed commit must not become an unhandled rejection.
-          id.catch(() => {});
-          this.pendingKeys.set(input.key, { type: task.type, params, id });
+          keyedId.catch(() => {});
+          this.pendingKeys.set(input.key, { type: input.type, params, id: keyedId });
           keyed.push(input.key);
         }
       }
-      const decided = this.l.spill.decide(fresh);
-      cold = decided;
+      decision = this.l.spill.decide(fresh.length, (k) => inputs[fresh[k]]);
+      const slices: FreshSlices = { inputs, fresh, ids, cold: decision.cold, firstSeq, jobId, now, kept };
       await (sliced
-        ? this.writeSliced(fresh, encoded, decided, firstSeq, firstSeq + inputs.length - 1, jobId, newJob, now)
-        : this.l.commit.write(() => this.writeTasks(fresh, encoded, decided, 0, fresh.length, jobId, newJob, now)));
+        ? this.writeSliced(slices, firstSeq + inputs.length - 1, newJob)
+        : this.writeSlice(slices, 0, fresh.length, (slice) => this.l.commit.write(() => this.writeTasks(slice, newJob))));
       settle(true);
     } catch (err) {
       settle(false);
       throw err;
     } finally {
       for (const key of keyed) this.pendingKeys.delete(key);
-      if (cold) this.l.spill.settled(fresh, cold);
+      if (decision) this.l.spill.settled(decision);
     }
     if (jobId && newJob) {
       const closedAt = newJob.open ? null : now;
@@ -180,10 +209,12 @@ export class TaskSubmission {
     }
     // Counted at once, so that the job never looks complete while some of its tasks are still being queued.
     this.l.tally.addLoaded(jobId, 'queued', fresh.length, false);
+    // Spilled tasks are counted in one step, in the same turn as the end of `decide`'s pending count.
+    for (const { type, priority, n } of (decision as SpillDecision).spilled.values()) this.l.queues.addCold(type, priority, n);
     if (sliced) {
       // Queued in slices too (one turn for 200,000 tasks held the loop for hundreds of ms). Until the
       // last slice, a close or cancel of the job waits for it (job.adding), and so does a cancel by id.
-      const queueing = this.queue(fresh, cold as boolean[], encoded);
+      const queueing = this.queue(kept);
       const job = jobId === null ? undefined : this.l.tally.jobs.get(jobId);
       job?.adding.add(queueing);
       this.queueing.add(queueing);
@@ -194,7 +225,7 @@ export class TaskSubmission {
         this.queueing.delete(queueing);
       }
     } else {
-      this.queueSlice(fresh, cold as boolean[], encoded, 0, fresh.length, Date.now());
+      this.queueSlice(kept, 0, kept.length, Date.now());
     }
     await Promise.all(waits);
     if (orphaned.length > 0) {
@@ -209,33 +240,22 @@ export class TaskSubmission {
     return ids;
   }
 
-  /** Queues durable fresh tasks a slice at a time, letting the dispatcher at each slice as it is queued. */
-  private async queue(fresh: LiveTask[], cold: boolean[], encoded: Buffer[]): Promise<void> {
-    for (let start = 0; start < fresh.length; start += SLICE_TASKS) {
+  /** Queues durable kept tasks a slice at a time, letting the dispatcher at each slice as it is queued. */
+  private async queue(kept: LiveTask[]): Promise<void> {
+    for (let start = 0; start < kept.length; start += SLICE_TASKS) {
       if (start > 0) await yieldToLoop();
-      this.queueSlice(fresh, cold, encoded, start, Math.min(start + SLICE_TASKS, fresh.length), Date.now());
+      this.queueSlice(kept, start, Math.min(start + SLICE_TASKS, kept.length), Date.now());
       this.l.onReady();
     }
   }
 
-  /** Puts durable fresh tasks `start`..`end` where they wait: the ready queues, the cold count, or aside (held). */
-  private queueSlice(fresh: LiveTask[], cold: boolean[], encoded: Buffer[], start: number, end: number, enqueuedAt: number): void {
+  /** Puts durable kept tasks `start`..`end` where they wait: the ready queues, or aside (held). */
+  private queueSlice(kept: LiveTask[], start: number, end: number, enqueuedAt: number): void {
     for (let i = start; i < end; i++) {
-      const t = fresh[i];
-      if (isHeld(t)) {
-        // A held task waits outside the queues until settleHeld ends it (a quorum task; see TaskInput.hold).
-        this.l.live.set(t.id, t);
-      } else if (cold[i]) {
-        this.l.queues.addCold(t.type, t.priority);
-      } else {
-        // Big params are not held while the task waits: the assignment reads them back from the store.
-        if (encoded[i].length > RETAINED_PARAMS_MAX_BYTES) {
-          t.params = undefined;
-          t.paramsLoaded = false;
-        }
-        this.l.live.set(t.id, t);
-        this.l.queues.add(t, enqueuedAt);
-      }
+      const t = kept[i];
+      this.l.live.set(t.id, t);
+      // A held task waits outside the queues until settleHeld ends it (a quorum task; see TaskInput.hold).
+      if (!isHeld(t)) this.l.queues.add(t, enqueuedAt);
     }
   }
 
@@ -244,15 +264,45 @@ export class TaskSubmission {
     while (this.queueing.size > 0) await Promise.allSettled([...this.queueing]);
   }
 
-  /** Writes fresh tasks `start`..`end` (and the new job, if any): runs inside a group commit. */
-  private writeTasks(
-    fresh: LiveTask[], encoded: Buffer[], cold: boolean[], start: number, end: number, jobId: string | null, newJob: NewJob | undefined, now: number,
-  ): void {
+  /**
+   * Makes fresh tasks `start`..`end` and their encoded params, has `write` store them, and once that is
+   * durable keeps those that wait in memory. Tasks are made a slice at a time, just before their write,
+   * so that a big submission does not hold a task object and a params buffer for every line until it is
+   * acknowledged (the young-generation GC copied them all, in pauses of 20-30 ms); only kept ones stay.
+   */
+  private async writeSlice(f: FreshSlices, start: number, end: number, write: (slice: FreshSlice) => Promise<void>): Promise<void> {
+    const tasks: LiveTask[] = new Array(end - start);
+    const encoded: Buffer[] = new Array(end - start);
+    for (let k = start; k < end; k++) {
+      const i = f.fresh[k];
+      const task = this.newTask(f.inputs[i], f.ids[i], f.jobId, f.now, f.firstSeq + k);
+      tasks[k - start] = task;
+      encoded[k - start] = encodeValue(task.params);
+    }
+    const slice: FreshSlice = { tasks, encoded, cold: f.cold, start, jobId: f.jobId, now: f.now };
+    await write(slice);
+    for (let j = 0; j < tasks.length; j++) {
+      const t = tasks[j];
+      if (isHeld(t)) f.kept.push(t);
+      else if (!f.cold[start + j]) {
+        // Big params are not held while the task waits: the assignment reads them back from the store.
+        if (encoded[j].length > RETAINED_PARAMS_MAX_BYTES) {
+          t.params = undefined;
+          t.paramsLoaded = false;
+        }
+        f.kept.push(t);
+      }
+    }
+  }
+
+  /** Writes a slice of fresh tasks (and the new job, if any): runs inside a group commit. */
+  private writeTasks(slice: FreshSlice, newJob: NewJob | undefined): void {
+    const { tasks, encoded, cold, start, jobId, now } = slice;
     if (jobId && newJob) this.l.store.insertJob(jobId, newJob.key, now, newJob.open ? null : now, newJob.params ?? null);
-    for (let i = start; i < end; i++) {
-      const t = fresh[i];
-      this.l.store.insertTask(t, encoded[i]);
-      if (cold[i]) this.l.store.spill.add(t.seq, t.type, t.priority, t.jobId);
+    for (let j = 0; j < tasks.length; j++) {
+      const t = tasks[j];
+      this.l.store.insertTask(t, encoded[j]);
+      if (cold[start + j]) this.l.store.spill.add(t.seq, t.type, t.priority, t.jobId);
     }
   }
 
@@ -261,27 +311,25 @@ export class TaskSubmission {
    * everyone else between them (one transaction of 200,000 tasks held the event loop for seconds).
    * The seq range is staged in the first slice and unstaged in the last, which also writes the new
    * job: until then reads leave the tasks out, nothing is queued in memory, and a restart deletes
-   * them (store/staged-submissions.ts). `firstSeq`..`lastSeq` is the block `insert` numbered them from.
+   * them (store/staged-submissions.ts). `f.firstSeq`..`lastSeq` is the block `insert` numbered them from.
    * A refused slice deletes what earlier slices wrote; resolves once the last slice is durable.
    */
-  private async writeSliced(
-    fresh: LiveTask[], encoded: Buffer[], cold: boolean[], firstSeq: number, lastSeq: number, jobId: string | null, newJob: NewJob | undefined,
-    now: number,
-  ): Promise<void> {
+  private async writeSliced(f: FreshSlices, lastSeq: number, newJob: NewJob | undefined): Promise<void> {
     const { store, commit } = this.l;
+    const total = f.fresh.length;
     try {
-      for (let start = 0; start < fresh.length; start += SLICE_TASKS) {
-        const end = Math.min(start + SLICE_TASKS, fresh.length);
-        await commit.write(() => {
-          if (start === 0) store.staged.stage(firstSeq, lastSeq);
-          const last = end === fresh.length;
-          this.writeTasks(fresh, encoded, cold, start, end, jobId, last ? newJob : undefined, now);
-          if (last) store.staged.unstage(firstSeq);
-        });
+      for (let start = 0; start < total; start += SLICE_TASKS) {
+        const end = Math.min(start + SLICE_TASKS, total);
+        const last = end === total;
+        await this.writeSlice(f, start, end, (slice) => commit.write(() => {
+          if (start === 0) store.staged.stage(f.firstSeq, lastSeq);
+          this.writeTasks(slice, last ? newJob : undefined);
+          if (last) store.staged.unstage(f.firstSeq);
+        }));
       }
     } catch (err) {
       // Never acknowledged, so none of it may stay; should this write fail too, the next start deletes it.
-      commit.write(() => void store.staged.discard(firstSeq)).catch(() => {});
+      commit.write(() => void store.staged.discard(f.firstSeq)).catch(() => {});
       throw err;
     }
   }
@@ -312,10 +360,10 @@ export class TaskSubmission {
     );
   }
 
-  private newTask(input: TaskInput, jobId: string | null, now: number, seq: number): LiveTask {
+  private newTask(input: TaskInput, id: string, jobId: string | null, now: number, seq: number): LiveTask {
     return {
       seq,
-      id: input.id ?? newTimeOrderedId('t_'),
+      id,
       jobId,
       key: input.key ?? null,
       type: input.type,
