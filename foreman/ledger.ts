@@ -77,7 +77,7 @@ export interface StoreReads {
   searchTasks(filter: TaskFilter, afterSeq: number, limit: number, order?: SearchOrder): Maybe<TaskRow[]>;
   getJobByKey(key: string): Maybe<JobRow | null>;
   settledOfJob(jobId: string): Maybe<Iterable<TaskRow>>;
-  /** Submission time of the oldest queued task, or null (PostgreSQL: as of its last refresh, at most a second old). */
+  /** Submission time of the oldest queued task, or null (PostgreSQL: as of the last count of the totals, see pg-totals.ts). */
   oldestQueued(): number | null;
 }
 
@@ -101,7 +101,7 @@ export interface TaskLedger {
   readonly live: Map<string, LiveTask>;
   /** The ready queues the dispatcher picks from. */
   readonly queues: TaskQueues;
-  /** Tasks by state, in all (fleet-wide on PostgreSQL, refreshed every second). */
+  /** Tasks by state, in all (fleet-wide on PostgreSQL, counted once a second while read: pg-totals.ts). */
   readonly counts: Record<TaskState, number>;
   /** Jobs kept (PostgreSQL: as of the last refresh). */
   readonly jobCount: number;
