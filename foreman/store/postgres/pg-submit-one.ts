@@ -19,6 +19,13 @@ import type { Submitted } from './pg-tasks-sql.js';
 /** The most tasks one statement takes here (larger submissions are chunked by submitTasks). */
 const ONE_STATEMENT_MAX = 1000;
 
+/** Why tasks cannot be added to a job: it does not exist (404) or it was closed (409); null when it is open. */
+export function jobRefusal(jobId: string, row: { closed_at: number | null } | undefined): LedgerError | null {
+  if (!row) return new LedgerError(404, 'JOB_NOT_FOUND', `no job ${jobId}`, 'id');
+  if (row.closed_at !== null) return new LedgerError(409, 'JOB_CLOSED', 'job is closed and takes no more tasks', 'id');
+  return null;
+}
+
 /** Whether `inputs` can be submitted by `submitInOneStatement`. */
 export function fitsOneStatement(inputs: readonly TaskInput[]): boolean {
   return inputs.length <= ONE_STATEMENT_MAX && inputs.every((t) => t.key === undefined || t.key === null);
@@ -84,8 +91,8 @@ export async function submitInOneStatement(
   ]);
   const r = rows[0];
   if (jobId !== null && !newJob) {
-    if (!r.found) throw new LedgerError(404, 'JOB_NOT_FOUND', `no job ${jobId}`, 'id');
-    if (r.closed_at !== null) throw new LedgerError(409, 'JOB_CLOSED', 'job is closed and takes no more tasks', 'id');
+    const refusal = jobRefusal(jobId, r.found ? r : undefined);
+    if (refusal) throw refusal;
   }
   if (r.inserted !== inputs.length) throw new Error(`submission inserted ${r.inserted} of ${inputs.length} tasks`);
   return { ids, types };

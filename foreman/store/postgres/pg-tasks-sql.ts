@@ -12,6 +12,7 @@ import { startAtOf } from '../../start-at.js';
 import type { NewJob } from '../../ledger.js';
 import { unblob } from '../task-rows.js';
 import type { PgDb } from './pg-db.js';
+import { jobRefusal } from './pg-submit-one.js';
 
 /** Columns of a task held in memory, as `toLive` reads them. */
 const LIVE_COLUMNS = `t.seq, t.id, t.job_id, t.idem_key, t.type, t.priority, t.state, t.attempt, t.failures, t.losses, t.max_attempts,
@@ -187,8 +188,8 @@ export async function submitTasks(
       ]);
     } else if (jobId) {
       const { rows } = await client.query<{ closed_at: number | null }>('SELECT closed_at FROM jobs WHERE id = $1 FOR SHARE', [jobId]);
-      if (rows.length === 0) throw new LedgerError(404, 'JOB_NOT_FOUND', `no job ${jobId}`, 'id');
-      if (rows[0].closed_at !== null) throw new LedgerError(409, 'JOB_CLOSED', 'job is closed and takes no more tasks', 'id');
+      const refusal = jobRefusal(jobId, rows[0]);
+      if (refusal) throw refusal;
     }
     const ids: string[] = new Array(inputs.length);
     const types = new Set<string>();
