@@ -60,6 +60,7 @@ describe.each(STORES)('durability across foreman crashes (%s)', (store) => {
     const a = await spawnWorker(foreman.wsUrl, { concurrency: 1 });
     const id = await submit(foreman.api, { type: 'sleep', params: { ms: 5000 } });
     await waitForTask(foreman.api, id, (t) => t.state === 'running', 'running');
+    await runningOnWorker(a);
     a.kill('SIGKILL');
     foreman = await crashAndRestart(foreman);
     const b = await spawnWorker(foreman.wsUrl);
