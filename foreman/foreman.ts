@@ -39,6 +39,7 @@ import { Retention } from './retention.js';
 import { Session } from './session.js';
 import { openDatabase, type Db } from './store/database.js';
 import { lockDatabase, startFiles, type DbLock } from './store/db-lock.js';
+import { WalCheckpointer } from './store/wal-checkpointer.js';
 import { tokensFile } from './auth/credentials.js';
 import { WorkerTokenStore } from './auth/tokens.js';
 import { GroupCommit } from './store/group-commit.js';
@@ -134,6 +135,10 @@ export class Foreman {
         }
       },
     );
+    if (!pg && options.db !== ':memory:') {
+      const checkpointer = new WalCheckpointer(db, options.db, options.sync, (err) => app.log.warn({ err, db: options.db }, 'WAL checkpoint thread failed; SQLite checkpoints in the commits from now on'));
+      this.commit.checkpointer = checkpointer;
+    }
     const hooks: TaskManagerHooks = {
       onReady: (submitted) => (submitted ? this.dispatcher.submitted() : this.dispatcher.schedule()),
       onCancel: (workerId, refs) => this.fleet.sendCancel(workerId, refs, 'cancelled'),
@@ -402,6 +407,7 @@ export class Foreman {
       }
       try {
         this.commit.close();
+        await this.commit.checkpointer?.close();
         this.db.close();
       } catch (err) {
         errors.push(err);

@@ -13,6 +13,7 @@
  */
 import type { TurnCommit } from '../ledger.js';
 import type { Db } from './database.js';
+import type { WalCheckpointer } from './wal-checkpointer.js';
 
 type Write = () => void;
 
@@ -62,6 +63,17 @@ export class GroupCommit implements TurnCommit {
   private lastCommitMs = 0;
   private commits = 0;
   private storeState: StoreState = 'writable';
+  /**
+   * Checkpoints the WAL off the event loop once it is long (wal-checkpointer.ts); null: SQLite does, in
+   * the commit that passes its threshold.
+   */
+  checkpointer: WalCheckpointer | null = null;
+  /** Set while the checkpointer runs: writes queue meanwhile, so that it can finish. */
+  private checkpointing = false;
+  private readonly checkpointed = () => {
+    this.checkpointing = false;
+    this.flush();
+  };
   /** Set while waiting to retry a batch the store could not write; flushes wait for it. */
   private retryTimer: NodeJS.Timeout | null = null;
   private retries = 0;
@@ -141,10 +153,10 @@ export class GroupCommit implements TurnCommit {
 
   /**
    * Commits everything queued now, synchronously. Safe to call at any time; while the store
-   * cannot write, it waits for the scheduled retry instead.
+   * cannot write, it waits for the scheduled retry instead, and while a checkpoint runs, for its end.
    */
   flush(): void {
-    if (this.retryTimer !== null) return;
+    if (this.retryTimer !== null || this.checkpointing) return;
     // No planning while the store cannot write: the assignments could not be sent anyway.
     if (this.beforeFlush !== null && !this.inBeforeFlush && !this.closed && this.storeState === 'writable') {
       this.inBeforeFlush = true;
@@ -175,6 +187,10 @@ export class GroupCommit implements TurnCommit {
       return;
     }
     this.finish(batch, started, null);
+    if (this.checkpointer?.due() && !this.closed) {
+      this.checkpointing = true;
+      this.checkpointer.run(this.checkpointed);
+    }
   }
 
   /**
@@ -249,6 +265,8 @@ export class GroupCommit implements TurnCommit {
 
   /** Commits what is queued and refuses further writes. Idempotent. */
   close(): void {
+    // A checkpoint still running does not keep these writes out: SQLite lets them join the WAL meanwhile.
+    this.checkpointing = false;
     if (this.retryTimer !== null) {
       // One last try; what the store still cannot write was never acknowledged to anyone.
       clearTimeout(this.retryTimer);
