@@ -14,7 +14,7 @@ import type { AttemptRow, JobRow, TaskRow } from './store/task-rows.js';
 import type { SearchOrder, TaskFilter } from './store/task-search.js';
 import type { JobState } from './task-tally.js';
 import type { TaskQueues } from './task-queues.js';
-import type { LiveTask, TaskError, TaskInput, TaskState } from './task-types.js';
+import type { LiveTask, TaskError, TaskInput, TaskSlices, TaskState } from './task-types.js';
 
 /** A settled task as announced to result streams, after it is durable. */
 export interface SettledTask {
@@ -154,6 +154,11 @@ export interface TaskLedger {
    * a close or cancel covers every addition accepted before it.
    */
   submit(inputs: TaskInput[], jobId: string | null, newJob?: NewJob, keyField?: (i: number) => string): Promise<string[]>;
+  /**
+   * Creates job `jobId` with tasks read from `source` a slice at a time; resolves with their count once
+   * they are all durable (as `submit`, but without an object per task alive for the whole submission).
+   */
+  importJob(source: TaskSlices, jobId: string, newJob: NewJob): Promise<number>;
   /** Settles a held task (TaskInput.hold) once durable; false when it is not a held, queued task. */
   settleHeld(id: string, outcome: HeldOutcome): Promise<boolean>;
   /** Queues a held task (TaskInput.hold) to run now; false when it is not a held, queued task. */

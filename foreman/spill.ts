@@ -51,8 +51,9 @@ export class Spill {
   /**
    * Decides, for `count` fresh tasks about to be stored (the k-th as `at(k)` describes it), which spill
    * (`cold`); call `settled` with the decision once their commit is done.
+   * @param allCold every task spills (held ones excepted): a big import, paged in as workers take it.
    */
-  decide(count: number, at: (k: number) => TaskInput): SpillDecision {
+  decide(count: number, at: (k: number) => TaskInput, allCold = false): SpillDecision {
     const cold: boolean[] = new Array(count);
     let hot = this.queues.size - this.queues.coldSize;
     // Counted here and added to `pending` once: a big submission is mostly of one class, and a string
@@ -72,7 +73,7 @@ export class Spill {
         last = { type: t.type, priority, cls, spilled: spilled.has(cls) || this.pending.has(cls) || this.queues.hasCold(t.type, priority) };
       }
       // Once a class spills, the rest of it does too: the spill is paged in in order.
-      cold[k] = last.spilled || hot >= this.hotQueueMax;
+      cold[k] = allCold || last.spilled || hot >= this.hotQueueMax;
       if (cold[k]) {
         last.spilled = true;
         const c = spilled.get(last.cls);

@@ -15,7 +15,7 @@ import { TaskQueues } from './task-queues.js';
 import { DelayTimer } from './delay-timer.js';
 import { TaskTally, type JobState } from './task-tally.js';
 import { mergeJobParams } from './job-params.js';
-import { isHeld, type LiveTask, type TaskError, type TaskInput, type TaskState } from './task-types.js';
+import { isHeld, type LiveTask, type TaskError, type TaskInput, type TaskSlices, type TaskState } from './task-types.js';
 import type { HeldOutcome, NewJob, RejectReason, SettledTask, TaskLedger, TaskManagerHooks } from './ledger.js';
 
 export type { JobState };
@@ -125,6 +125,11 @@ export class TaskManager implements TaskLedger {
   /** See TaskSubmission.submit. */
   submit(inputs: TaskInput[], jobId: string | null, newJob?: NewJob, keyField?: (i: number) => string): Promise<string[]> {
     return this.submission.submit(inputs, jobId, newJob, keyField);
+  }
+
+  /** See TaskSubmission.importJob. */
+  importJob(source: TaskSlices, jobId: string, newJob: NewJob): Promise<number> {
+    return this.submission.importJob(source, jobId, newJob);
   }
 
   /**

@@ -17,7 +17,7 @@ import type { GroupCommit } from './store/group-commit.js';
 import type { TaskStore } from './store/task-store.js';
 import type { TaskQueues } from './task-queues.js';
 import type { TaskTally } from './task-tally.js';
-import { HELD_RUN_AT, isHeld, isSettled, type LiveTask, type TaskInput, type TaskState } from './task-types.js';
+import { HELD_RUN_AT, isHeld, isSettled, type LiveTask, type TaskInput, type TaskSlices, type TaskState } from './task-types.js';
 
 /** Largest params (encoded) kept in memory while a task waits; 10 KB params for 60,000 queued tasks would be 600 MB. */
 const RETAINED_PARAMS_MAX_BYTES = 1024;
@@ -203,30 +203,7 @@ export class TaskSubmission {
       for (const key of keyed) this.pendingKeys.delete(key);
       if (decision) this.l.spill.settled(decision);
     }
-    if (jobId && newJob) {
-      const closedAt = newJob.open ? null : now;
-      this.l.tally.addJob({ id: jobId, key: newJob.key, createdAt: now, closedAt, cancelledAt: null, params: newJob.params ?? null });
-    }
-    // Counted at once, so that the job never looks complete while some of its tasks are still being queued.
-    this.l.tally.addLoaded(jobId, 'queued', fresh.length, false);
-    // Spilled tasks are counted in one step, in the same turn as the end of `decide`'s pending count.
-    for (const { type, priority, n } of (decision as SpillDecision).spilled.values()) this.l.queues.addCold(type, priority, n);
-    if (sliced) {
-      // Queued in slices too (one turn for 200,000 tasks held the loop for hundreds of ms). Until the
-      // last slice, a close or cancel of the job waits for it (job.adding), and so does a cancel by id.
-      const queueing = this.queue(kept);
-      const job = jobId === null ? undefined : this.l.tally.jobs.get(jobId);
-      job?.adding.add(queueing);
-      this.queueing.add(queueing);
-      try {
-        await queueing;
-      } finally {
-        job?.adding.delete(queueing);
-        this.queueing.delete(queueing);
-      }
-    } else {
-      this.queueSlice(kept, 0, kept.length, Date.now());
-    }
+    await this.enter(jobId, newJob, now, fresh.length, [decision as SpillDecision], kept, sliced);
     await Promise.all(waits);
     if (orphaned.length > 0) {
       // Our own tasks are durable: answering with an error now would make the client resend (and duplicate) them.
@@ -238,6 +215,87 @@ export class TaskSubmission {
     }
     if (fresh.length > 0) this.l.onReady();
     return ids;
+  }
+
+  /**
+   * Makes a durable submission's tasks known: its new job, its counts, its spilled classes, and its kept
+   * tasks queued. Runs in the turn its last commit ended in.
+   * @param fresh how many tasks it created.
+   */
+  private async enter(jobId: string | null, newJob: NewJob | undefined, now: number, fresh: number, decisions: SpillDecision[], kept: LiveTask[], sliced: boolean): Promise<void> {
+    if (jobId && newJob) {
+      const closedAt = newJob.open ? null : now;
+      this.l.tally.addJob({ id: jobId, key: newJob.key, createdAt: now, closedAt, cancelledAt: null, params: newJob.params ?? null });
+    }
+    // Counted at once, so that the job never looks complete while some of its tasks are still being queued.
+    this.l.tally.addLoaded(jobId, 'queued', fresh, false);
+    // Spilled tasks are counted in one step, in the same turn as the end of `decide`'s pending count.
+    for (const decision of decisions) for (const { type, priority, n } of decision.spilled.values()) this.l.queues.addCold(type, priority, n);
+    if (!sliced) {
+      this.queueSlice(kept, 0, kept.length, Date.now());
+      return;
+    }
+    // Queued in slices too (one turn for 200,000 tasks held the loop for hundreds of ms). Until the
+    // last slice, a close or cancel of the job waits for it (job.adding), and so does a cancel by id.
+    const queueing = this.queue(kept);
+    const job = jobId === null ? undefined : this.l.tally.jobs.get(jobId);
+    job?.adding.add(queueing);
+    this.queueing.add(queueing);
+    try {
+      await queueing;
+    } finally {
+      job?.adding.delete(queueing);
+      this.queueing.delete(queueing);
+    }
+  }
+
+  /**
+   * Creates job `jobId` with the plain tasks of `source`, read a slice at a time: each slice is made into
+   * tasks just before its write, so no more than a slice of inputs is alive at once (200,000 of them made
+   * the young-generation GC pause for 20-30 ms at a time). Every task spills: the import waits in the
+   * store and is paged in as workers take it, as a backlog past hotQueueMax does (the 60,000 tasks kept
+   * in memory otherwise, promoted as they came, made scavenges of 8-14 ms all through the import).
+   * Numbered from a block of seqs taken now, and written staged, as a big `insert` is (stagedWrite).
+   */
+  async importJob(source: TaskSlices, jobId: string, newJob: NewJob): Promise<number> {
+    const now = Date.now();
+    const { count } = source;
+    const firstSeq = this.l.seq.next + 1;
+    this.l.seq.next += count;
+    const lastSeq = firstSeq + count - 1;
+    const decisions: SpillDecision[] = [];
+    const kept: LiveTask[] = [];
+    let written = 0;
+    try {
+      for await (const inputs of source.slices(SLICE_TASKS)) {
+        const start = written;
+        written += inputs.length;
+        if (written > count) break;
+        const decision = this.l.spill.decide(inputs.length, (k) => inputs[k], true);
+        decisions.push(decision);
+        const slice: FreshSlices = {
+          inputs,
+          fresh: inputs.map((_, k) => k),
+          ids: inputs.map((input) => input.id ?? newTimeOrderedId('t_')),
+          cold: decision.cold,
+          firstSeq: firstSeq + start,
+          jobId,
+          now,
+          kept,
+        };
+        await this.writeSlice(slice, 0, inputs.length, this.stagedWrite(firstSeq, lastSeq, start === 0, written === count, newJob));
+      }
+      // The staged range and the job's count were taken from `count`: the slices must hold that many.
+      if (written !== count) throw new Error(`the submission held ${written} tasks, not the ${count} it counted`);
+    } catch (err) {
+      if (written > 0) this.discardStaged(firstSeq);
+      throw err;
+    } finally {
+      for (const decision of decisions) this.l.spill.settled(decision);
+    }
+    await this.enter(jobId, newJob, now, count, decisions, kept, true);
+    if (count > 0) this.l.onReady();
+    return count;
   }
 
   /** Queues durable kept tasks a slice at a time, letting the dispatcher at each slice as it is queued. */
@@ -307,31 +365,43 @@ export class TaskSubmission {
   }
 
   /**
-   * Writes a big submission in slices of SLICE_TASKS, one group commit each, so the foreman serves
-   * everyone else between them (one transaction of 200,000 tasks held the event loop for seconds).
-   * The seq range is staged in the first slice and unstaged in the last, which also writes the new
-   * job: until then reads leave the tasks out, nothing is queued in memory, and a restart deletes
-   * them (store/staged-submissions.ts). `f.firstSeq`..`lastSeq` is the block `insert` numbered them from.
-   * A refused slice deletes what earlier slices wrote; resolves once the last slice is durable.
+   * Writes a big submission in slices of SLICE_TASKS, one group commit each (stagedWrite); resolves once
+   * the last slice is durable. `f.firstSeq`..`lastSeq` is the block `insert` numbered them from.
    */
   private async writeSliced(f: FreshSlices, lastSeq: number, newJob: NewJob | undefined): Promise<void> {
-    const { store, commit } = this.l;
     const total = f.fresh.length;
     try {
       for (let start = 0; start < total; start += SLICE_TASKS) {
         const end = Math.min(start + SLICE_TASKS, total);
-        const last = end === total;
-        await this.writeSlice(f, start, end, (slice) => commit.write(() => {
-          if (start === 0) store.staged.stage(f.firstSeq, lastSeq);
-          this.writeTasks(slice, last ? newJob : undefined);
-          if (last) store.staged.unstage(f.firstSeq);
-        }));
+        await this.writeSlice(f, start, end, this.stagedWrite(f.firstSeq, lastSeq, start === 0, end === total, newJob));
       }
     } catch (err) {
-      // Never acknowledged, so none of it may stay; should this write fail too, the next start deletes it.
-      commit.write(() => void store.staged.discard(f.firstSeq)).catch(() => {});
+      this.discardStaged(f.firstSeq);
       throw err;
     }
+  }
+
+  /**
+   * The write of one slice of a big submission, in a group commit of its own so that the foreman serves
+   * everyone else between them (one transaction of 200,000 tasks held the event loop for seconds). The
+   * seq range `firstSeq`..`lastSeq` is staged in the first slice and unstaged in the last, which also
+   * writes the new job: until then reads leave the tasks out, nothing is queued in memory, and a
+   * restart deletes them (store/staged-submissions.ts).
+   */
+  private stagedWrite(firstSeq: number, lastSeq: number, first: boolean, last: boolean, newJob: NewJob | undefined): (slice: FreshSlice) => Promise<void> {
+    const { store, commit } = this.l;
+    return (slice) =>
+      commit.write(() => {
+        if (first) store.staged.stage(firstSeq, lastSeq);
+        this.writeTasks(slice, last ? newJob : undefined);
+        if (last) store.staged.unstage(firstSeq);
+      });
+  }
+
+  /** A big submission was refused part way: it was never acknowledged, so none of what its slices wrote may stay. */
+  private discardStaged(firstSeq: number): void {
+    // Should this write fail too, the next start deletes it.
+    this.l.commit.write(() => void this.l.store.staged.discard(firstSeq)).catch(() => {});
   }
 
   /**

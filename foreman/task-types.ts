@@ -45,6 +45,17 @@ export interface TaskInput {
   excludeWorkers?: { has(workerId: string): boolean };
 }
 
+/**
+ * Tasks read a slice at a time (a big NDJSON import: http/ndjson-task-list.ts), so that a submission
+ * need not hold an object per task until it is durable. Each is plain: no key, dependency or quorum.
+ */
+export interface TaskSlices {
+  /** How many tasks the slices hold in all. */
+  readonly count: number;
+  /** The tasks in order, at most `size` per slice; each call reads them again from the start. */
+  slices(size: number): AsyncIterable<TaskInput[]>;
+}
+
 /** `runAt` of a held task: queued and never due, so only `settleHeld` ends it (a quorum task waiting for its replicas). Durable in the task row. */
 export const HELD_RUN_AT = Number.MAX_SAFE_INTEGER;
 

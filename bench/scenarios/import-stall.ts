@@ -5,25 +5,41 @@
  * trip during the import, and the foreman's longest event-loop stall
  * (prom-client's `nodejs_eventloop_lag_max_seconds`, from perf_hooks
  * monitorEventLoopDelay, reset by the scrape just before the import).
+ * That histogram holds the intervals between ticks of a 10 ms timer (an idle
+ * foreman reads 10.2 ms), so a stall is the longest interval less 10 ms. The
+ * import starts once the foreman has settled after its start (its own GC of
+ * the start-up heap is not the import's).
  */
 import { killAll, removeDir, startForeman } from '../harness.js';
 import { RawHttpConnection } from '../raw-http.js';
 import type { Scenario } from '../scenario.js';
 import { distribution } from '../stats.js';
 
-/** The largest event-loop stall since the last scrape, in ms. */
+/** prom-client's monitorEventLoopDelay resolution: its histogram holds intervals between ticks this far apart. */
+const LOOP_TICK_MS = 10;
+
+/** The largest event-loop stall since the last scrape, in ms: the longest interval between timer ticks, less the tick. */
 async function loopStallMaxMs(url: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const m = /^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text);
   if (!m) throw new Error('no nodejs_eventloop_lag_max_seconds in /metrics');
-  return Number(m[1]) * 1000;
+  return Math.max(0, Number(m[1]) * 1000 - LOOP_TICK_MS);
+}
+
+/** Waits (up to 10 s) for a half-second in which the foreman's loop never stalled over 2 ms: its start-up is over. */
+async function settled(url: string): Promise<void> {
+  await loopStallMaxMs(url);
+  for (let i = 0; i < 20; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    if ((await loopStallMaxMs(url)) <= 2) return;
+  }
 }
 
 export const importStall: Scenario = {
   name: 'import-stall',
   description: 'a 200,000-line NDJSON job while GET /health is probed back to back: longest round trip and event-loop stall',
   metrics: [
-    { key: 'loopStallMaxMs', label: 'longest event-loop stall during the import', unit: 'ms', target: '≤ a few ms; not met: GC pauses while 200,000 parsed lines are alive, and WAL checkpoints in commits (BENCHMARKS.md, Big imports)' },
+    { key: 'loopStallMaxMs', label: 'longest event-loop stall during the import (longest 10 ms timer interval, less 10 ms)', unit: 'ms', target: '≤ a few ms (BENCHMARKS.md, Big imports)' },
     { key: 'healthMaxMs', label: 'longest GET /health during the import', unit: 'ms' },
     { key: 'healthP99Ms', label: 'GET /health p99 during the import', unit: 'ms' },
     { key: 'importMs', label: 'POST /jobs (NDJSON) until 202', unit: 'ms' },
@@ -36,7 +52,7 @@ export const importStall: Scenario = {
     const foreman = await startForeman({ profileDir: ctx.profileDir });
     try {
       const probe = await RawHttpConnection.open(foreman.url);
-      await loopStallMaxMs(foreman.url);
+      await settled(foreman.url);
       let importing = true;
       const rounds: number[] = [];
       const probing = (async () => {

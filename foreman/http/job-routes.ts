@@ -1,6 +1,6 @@
 /** Routes for jobs: bulk submit (JSON or NDJSON), progress, result stream, cancel, close, retry. */
 import { PassThrough } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { newTimeOrderedId } from '../../shared/ids.js';
 import { LedgerError } from '../ledger-error.js';
 import type { SettledTask } from '../task-manager.js';
@@ -8,7 +8,7 @@ import type { TaskInput } from '../task-types.js';
 import { apiError, type ApiContext } from './context.js';
 import { idParams, jobBodySchema, jobTaskInputSchema, resultsQuery } from './schemas.js';
 import { doc, jobSchema, object, resultLineSchema } from './openapi.js';
-import { documentNdjsonItems, MAX_JOB_BODY_BYTES, ndjsonTasksSchema } from './ndjson.js';
+import { documentNdjsonItems, MAX_JOB_BODY_BYTES, NdjsonTaskList, ndjsonTasksSchema } from './ndjson.js';
 import { jobView } from './views.js';
 import { checkMergeable } from '../job-params.js';
 import { submitWithQuorum } from './quorum-submit.js';
@@ -19,13 +19,52 @@ function resultLine(t: Pick<SettledTask, 'id' | 'key' | 'type' | 'state' | 'stat
   return `${JSON.stringify({ id: t.id, key: t.key, type: t.type, state: t.state, status: t.status ?? t.state, result: t.result, error: t.error, attempt: t.attempt, workerId: t.workerId })}\n`;
 }
 
+/** The Idempotency-Key header (its first 200 characters), or null. */
+function headerKey(headers: FastifyRequest['headers']): string | null {
+  const key = headers['idempotency-key'];
+  return typeof key === 'string' && key !== '' ? key.slice(0, 200) : null;
+}
+
+/**
+ * Creates a job under `key` with `create` (which answers null when it has already replied); a known
+ * key answers 200 with the existing job instead.
+ */
+async function submitJob(
+  ctx: ApiContext,
+  key: string | null,
+  reply: FastifyReply,
+  create: (jobId: string) => Promise<{ jobId: string; count: number; taskIds?: string[] } | null>,
+): Promise<FastifyReply> {
+  const duplicate = async (jobId: string) => reply.code(200).send({ jobId, count: (await ctx.tasks.getJob(jobId))?.total ?? 0, duplicate: true });
+  if (key) {
+    const existing = await ctx.store.getJobByKey(key);
+    if (existing) return duplicate(existing.id);
+  }
+  try {
+    const created = await create(newTimeOrderedId('j_'));
+    return created === null ? reply : reply.code(202).send(created);
+  } catch (err) {
+    if (err instanceof LedgerError) throw err;
+    // Two requests with the same key raced: the loser's insert hit the unique index; answer as a duplicate.
+    const winner = key ? await ctx.store.getJobByKey(key) : null;
+    if (!winner) throw err;
+    return duplicate(winner.id);
+  }
+}
+
+/** A big NDJSON body of plain tasks (ndjson.ts): the job is written a slice at a time as the body is parsed again. */
+function importNdjson(ctx: ApiContext, headers: FastifyRequest['headers'], list: NdjsonTaskList, reply: FastifyReply): Promise<FastifyReply> {
+  const key = headerKey(headers);
+  return submitJob(ctx, key, reply, async (jobId) => ({ jobId, count: await ctx.tasks.importJob(list, jobId, { key, open: false, params: null }) }));
+}
+
 export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post<{ Body: JobBody }>(
     '/jobs',
     {
       bodyLimit: MAX_JOB_BODY_BYTES,
       // Validated without the item schema (each line is checked while parsing), documented with it.
-      config: { swaggerTransform: documentNdjsonItems },
+      config: { swaggerTransform: documentNdjsonItems, ndjsonTaskList: true },
       schema: {
         ...doc({
           summary: 'Submit a job of tasks (JSON or NDJSON)',
@@ -53,31 +92,18 @@ export function jobRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
     async (req, reply) => {
       const body = req.body;
+      if (body instanceof NdjsonTaskList) return importNdjson(ctx, req.headers, body, reply);
       const tasks = Array.isArray(body) ? body : body.tasks;
       const open = Array.isArray(body) ? false : (body.open ?? false);
       const params = Array.isArray(body) ? null : (body.params ?? null);
       const unmergeable = params ? checkMergeable(tasks, 'body/tasks') : null;
       if (unmergeable) return reply.code(400).send(apiError(400, 'INVALID_REQUEST', 'with job params, each task\'s params must be an object (or absent)', unmergeable));
-      const headerKey = req.headers['idempotency-key'];
-      const key = (Array.isArray(body) ? undefined : body.key) ?? (typeof headerKey === 'string' && headerKey !== '' ? headerKey.slice(0, 200) : null);
-      if (key) {
-        const existing = await ctx.store.getJobByKey(key);
-        if (existing) return reply.code(200).send({ jobId: existing.id, count: (await ctx.tasks.getJob(existing.id))?.total ?? 0, duplicate: true });
-      }
-      const jobId = newTimeOrderedId('j_');
-      let ids: string[];
-      try {
-        const quorum = Array.isArray(body) ? undefined : body.quorum;
-        ids = await submitWithQuorum(reply, () => ctx.dependencies.submit(tasks, (i, name) => `${Array.isArray(body) ? 'body' : 'body/tasks'}/${i}/${name}`, (inputs) => ctx.quorum.submit(inputs, jobId, { key, open, params, quorum }, Array.isArray(body) ? 'body' : 'body/tasks', Array.isArray(body) ? undefined : (i) => `body/tasks/${i}/key`), jobId));
-        if (ids.length === 0) return reply;
-      } catch (err) {
-        if (err instanceof LedgerError) throw err;
-        // Two requests with the same key raced: the loser's insert hit the unique index; answer as a duplicate.
-        const winner = key ? await ctx.store.getJobByKey(key) : null;
-        if (!winner) throw err;
-        return reply.code(200).send({ jobId: winner.id, count: (await ctx.tasks.getJob(winner.id))?.total ?? 0, duplicate: true });
-      }
-      return reply.code(202).send({ jobId, count: ids.length, taskIds: ids.length <= 1000 ? ids : undefined });
+      const key = (Array.isArray(body) ? undefined : body.key) ?? headerKey(req.headers);
+      const quorum = Array.isArray(body) ? undefined : body.quorum;
+      return submitJob(ctx, key, reply, async (jobId) => {
+        const ids = await submitWithQuorum(reply, () => ctx.dependencies.submit(tasks, (i, name) => `${Array.isArray(body) ? 'body' : 'body/tasks'}/${i}/${name}`, (inputs) => ctx.quorum.submit(inputs, jobId, { key, open, params, quorum }, Array.isArray(body) ? 'body' : 'body/tasks', Array.isArray(body) ? undefined : (i) => `body/tasks/${i}/key`), jobId));
+        return ids.length === 0 ? null : { jobId, count: ids.length, taskIds: ids.length <= 1000 ? ids : undefined };
+      });
     },
   );
 

@@ -4,14 +4,20 @@
  * yield to the event loop between them, so a 200,000-line import does not stall
  * dispatch, heartbeats or other requests (the route's own schema then checks only
  * that the body is a non-empty array: one pass over 200,000 items held the loop).
+ * A big body of plain tasks is not kept as one object per line either: the route
+ * gets an NdjsonTaskList (ndjson-task-list.ts), which parses it again a slice at a
+ * time as the tasks are written.
  * An error names `body/line N/…` (1-based, as an editor shows it); the line number
  * of each item is remembered, so later errors naming an item's index do too.
  */
-import { StringDecoder } from 'node:string_decoder';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { FastifyInstance, FastifyRequest, FastifySchema } from 'fastify';
-import { type AjvError, schemaFailure } from './schema-errors.js';
+import type { TaskInput } from '../task-types.js';
+import { isPlainTask, type ItemCheck, LineSplitter, lineError, NdjsonTaskList, STREAMED_TASKS_MIN } from './ndjson-task-list.js';
 import { jobTaskInputSchema } from './schemas.js';
+
+export type { ItemCheck } from './ndjson-task-list.js';
+export { NdjsonTaskList } from './ndjson-task-list.js';
 
 /** Largest job body, in bytes; NDJSON lets a client send this many without building one JSON array. */
 export const MAX_JOB_BODY_BYTES = 256 * 1024 * 1024;
@@ -20,13 +26,21 @@ export const MAX_JOB_BODY_BYTES = 256 * 1024 * 1024;
  * Characters parsed (and checked) between yields to the event loop: one socket chunk, ~1,800 lines of
  * short tasks, about 2 ms (256 K characters made turns of ~8 ms, more with a GC in them).
  */
-const SLICE_CHARS = 64 * 1024;
+export const SLICE_CHARS = 64 * 1024;
 
 /**
- * The NDJSON body's schema as the route validates it: the items were checked while parsing.
- * Each line is one task object, as in the application/json array.
+ * The NDJSON body's schema as the route validates it: nothing left to check. Each line is one task
+ * object, as in the application/json array, checked while parsing (an empty body too); the body is
+ * an array of them, or the NdjsonTaskList of a big body of plain tasks.
  */
-export const ndjsonTasksSchema = { type: 'array', minItems: 1, description: 'one task object per line' };
+export const ndjsonTasksSchema = { description: 'one task object per line' };
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route takes an NdjsonTaskList for a big NDJSON body of plain tasks (see isPlainTask). */
+    ndjsonTaskList?: boolean;
+  }
+}
 
 /**
  * The documented schema (OpenAPI) of a route taking an NDJSON task list: each item the task schema, as
@@ -35,12 +49,9 @@ export const ndjsonTasksSchema = { type: 'array', minItems: 1, description: 'one
 export function documentNdjsonItems({ schema, url }: { schema: FastifySchema; url: string }): { schema: FastifySchema; url: string } {
   const body = schema.body as { content?: Record<string, unknown> } | undefined;
   if (!body?.content?.['application/x-ndjson']) return { schema, url };
-  const ndjson = { schema: { ...ndjsonTasksSchema, items: jobTaskInputSchema } };
+  const ndjson = { schema: { type: 'array', minItems: 1, description: ndjsonTasksSchema.description, items: jobTaskInputSchema } };
   return { schema: { ...schema, body: { ...body, content: { ...body.content, 'application/x-ndjson': ndjson } } }, url };
 }
-
-/** Checks one parsed line in place (the route's compiler: its coercions and defaults apply); sets `errors` when it fails. */
-export type ItemCheck = ((item: unknown) => boolean) & { errors?: AjvError[] | null };
 
 /** The line number of each item of a parsed NDJSON body, by the array the parser returned. */
 const lineNumbers = new WeakMap<object, number[]>();
@@ -54,15 +65,14 @@ export function ndjsonField(body: unknown, field: string): string {
   return line === undefined ? field : `body/line ${line}${m[2] ?? ''}`;
 }
 
-function lineError(status: 400 | 413, code: 'INVALID_NDJSON' | 'LINE_TOO_LONG' | 'INVALID_REQUEST' | 'BODY_TOO_LARGE', message: string, field: string): Error {
-  return Object.assign(new Error(message), { statusCode: status, code, field });
-}
-
 /**
  * Parses an NDJSON body as it arrives, chunk by chunk: one JSON value per non-empty line, each line at
  * most `maxLineBytes`, the whole at most `maxBodyBytes`. Reading it whole first cost one turn of
  * ~60 ms for 7.5 MB (concatenating and decoding the buffers); now each chunk's lines are decoded,
  * parsed and checked when it comes, with a yield to the event loop every SLICE_CHARS.
+ * @param taskList when set, a body of more than STREAMED_TASKS_MIN lines that are all plain tasks is
+ *   returned as an NdjsonTaskList: the parsed lines are dropped, the body's buffers kept (outside the
+ *   JS heap). 200,000 live line objects made the young-generation GC pause for 20-30 ms at a time.
  * @throws Error with statusCode 400 (INVALID_NDJSON, INVALID_REQUEST) or 413 (LINE_TOO_LONG, BODY_TOO_LARGE) and its field.
  */
 export async function parseNdjson(
@@ -70,59 +80,61 @@ export async function parseNdjson(
   maxLineBytes: number,
   check?: ItemCheck,
   maxBodyBytes = MAX_JOB_BODY_BYTES,
-): Promise<unknown[]> {
-  const out: unknown[] = [];
+  taskList = false,
+): Promise<unknown[] | NdjsonTaskList> {
+  /** The parsed lines, until the body is known to become an NdjsonTaskList. */
+  let out: unknown[] | null = [];
   const lines: number[] = [];
-  let line = 0;
-  const take = (text: string): void => {
-    line++;
-    // n UTF-16 units are at most 3n UTF-8 bytes: only long lines need measuring.
-    if (text.length > maxLineBytes || (text.length * 3 > maxLineBytes && Buffer.byteLength(text) > maxLineBytes)) {
-      throw lineError(413, 'LINE_TOO_LONG', `line ${line} is longer than ${maxLineBytes} bytes (maxNdjsonLineBytes)`, `body/line ${line}`);
-    }
-    const trimmed = text.trim();
-    if (trimmed === '') return;
-    let item: unknown;
-    try {
-      item = JSON.parse(trimmed);
-    } catch (err) {
-      throw lineError(400, 'INVALID_NDJSON', `line ${line} is not valid JSON: ${(err as Error).message}`, `body/line ${line}`);
-    }
-    if (check && !check(item)) {
-      const { field, message } = schemaFailure(`body/line ${line}`, check.errors ?? []);
-      throw lineError(400, 'INVALID_REQUEST', `${field} ${message}`, field);
-    }
+  let count = 0;
+  let plain = true;
+  const chunks: Array<Buffer | string> = [];
+  const splitter = new LineSplitter(maxLineBytes, check, (item, line) => {
+    count++;
+    if (taskList) plain &&= isPlainTask(item as TaskInput);
+    if (out === null) return;
     out.push(item);
     lines.push(line);
-  };
-  const decoder = new StringDecoder('utf8');
-  /** The start of a line whose end has not arrived yet. */
-  let pending = '';
+    if (taskList && plain && count > STREAMED_TASKS_MIN) {
+      out = null;
+      lines.length = 0;
+    }
+  });
   let received = 0;
-  let sinceYield = 0;
-  for await (const chunk of typeof body === 'string' ? [body] : body) {
+  await feed(splitter, typeof body === 'string' ? [body] : body, (chunk) => {
     received += chunk.length;
     if (received > maxBodyBytes) throw lineError(413, 'BODY_TOO_LARGE', `the body is too large: over ${maxBodyBytes} bytes`, 'body');
-    const piece = typeof chunk === 'string' ? chunk : decoder.write(chunk);
-    let start = 0;
-    for (let end = piece.indexOf('\n'); end >= 0; end = piece.indexOf('\n', start)) {
-      take(pending + piece.slice(start, end));
-      pending = '';
-      start = end + 1;
-    }
-    pending += piece.slice(start);
-    // A line already too long is refused before the rest of it arrives.
-    if (pending.length > maxLineBytes) take(pending);
-    sinceYield += piece.length;
+    if (taskList) chunks.push(chunk);
+  });
+  if (count === 0) throw lineError(400, 'INVALID_REQUEST', 'body must hold at least one task (one JSON object per line)', 'body');
+  if (out !== null) {
+    lineNumbers.set(out, lines);
+    return out;
+  }
+  if (plain) return new NdjsonTaskList(chunks, count, maxLineBytes, check, SLICE_CHARS);
+  // A line after the first STREAMED_TASKS_MIN relates to other tasks: the route needs every line as an
+  // object after all, so they are parsed again from the buffers kept.
+  const all: unknown[] = [];
+  const again = new LineSplitter(maxLineBytes, check, (item, line) => {
+    all.push(item);
+    lines.push(line);
+  });
+  await feed(again, chunks);
+  lineNumbers.set(all, lines);
+  return all;
+}
+
+/** Feeds each chunk of `source` to `splitter` (after `onChunk`), yielding to the event loop every SLICE_CHARS characters. */
+async function feed(splitter: LineSplitter, source: Iterable<Buffer | string> | AsyncIterable<Buffer | string>, onChunk?: (chunk: Buffer | string) => void): Promise<void> {
+  let sinceYield = 0;
+  for await (const chunk of source) {
+    onChunk?.(chunk);
+    sinceYield += splitter.write(chunk);
     if (sinceYield >= SLICE_CHARS) {
       sinceYield = 0;
       await yieldToLoop();
     }
   }
-  pending += decoder.end();
-  take(pending);
-  lineNumbers.set(out, lines);
-  return out;
+  splitter.end();
 }
 
 /**
@@ -143,6 +155,7 @@ export function installNdjsonParser(app: FastifyInstance, maxLineBytes: number):
     const limit = req.routeOptions.bodyLimit ?? MAX_JOB_BODY_BYTES;
     const length = Number(req.headers['content-length']);
     if (Number.isFinite(length) && length > limit) throw lineError(413, 'BODY_TOO_LARGE', `the body is too large: over ${limit} bytes`, 'body');
-    return parseNdjson(payload, maxLineBytes, itemCheck ?? (req.compileValidationSchema(jobTaskInputSchema, 'body') as ItemCheck), limit);
+    const check = itemCheck ?? (req.compileValidationSchema(jobTaskInputSchema, 'body') as ItemCheck);
+    return parseNdjson(payload, maxLineBytes, check, limit, req.routeOptions.config.ndjsonTaskList === true);
   });
 }

@@ -18,7 +18,7 @@ import type { ForemanOptions } from '../../options.js';
 import { decideLoss, decideRelease, decideResult, type Decision } from '../../task-outcome.js';
 import { TaskQueues } from '../../task-queues.js';
 import type { JobState } from '../../task-tally.js';
-import type { LiveTask, TaskInput, TaskState } from '../../task-types.js';
+import type { LiveTask, TaskInput, TaskSlices, TaskState } from '../../task-types.js';
 import { blob, errorText, parseError, type JobRow } from '../task-rows.js';
 import { parseList, payloads, type Channel, type PgDb } from './pg-db.js';
 import { pushCancels, SettledNotices } from './pg-notices.js';
@@ -319,6 +319,16 @@ export class PgLedger implements TaskLedger {
     }
     if (types.size > 0) this.hooks.onReady(true);
     return ids;
+  }
+
+  /**
+   * A big submission is written in one transaction here (pg-tasks-sql.ts), from every task at once:
+   * the slices are read into one list first.
+   */
+  async importJob(source: TaskSlices, jobId: string, newJob: NewJob): Promise<number> {
+    const inputs: TaskInput[] = [];
+    for await (const slice of source.slices(1000)) for (const input of slice) inputs.push(input);
+    return (await this.submit(inputs, jobId, newJob)).length;
   }
 
   /** Makes a held task claimable (pg-held-sql.ts); every foreman hears of it, this one looks at once. */
