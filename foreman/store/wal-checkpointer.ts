@@ -26,6 +26,9 @@ const MX_FRAME_OFFSET = 16;
 
 const THREAD = new URL('./wal-checkpoint-thread.mjs', import.meta.url);
 
+/** The thread holds one connection and runs one statement: a small heap keeps its share of the foreman's memory small. */
+const THREAD_LIMITS = { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 8 };
+
 interface CheckpointReply {
   busy?: number;
   log?: number;
@@ -53,7 +56,7 @@ export class WalCheckpointer {
     sync: 'normal' | 'full',
     private readonly onFailure: (err: unknown) => void,
   ) {
-    this.thread = new Thread(THREAD, { workerData: { file, sync } });
+    this.thread = new Thread(THREAD, { workerData: { file, sync }, resourceLimits: THREAD_LIMITS });
     this.thread.unref();
     this.thread.on('message', (reply: CheckpointReply) => this.replied(reply));
     this.thread.on('error', (err) => this.fail(err));
@@ -85,6 +88,9 @@ export class WalCheckpointer {
     this.shm = null;
     if (thread === null) return;
     const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
+    // Unref'd, the thread would not keep the process alive while it closes: a foreman that failed to
+    // start would exit mid-close (13, an unsettled top-level await) instead of with its own code.
+    thread.ref();
     thread.postMessage('close');
     await exited;
   }
