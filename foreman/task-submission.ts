@@ -285,7 +285,8 @@ export class TaskSubmission {
         };
         await this.writeSlice(slice, 0, inputs.length, this.stagedWrite(firstSeq, lastSeq, start === 0, written === count, newJob));
         // The commit ran in this turn: the next slice is parsed and made in the next one, not on top of it.
-        await yieldToLoop();
+        // After the last there is nothing left to parse: the job is entered at once.
+        if (written < count) await yieldToLoop();
       }
       // The staged range and the job's count were taken from `count`: the slices must hold that many.
       if (written !== count) throw new Error(`the submission held ${written} tasks, not the ${count} it counted`);
