@@ -2,8 +2,8 @@
  * NDJSON job bodies (`content-type: application/x-ndjson`): one task per line.
  * Parsing, and checking each line against the task schema, run in slices that
  * yield to the event loop between them, so a 200,000-line import does not stall
- * dispatch, heartbeats or other requests (the route's own schema then checks only
- * that the body is a non-empty array: one pass over 200,000 items held the loop).
+ * dispatch, heartbeats or other requests (the route's own schema then checks nothing:
+ * one pass over 200,000 items held the loop; the parser refuses an empty body itself).
  * A big body of plain tasks is not kept as one object per line either: the route
  * gets an NdjsonTaskList (ndjson-task-list.ts), which parses it again a slice at a
  * time as the tasks are written.
@@ -26,7 +26,7 @@ export const MAX_JOB_BODY_BYTES = 256 * 1024 * 1024;
  * Characters parsed (and checked) between yields to the event loop: one socket chunk, ~1,800 lines of
  * short tasks, about 2 ms (256 K characters made turns of ~8 ms, more with a GC in them).
  */
-export const SLICE_CHARS = 64 * 1024;
+const SLICE_CHARS = 64 * 1024;
 
 /**
  * The NDJSON body's schema as the route validates it: nothing left to check. Each line is one task
