@@ -321,13 +321,10 @@ export class PgLedger implements TaskLedger {
     return ids;
   }
 
-  /**
-   * A big submission is written in one transaction here (pg-tasks-sql.ts), from every task at once:
-   * the slices are read into one list first.
-   */
+  /** A big submission is one transaction here (pg-tasks-sql.ts), of every task at once: the slices are read into one list. */
   async importJob(source: TaskSlices, jobId: string, newJob: NewJob): Promise<number> {
     const inputs: TaskInput[] = [];
-    for await (const slice of source.slices(1000)) for (const input of slice) inputs.push(input);
+    for await (const slice of source.slices(1000)) inputs.push(...slice);
     return (await this.submit(inputs, jobId, newJob)).length;
   }
 
