@@ -20,8 +20,8 @@ import { TaskQueues } from '../../task-queues.js';
 import type { JobState } from '../../task-tally.js';
 import type { LiveTask, TaskInput, TaskSlices, TaskState } from '../../task-types.js';
 import { blob, errorText, parseError, type JobRow } from '../task-rows.js';
-import { parseList, payloads, type Channel, type PgDb } from './pg-db.js';
-import { pushCancels, SettledNotices } from './pg-notices.js';
+import { payloads, type PgDb } from './pg-db.js';
+import { pushCancels, routeNotice, SettledNotices } from './pg-notices.js';
 import { letGoOfWorker, takeOverWorker } from './pg-worker-handover.js';
 import { getJob, getJobHead, recentJobs } from './pg-jobs.js';
 import { PgTotals } from './pg-totals.js';
@@ -69,7 +69,21 @@ export class PgLedger implements TaskLedger {
       log.warn({ err }, 'claim failed');
       turn.failed(err);
     });
-    db.on('notification', (channel, payload) => this.onNotification(channel, payload));
+    db.on('notification', (channel, payload) => {
+      if (this.closed) return;
+      routeNotice(channel, payload, {
+        work: (types) => this.claimer.announced(types),
+        cancels: (notices) => this.onCancels(notices.filter((n) => n.foremanId === this.foremanId)),
+        settled: (foremanId, ids) => {
+          if (foremanId === this.foremanId || !this.wantsRemoteSettled()) return;
+          void this.reads.settledByIds(ids).then((tasks) => {
+            for (const t of tasks) this.events.emit('settled', t);
+          }, noop);
+        },
+        job: (jobId) => this.events.emit('job', jobId),
+        workerMoved: (workerId, foremanId) => this.onWorkerMoved(workerId, foremanId),
+      });
+    });
     // Notifications sent while the listener was down are lost: look for work, re-check streams.
     db.on('relisten', () => this.claimer.wake());
   }
@@ -452,45 +466,6 @@ export class PgLedger implements TaskLedger {
 
   /** Whether anyone here listens for settled tasks beyond this foreman's own counters (a result stream). */
   wantsRemoteSettled: () => boolean = () => true;
-
-  private onNotification(channel: Channel, payload: string): void {
-    if (this.closed) return;
-    switch (channel) {
-      case 'gaffer_work':
-        this.claimer.announced(parseList(payload));
-        break;
-      case 'gaffer_cancel':
-        this.onCancels(payload.split('\n').map((l) => JSON.parse(l) as Cancelling).filter((n) => n.foremanId === this.foremanId));
-        break;
-      case 'gaffer_settled': {
-        const space = payload.indexOf(' ');
-        if (payload.slice(0, space) === this.foremanId || !this.wantsRemoteSettled()) break;
-        void this.reads.settledByIds(payload.slice(space + 1).split(',')).then((tasks) => {
-          for (const t of tasks) this.events.emit('settled', t);
-        }, noop);
-        break;
-      }
-      case 'gaffer_job':
-        this.events.emit('job', payload);
-        break;
-      case 'gaffer_worker': {
-        const moved = JSON.parse(payload) as { workerId: string; foremanId: string };
-        this.onWorkerMoved(moved.workerId, moved.foremanId);
-        break;
-      }
-      // Heard by their own rooms: the worker tokens (pg-worker-tokens.ts), the schedules (schedules/pg-schedules.ts),
-      // the type limits (pg-type-limits.ts) and the dependency rows (pg-dependencies.ts).
-      case 'gaffer_token':
-      case 'gaffer_schedule':
-      case 'gaffer_limits':
-      case 'gaffer_deps':
-        break;
-      default: {
-        const never: never = channel;
-        throw new Error(`unhandled channel ${String(never)}`);
-      }
-    }
-  }
 
   get counts(): Record<TaskState, number> {
     return this.totals.counts;
