@@ -1,6 +1,6 @@
 /**
  * import-stall: one large NDJSON job (200,000 lines; 20,000 with --quick)
- * posted while a probe sends GET /health back to back on its own connection.
+ * posted while a probe, a process of its own, sends GET /health every millisecond.
  * What a big submission does to everyone else: the longest /health round
  * trip during the import, and the foreman's longest event-loop stall
  * (prom-client's `nodejs_eventloop_lag_max_seconds`, from perf_hooks
@@ -10,10 +10,13 @@
  * import starts once the foreman has settled after its start (its own GC of
  * the start-up heap is not the import's).
  */
-import { killAll, removeDir, startForeman } from '../harness.js';
-import { RawHttpConnection } from '../raw-http.js';
+import { fileURLToPath } from 'node:url';
+import { killAll, removeDir, spawnNode, startForeman } from '../harness.js';
 import type { Scenario } from '../scenario.js';
 import { distribution } from '../stats.js';
+
+/** The /health prober, a process of its own (health-probe.ts says why). */
+const PROBE = fileURLToPath(new URL('../health-probe.ts', import.meta.url));
 
 /** prom-client's monitorEventLoopDelay resolution: its histogram holds intervals between ticks this far apart. */
 const LOOP_TICK_MS = 10;
@@ -37,7 +40,7 @@ async function settled(url: string): Promise<void> {
 
 export const importStall: Scenario = {
   name: 'import-stall',
-  description: 'a 200,000-line NDJSON job while GET /health is probed back to back: longest round trip and event-loop stall',
+  description: 'a 200,000-line NDJSON job while GET /health is probed every millisecond: longest round trip and event-loop stall',
   metrics: [
     { key: 'loopStallMaxMs', label: 'longest event-loop stall during the import (longest 10 ms timer interval, less 10 ms)', unit: 'ms', target: '≤ a few ms (BENCHMARKS.md, Big imports)' },
     { key: 'healthMaxMs', label: 'longest GET /health during the import', unit: 'ms' },
@@ -51,25 +54,21 @@ export const importStall: Scenario = {
     const body = Array.from({ length: lines }, (_, i) => `{"type":"noop","params":{"i":${i}}}`).join('\n');
     const foreman = await startForeman({ profileDir: ctx.profileDir });
     try {
-      const probe = await RawHttpConnection.open(foreman.url);
+      const probe = spawnNode([PROBE, foreman.url], { nodeArgs: ['--import', 'tsx'], ipc: true });
+      const reply = (type: string) => new Promise<{ rounds?: number[] }>((resolve, reject) => {
+        probe.on('message', (m: { type: string; rounds?: number[] }) => m.type === type && resolve(m));
+        probe.once('exit', (code) => reject(new Error(`the /health probe exited (${code}) before '${type}'`)));
+      });
+      await reply('ready');
       await settled(foreman.url);
-      let importing = true;
-      const rounds: number[] = [];
-      const probing = (async () => {
-        while (importing) {
-          const t = performance.now();
-          await probe.request('GET', '/health');
-          rounds.push(performance.now() - t);
-        }
-      })();
       const t0 = performance.now();
       const res = await fetch(`${foreman.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
       const importMs = performance.now() - t0;
-      importing = false;
-      await probing;
+      const stopped = reply('rounds');
+      probe.send({ type: 'stop' });
+      const { rounds = [] } = await stopped;
       if (res.status !== 202) throw new Error(`POST /jobs: HTTP ${res.status} ${await res.text()}`);
       const stall = await loopStallMaxMs(foreman.url);
-      probe.close();
       const health = distribution(rounds);
       ctx.log(`${lines} lines in ${importMs.toFixed(0)} ms; longest stall ${stall.toFixed(1)} ms; longest /health ${health.max.toFixed(1)} ms over ${health.n}`);
       return {
