@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { Foreman } from '../foreman/foreman.js';
 import { Client } from '../client/index.js';
 import { ForemanApi } from './foreman-api.js';
 import { submitAndFollow } from './submit.js';
@@ -40,6 +39,8 @@ export function demoCommand(): Command {
     .option('--keep', 'keep the foreman and workers running afterwards (Ctrl-C to stop)')
     .action(async (flags: { tasks: string; port: string; keep?: boolean }) => {
       const dir = mkdtempSync(join(tmpdir(), 'gaffer-demo-'));
+      // Loaded here, not with the command tree (see foreman.ts).
+      const { Foreman } = await import('../foreman/foreman.js');
       const foreman = await Foreman.start({ port: Number(flags.port), host: '127.0.0.1', db: join(dir, 'gaffer.db'), logLevel: 'warn', retryBackoffMs: 100 });
       const wsUrl = `ws://127.0.0.1:${foreman.port}`;
       process.stderr.write(`foreman on ${foreman.url} (store ${join(dir, 'gaffer.db')}); dashboard: ${foreman.url}/\n`);

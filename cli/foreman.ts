@@ -1,15 +1,11 @@
 /** `gaffer foreman`: reads flags and GAFFER_* variables, starts the foreman, handles signals. */
-import { joinRoutes } from '../foreman/http/join-routes.js';
-import { joinAssets } from '../worker/browser/join-assets.js';
 import { hostname, networkInterfaces } from 'node:os';
 import { Command } from 'commander';
 import { fail } from './fail.js';
 import { createLogger } from './logger.js';
 import { addOptionFlags, readOptionFlags } from './option-flags.js';
-import { accessNotice } from '../foreman/auth/access-notice.js';
-import { Foreman } from '../foreman/foreman.js';
+import type { Foreman } from '../foreman/foreman.js';
 import { DEFAULTS, FOREMAN_OPTION_HELP, type ForemanOptions } from '../foreman/options.js';
-import { schemes } from '../foreman/tls.js';
 
 /**
  * An address other machines can reach us on, for the printed join command: the bound address when it is
@@ -28,6 +24,14 @@ export function foremanCommand(): Command {
   const cmd = new Command('foreman').description('Start the foreman: HTTP API, dashboard and worker endpoint on one port.');
   addOptionFlags(cmd, DEFAULTS, FOREMAN_OPTION_HELP);
   cmd.action(async (flags: Record<string, unknown>) => {
+    // Loaded here, not with the command tree: every other command (a worker above all) starts without them.
+    const [{ Foreman }, { joinRoutes }, { joinAssets }, { accessNotice }, { schemes }] = await Promise.all([
+      import('../foreman/foreman.js'),
+      import('../foreman/http/join-routes.js'),
+      import('../worker/browser/join-assets.js'),
+      import('../foreman/auth/access-notice.js'),
+      import('../foreman/tls.js'),
+    ]);
     let foreman: Foreman;
     try {
       const options = readOptionFlags(flags, DEFAULTS, process.env) as Partial<ForemanOptions>;

@@ -1,14 +1,11 @@
 /** `gaffer worker`: reads flags and GAFFER_* variables, loads handlers, runs a worker until a signal. */
 import { Command, Option } from 'commander';
 import { envName } from '../shared/option-env.js';
-import { BUILTIN_HANDLERS } from '../worker/handlers/builtin.js';
-import { createLlmHandler } from '../worker/handlers/llm.js';
 import { LLM_DEFAULTS, LLM_OPTION_HELP, resolveLlmOptions, type LlmOptions } from '../worker/handlers/llm-options.js';
 import { parseLimits, parseSkillDependencies, WORKER_DEFAULTS, WORKER_OPTION_HELP, type WorkerOptions } from '../worker/options.js';
 import { CODE_DEFAULTS, CODE_OPTION_HELP, resolveCodeOptions, type CodeOptions } from '../worker/sandbox/code-options.js';
-import { CODE_GROUP, enableCodeTasks } from '../worker/sandbox/code-tasks.js';
-import { startStatusServer } from '../worker/status-server.js';
-import { Worker } from '../worker/worker.js';
+import type { startStatusServer } from '../worker/status-server.js';
+import type { Worker } from '../worker/worker.js';
 import { fail, UsageError } from './fail.js';
 import { loadHandlerModule } from './handler-module.js';
 import { createLogger } from './logger.js';
@@ -30,6 +27,14 @@ export function workerCommand(): Command {
   cmd.addOption(new Option('--handlers <module>', 'handler file (.ts, .mjs, .cjs, .js) whose default export registers handlers: (worker) => { worker.task(...) }'));
   cmd.addOption(new Option('--no-builtins', 'do not register the built-in handlers (echo, sum, reverse, sleep, sha256, fail)'));
   cmd.action(async (flags: Record<string, unknown>) => {
+    // Loaded here, not with the command tree: every other command (the foreman above all) starts without them.
+    const [{ Worker }, { BUILTIN_HANDLERS }, { createLlmHandler }, { CODE_GROUP, enableCodeTasks }, { startStatusServer }] = await Promise.all([
+      import('../worker/worker.js'),
+      import('../worker/handlers/builtin.js'),
+      import('../worker/handlers/llm.js'),
+      import('../worker/sandbox/code-tasks.js'),
+      import('../worker/status-server.js'),
+    ]);
     let worker: Worker;
     let llm: Readonly<LlmOptions>;
     let code: Readonly<CodeOptions>;

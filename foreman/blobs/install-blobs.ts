@@ -29,7 +29,7 @@ export interface Blobs {
 /** Opens the store and adds PUT /blobs and GET /blobs/:ref. @throws TypeError for a blob store that cannot be used. */
 export async function installBlobs(app: FastifyInstance, host: BlobsHost): Promise<Blobs> {
   const { options } = host;
-  const store = openBlobStore(options.blobStore, options.db, { endpoint: options.blobS3Endpoint, region: options.blobS3Region });
+  const store = await openBlobStore(options.blobStore, options.db, { endpoint: options.blobS3Endpoint, region: options.blobS3Region });
   const access = new BlobAccess(host.credentials, host.workerAuth, host.fleet, host.reads);
   await blobRoutes(app, store, access, options.maxBlobBytes);
   const collector = new BlobCollector(store, host.referenced, options, app.log);

@@ -6,9 +6,11 @@
  * point, so the foreman serves them without importing the worker's code.
  */
 import type { FastifyInstance } from 'fastify';
-import QRCode from 'qrcode';
 import { apiError } from './context.js';
 import { doc } from './openapi.js';
+
+/** The QR code library, loaded at the first link asked for rather than at every start. */
+const qrCode = async () => (await import('qrcode')).default;
 
 /** The page's files by name under /join/ ('' is the page itself). */
 export type JoinFiles = () => Promise<ReadonlyMap<string, { contentType: string; body: Buffer }>>;
@@ -46,7 +48,7 @@ export function joinRoutes(app: FastifyInstance, files: JoinFiles, joinToken: st
     async (req) => {
       const proto = (req.headers['x-forwarded-proto'] as string | undefined) ?? req.protocol;
       const url = `${proto}://${req.headers.host}/join/${joinToken ? `#token=${joinToken}` : ''}`;
-      return { url, qrSvg: await QRCode.toString(url, { type: 'svg', margin: 1 }), token: joinToken !== null };
+      return { url, qrSvg: await (await qrCode()).toString(url, { type: 'svg', margin: 1 }), token: joinToken !== null };
     },
   );
 }
