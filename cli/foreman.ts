@@ -42,8 +42,6 @@ export function foremanCommand(): Command {
         // The browser worker's page, built from worker/browser/ (the foreman itself never imports worker code).
         plugins: [(app, f) => joinRoutes(app, joinAssets, f.edge.credentials.joinToken)],
       });
-      // Built in the background now, so the first volunteer does not wait for esbuild.
-      joinAssets().catch((err: unknown) => foreman.app.log.error({ err }, 'the join page could not be built'));
     } catch (err) {
       fail('foreman', err);
     }
