@@ -7,6 +7,7 @@
  * job are tracked until they are in the ledger, so a close or cancel acknowledged later covers them.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { SliceSizer } from './turn-budget.js';
 import { encodeValue } from '../shared/codec.js';
 import { newTimeOrderedId } from '../shared/ids.js';
 import type { NewJob } from './ledger.js';
@@ -255,7 +256,8 @@ export class TaskSubmission {
    * the young-generation GC pause for 20-30 ms at a time). Every task spills: the import waits in the
    * store and is paged in as workers take it, as a backlog past hotQueueMax does (the 60,000 tasks kept
    * in memory otherwise, promoted as they came, made scavenges of 8-14 ms all through the import).
-   * Numbered from a block of seqs taken now, and written staged, as a big `insert` is (stagedWrite).
+   * Numbered from a block of seqs taken now, and written staged, as a big `insert` is (stagedWrite), in
+   * slices sized to write in about a turn's budget (turn-budget.ts: 500-task slices took 3-6 ms).
    */
   async importJob(source: TaskSlices, jobId: string, newJob: NewJob): Promise<number> {
     const now = Date.now();
@@ -267,7 +269,8 @@ export class TaskSubmission {
     const kept: LiveTask[] = [];
     let written = 0;
     try {
-      for await (const inputs of source.slices(SLICE_TASKS)) {
+      const sizer = new SliceSizer(SLICE_TASKS);
+      for await (const inputs of source.slices(() => sizer.size)) {
         const start = written;
         written += inputs.length;
         if (written > count) break;
@@ -283,7 +286,8 @@ export class TaskSubmission {
           now,
           kept,
         };
-        await this.writeSlice(slice, 0, inputs.length, this.stagedWrite(firstSeq, lastSeq, start === 0, written === count, newJob));
+        const wrote = (ms: number) => sizer.wrote(inputs.length, ms);
+        await this.writeSlice(slice, 0, inputs.length, this.stagedWrite(firstSeq, lastSeq, start === 0, written === count, newJob, wrote));
         // The commit ran in this turn: the next slice is parsed and made in the next one, not on top of it.
         // After the last there is nothing left to parse: the job is entered at once.
         if (written < count) await yieldToLoop();
@@ -391,13 +395,15 @@ export class TaskSubmission {
    * writes the new job: until then reads leave the tasks out, nothing is queued in memory, and a
    * restart deletes them (store/staged-submissions.ts).
    */
-  private stagedWrite(firstSeq: number, lastSeq: number, first: boolean, last: boolean, newJob: NewJob | undefined): (slice: FreshSlice) => Promise<void> {
+  private stagedWrite(firstSeq: number, lastSeq: number, first: boolean, last: boolean, newJob: NewJob | undefined, wrote?: (ms: number) => void): (slice: FreshSlice) => Promise<void> {
     const { store, commit } = this.l;
     return (slice) =>
       commit.write(() => {
+        const t = performance.now();
         if (first) store.staged.stage(firstSeq, lastSeq);
         this.writeTasks(slice, last ? newJob : undefined);
         if (last) store.staged.unstage(firstSeq);
+        wrote?.(performance.now() - t);
       });
   }
 

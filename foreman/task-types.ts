@@ -52,8 +52,8 @@ export interface TaskInput {
 export interface TaskSlices {
   /** How many tasks the slices hold in all. */
   readonly count: number;
-  /** The tasks in order, at most `size` per slice; each call reads them again from the start. */
-  slices(size: number): AsyncIterable<TaskInput[]>;
+  /** The tasks in order, at most `size()` per slice (asked before each is cut); each call reads them again from the start. */
+  slices(size: () => number): AsyncIterable<TaskInput[]>;
 }
 
 /** `runAt` of a held task: queued and never due, so only `settleHeld` ends it (a quorum task waiting for its replicas). Durable in the task row. */

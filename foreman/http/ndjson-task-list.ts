@@ -4,12 +4,20 @@
  * tasks, so only a slice of line objects is alive at once (ndjson.ts says why).
  */
 import { StringDecoder } from 'node:string_decoder';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { TaskInput, TaskSlices } from '../task-types.js';
+import { TurnBudget } from '../turn-budget.js';
 import { type AjvError, schemaFailure } from './schema-errors.js';
 
 /** Bodies of more tasks than this may become an NdjsonTaskList; smaller ones stay an array (and get `taskIds`). */
 export const STREAMED_TASKS_MIN = 1000;
+
+/** Characters parsed between looks at the turn budget: ~110 short tasks, well under a millisecond once warm. */
+const PIECE_CHARS = 4 * 1024;
+
+/** `chunk` in pieces of PIECE_CHARS (the splitter's decoder joins a character cut between two). */
+export function* piecesOf(chunk: Buffer | string): Generator<Buffer | string> {
+  for (let at = 0; at < chunk.length; at += PIECE_CHARS) yield typeof chunk === 'string' ? chunk.slice(at, at + PIECE_CHARS) : chunk.subarray(at, at + PIECE_CHARS);
+}
 
 /** Checks one parsed line in place (the route's compiler: its coercions and defaults apply); sets `errors` when it fails. */
 export type ItemCheck = ((item: unknown) => boolean) & { errors?: AjvError[] | null };
@@ -38,8 +46,8 @@ export class LineSplitter {
     private readonly onItem: (item: unknown, line: number) => void,
   ) {}
 
-  /** Takes the next chunk; returns how many characters it held (to pace yields to the event loop). */
-  write(chunk: Buffer | string): number {
+  /** Takes the next chunk. */
+  write(chunk: Buffer | string): void {
     const piece = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
     let start = 0;
     for (let end = piece.indexOf('\n'); end >= 0; end = piece.indexOf('\n', start)) {
@@ -49,7 +57,6 @@ export class LineSplitter {
     }
     this.pending += piece.slice(start);
     if (this.pending.length > this.maxLineBytes) this.take(this.pending);
-    return piece.length;
   }
 
   /** The body is over: takes its last line. */
@@ -89,23 +96,26 @@ export class NdjsonTaskList implements TaskSlices {
     readonly count: number,
     private readonly maxLineBytes: number,
     private readonly check: ItemCheck | undefined,
-    /** Characters parsed between yields to the event loop. */
-    private readonly sliceChars: number,
   ) {}
 
-  /** The tasks, parsed again (and checked again, for the schema's coercions and defaults), `size` at a time. */
-  async *slices(size: number): AsyncGenerator<TaskInput[]> {
+  /**
+   * The tasks, parsed again (and checked again, for the schema's coercions and defaults), `size()` at a
+   * time (asked before each slice is cut, so the caller can adapt it).
+   */
+  async *slices(size: () => number): AsyncGenerator<TaskInput[]> {
     let ready: TaskInput[] = [];
     const splitter = new LineSplitter(this.maxLineBytes, this.check, (item) => void ready.push(item as TaskInput));
-    let sinceYield = 0;
+    const budget = new TurnBudget();
     for (const chunk of this.chunks) {
-      sinceYield += splitter.write(chunk);
-      let start = 0;
-      for (; ready.length - start >= size; start += size) yield ready.slice(start, start + size);
-      ready = ready.slice(start);
-      if (sinceYield >= this.sliceChars) {
-        sinceYield = 0;
-        await yieldToLoop();
+      for (const piece of piecesOf(chunk)) {
+        splitter.write(piece);
+        let start = 0;
+        for (let n = size(); ready.length - start >= n; n = size()) {
+          yield ready.slice(start, start + n);
+          start += n;
+        }
+        ready = ready.slice(start);
+        await budget.pace();
       }
     }
     splitter.end();

@@ -10,10 +10,10 @@
  * An error names `body/line N/…` (1-based, as an editor shows it); the line number
  * of each item is remembered, so later errors naming an item's index do too.
  */
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { FastifyInstance, FastifyRequest, FastifySchema } from 'fastify';
 import type { TaskInput } from '../task-types.js';
-import { isPlainTask, type ItemCheck, LineSplitter, lineError, NdjsonTaskList, STREAMED_TASKS_MIN } from './ndjson-task-list.js';
+import { isPlainTask, type ItemCheck, LineSplitter, lineError, NdjsonTaskList, piecesOf, STREAMED_TASKS_MIN } from './ndjson-task-list.js';
+import { TurnBudget } from '../turn-budget.js';
 import { jobTaskInputSchema } from './schemas.js';
 
 export type { ItemCheck } from './ndjson-task-list.js';
@@ -22,11 +22,6 @@ export { NdjsonTaskList } from './ndjson-task-list.js';
 /** Largest job body, in bytes; NDJSON lets a client send this many without building one JSON array. */
 export const MAX_JOB_BODY_BYTES = 256 * 1024 * 1024;
 
-/**
- * Characters parsed (and checked) between yields to the event loop: one socket chunk, ~1,800 lines of
- * short tasks, about 2 ms (256 K characters made turns of ~8 ms, more with a GC in them).
- */
-const SLICE_CHARS = 64 * 1024;
 
 /**
  * The NDJSON body's schema as the route validates it: nothing left to check. Each line is one task
@@ -69,7 +64,8 @@ export function ndjsonField(body: unknown, field: string): string {
  * Parses an NDJSON body as it arrives, chunk by chunk: one JSON value per non-empty line, each line at
  * most `maxLineBytes`, the whole at most `maxBodyBytes`. Reading it whole first cost one turn of
  * ~60 ms for 7.5 MB (concatenating and decoding the buffers); now each chunk's lines are decoded,
- * parsed and checked when it comes, with a yield to the event loop every SLICE_CHARS.
+ * parsed and checked when it comes, a piece at a time, yielding to the event loop as each turn's
+ * budget runs out (turn-budget.ts).
  * @param taskList when set, a body of more than STREAMED_TASKS_MIN lines that are all plain tasks is
  *   returned as an NdjsonTaskList: the parsed lines are dropped, the body's buffers kept (outside the
  *   JS heap). 200,000 live line objects made the young-generation GC pause for 20-30 ms at a time.
@@ -110,7 +106,7 @@ export async function parseNdjson(
     lineNumbers.set(out, lines);
     return out;
   }
-  if (plain) return new NdjsonTaskList(chunks, count, maxLineBytes, check, SLICE_CHARS);
+  if (plain) return new NdjsonTaskList(chunks, count, maxLineBytes, check);
   // A line after the first STREAMED_TASKS_MIN relates to other tasks: the route needs every line as an
   // object after all, so they are parsed again from the buffers kept.
   const all: unknown[] = [];
@@ -123,15 +119,14 @@ export async function parseNdjson(
   return all;
 }
 
-/** Feeds each chunk of `source` to `splitter` (after `onChunk`), yielding to the event loop every SLICE_CHARS characters. */
+/** Feeds each chunk of `source` to `splitter` (after `onChunk`) a piece at a time, yielding to the event loop as the turn budget runs out. */
 async function feed(splitter: LineSplitter, source: Iterable<Buffer | string> | AsyncIterable<Buffer | string>, onChunk?: (chunk: Buffer | string) => void): Promise<void> {
-  let sinceYield = 0;
+  const budget = new TurnBudget();
   for await (const chunk of source) {
     onChunk?.(chunk);
-    sinceYield += splitter.write(chunk);
-    if (sinceYield >= SLICE_CHARS) {
-      sinceYield = 0;
-      await yieldToLoop();
+    for (const piece of piecesOf(chunk)) {
+      splitter.write(piece);
+      await budget.pace();
     }
   }
   splitter.end();

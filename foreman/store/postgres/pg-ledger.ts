@@ -338,7 +338,7 @@ export class PgLedger implements TaskLedger {
   /** A big submission is one transaction here (pg-tasks-sql.ts), of every task at once: the slices are read into one list. */
   async importJob(source: TaskSlices, jobId: string, newJob: NewJob): Promise<number> {
     const inputs: TaskInput[] = [];
-    for await (const slice of source.slices(1000)) inputs.push(...slice);
+    for await (const slice of source.slices(() => 1000)) inputs.push(...slice);
     return (await this.submit(inputs, jobId, newJob)).length;
   }
 
