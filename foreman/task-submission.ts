@@ -7,7 +7,6 @@
  * job are tracked until they are in the ledger, so a close or cancel acknowledged later covers them.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { SliceSizer } from './turn-budget.js';
 import { encodeValue } from '../shared/codec.js';
 import { newTimeOrderedId } from '../shared/ids.js';
 import type { NewJob } from './ledger.js';
@@ -19,6 +18,7 @@ import type { TaskStore } from './store/task-store.js';
 import type { TaskQueues } from './task-queues.js';
 import type { TaskTally } from './task-tally.js';
 import { HELD_RUN_AT, isHeld, isSettled, type LiveTask, type TaskInput, type TaskSlices, type TaskState } from './task-types.js';
+import { SliceSizer } from './turn-budget.js';
 
 /** Largest params (encoded) kept in memory while a task waits; 10 KB params for 60,000 queued tasks would be 600 MB. */
 const RETAINED_PARAMS_MAX_BYTES = 1024;

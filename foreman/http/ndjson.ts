@@ -12,8 +12,8 @@
  */
 import type { FastifyInstance, FastifyRequest, FastifySchema } from 'fastify';
 import type { TaskInput } from '../task-types.js';
-import { isPlainTask, type ItemCheck, LineSplitter, lineError, NdjsonTaskList, piecesOf, STREAMED_TASKS_MIN } from './ndjson-task-list.js';
 import { TurnBudget } from '../turn-budget.js';
+import { isPlainTask, type ItemCheck, LineSplitter, lineError, NdjsonTaskList, piecesOf, STREAMED_TASKS_MIN } from './ndjson-task-list.js';
 import { jobTaskInputSchema } from './schemas.js';
 
 export type { ItemCheck } from './ndjson-task-list.js';
@@ -21,7 +21,6 @@ export { NdjsonTaskList } from './ndjson-task-list.js';
 
 /** Largest job body, in bytes; NDJSON lets a client send this many without building one JSON array. */
 export const MAX_JOB_BODY_BYTES = 256 * 1024 * 1024;
-
 
 /**
  * The NDJSON body's schema as the route validates it: nothing left to check. Each line is one task
