@@ -1,9 +1,10 @@
 /**
  * A process of its own that sends GET /health about every millisecond on one kept-alive connection until
- * told to stop, then reports each round trip. Paced, not back to back: unpaced from a free event loop it
- * sent ~25,000 requests a second, and the foreman's time went to them rather than to the import. The import-stall scenario probes from here rather than from the
- * bench's own event loop: that loop also builds and posts a 7.5 MB body, and whatever it does between a
- * response's arrival and its timing stamp would count as the foreman's latency.
+ * told to stop, then reports each round trip. The import-stall scenario probes from here rather than from
+ * the bench's own event loop: that loop also builds and posts a 7.5 MB body, and whatever it does between
+ * a response's arrival and its timing stamp would count as the foreman's latency. Paced, not back to
+ * back: unpaced from a free event loop it sent ~25,000 requests a second, and the foreman's time went to
+ * them rather than to the import.
  *
  * Messages (IPC): it sends {type: 'ready'} once connected; on {type: 'stop'} it sends
  * {type: 'rounds', rounds: number[]} (ms) and exits.
