@@ -79,9 +79,11 @@ describe.each(STORES)('fleet-wide type limits (%s)', (store) => {
     // One attempt only: had the rate limit used it, the task would fail.
     const first = await submit(foreman.api, { type: 'rate-limited-once', params: { file, retryAfterMs: 2500 }, maxAttempts: 1 });
     const bounced = await waitForTask(foreman.api, first, (t) => t.attempts?.[0]?.outcome === 'released', 'first attempt rate limited');
-    expect(bounced).toMatchObject({ state: 'queued', failures: 0 });
+    expect(bounced).toMatchObject({ failures: 0 });
     expect(bounced.attempts[0].error).toMatchObject({ code: 'HANDLER_RATE_LIMITED', retryAfterMs: 2500 });
     const pausedAt = bounced.attempts[0].finishedAt as number;
+    // Queued until the pause ends; a loaded machine may first see the release after that, when it runs again.
+    if (Date.now() < pausedAt + 2400) expect(bounced).toMatchObject({ state: 'queued' });
     // Another task of the type, which would succeed at once, waits out the pause too, on any worker.
     const second = await submit(foreman.api, { type: 'rate-limited-once', params: { file, retryAfterMs: 1 } });
     const waiting = await getTask(foreman.api, second);
