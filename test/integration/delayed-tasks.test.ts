@@ -12,7 +12,10 @@ describe.each(STORES)('delayed tasks (%s)', (store) => {
     const now = await submit(foreman.api, { type: 'reverse', params: { text: 'now' } });
     // The undelayed one runs while the delayed one waits, held by its delay.
     await waitForTask(foreman.api, now, settled, 'undelayed task settled');
-    expect(await getTask(foreman.api, delayed)).toMatchObject({ state: 'queued', heldBy: 'delay', runAt, attempt: 0 });
+    const held = await getTask(foreman.api, delayed);
+    expect(held).toMatchObject({ runAt });
+    // Read before runAt (a loaded machine may take longer than the delay to get here), it is still held.
+    if (Date.now() < runAt - 100) expect(held).toMatchObject({ state: 'queued', heldBy: 'delay', attempt: 0 });
 
     foreman.kill('SIGTERM');
     await foreman.exited();
@@ -30,7 +33,7 @@ describe.each(STORES)('delayed tasks (%s)', (store) => {
     const before = Date.now();
     const { taskIds } = await foreman.api.request('POST', '/jobs', { tasks: [{ type: 'reverse', params: { text: 'ab' }, delayMs: 800 }] });
     const inJob = await getTask(foreman.api, taskIds[0]);
-    expect(inJob).toMatchObject({ state: 'queued', heldBy: 'delay' });
+    if (Date.now() < before + 700) expect(inJob).toMatchObject({ state: 'queued', heldBy: 'delay' });
     expect(inJob.runAt).toBeGreaterThanOrEqual(before + 800);
     const id = await submit(foreman.api, { type: 'reverse', params: { text: 'cd' }, delayMs: 800 });
     const t = await waitForTask(foreman.api, id, settled, 'delayMs task settled');
