@@ -11,6 +11,22 @@ import { UsageError } from './fail.js';
 
 type Register = (worker: Worker) => unknown;
 
+/** Set by bin/gaffer.js when it registered tsx itself (to run the sources). */
+const TSX = Symbol.for('gaffer.tsx');
+
+/**
+ * Registers tsx (ESM and CommonJS) unless it already is: a handlers file may be TypeScript, or JavaScript that
+ * imports TypeScript, in a default (CommonJS) project or an ESM one.
+ */
+async function withTypeScript(): Promise<void> {
+  const global = globalThis as { [TSX]?: boolean };
+  if (global[TSX]) return;
+  const [{ register }, { register: registerCommonJs }] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
+  register();
+  registerCommonJs();
+  global[TSX] = true;
+}
+
 /**
  * Imports `file` and returns its register function.
  * @throws UsageError when the file is missing or exports no function.
@@ -18,6 +34,7 @@ type Register = (worker: Worker) => unknown;
 export async function loadHandlerModule(file: string): Promise<Register> {
   const path = resolve(file);
   if (!existsSync(path)) throw new UsageError(`--handlers ${file}: no such file`);
+  await withTypeScript();
   const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
   // A CommonJS file (or TypeScript compiled as CommonJS) arrives as { default: module.exports }, and
   // `export default fn` compiled to CommonJS is module.exports.default: unwrap until a function shows.

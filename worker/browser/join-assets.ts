@@ -6,6 +6,7 @@
  * Built at the first request for one (~0.15 s), not at every start: most foremen never serve the page,
  * and a build at start cost each of them an esbuild process and ~0.2 s of CPU.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -21,10 +22,12 @@ export type JoinAssets = ReadonlyMap<string, JoinAsset>;
 
 const here = (name: string): string => fileURLToPath(new URL(name, import.meta.url));
 
-async function bundle(entry: string): Promise<Buffer> {
+/** Bundles the module `name` for the browser: its TypeScript source in a checkout, its build in dist/ otherwise. */
+async function bundle(name: string): Promise<Buffer> {
   const { build } = await import('esbuild');
+  const source = here(`${name}.ts`);
   const out = await build({
-    entryPoints: [here(entry)],
+    entryPoints: [existsSync(source) ? source : here(`${name}.js`)],
     bundle: true,
     write: false,
     format: 'esm',
@@ -45,8 +48,8 @@ export function joinAssets(): Promise<JoinAssets> {
     const [html, css, app, sandbox, quickjs] = await Promise.all([
       readFile(here('join.html')),
       readFile(here('join.css')),
-      bundle('join-page.ts'),
-      bundle('web-sandbox-thread.ts'),
+      bundle('join-page'),
+      bundle('web-sandbox-thread'),
       readFile(wasm),
     ]);
     return new Map([
