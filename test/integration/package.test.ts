@@ -78,6 +78,24 @@ describe('the packed package', () => {
     expect(results.find((r) => r.state === 'failed')).toMatchObject({ type: 'from-js', attempt: 1, error: { code: 'PERMANENT' } });
   });
 
+  it('serves the join page from the build: its page, style and bundled scripts', async () => {
+    const bin = join(project, 'node_modules', '.bin', 'gaffer');
+    const args = ['foreman', '--port', '0', '--host', '127.0.0.1', '--db', join(tempDir(), 'gaffer.db')];
+    const foreman = new LoggedProcess(spawn(bin, args, { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] }));
+    const { url } = await foreman.waitForLine((l) => l.msg === 'foreman listening', 'foreman listening', 60_000);
+    const get = async (path: string) => {
+      const res = await fetch(`${url}/join/${path}`);
+      return { status: res.status, type: res.headers.get('content-type'), body: await res.text() };
+    };
+    expect(await get('')).toMatchObject({ status: 200, type: expect.stringContaining('text/html'), body: expect.stringContaining('<html') });
+    expect(await get('join.css')).toMatchObject({ status: 200, type: expect.stringContaining('text/css') });
+    for (const script of ['app.js', 'sandbox.js']) {
+      const res = await get(script);
+      expect(res).toMatchObject({ status: 200, type: expect.stringContaining('text/javascript') });
+      expect(res.body.length).toBeGreaterThan(1000);
+    }
+  });
+
   it("plain Node imports it ('gaffer' from .mjs, require from .cjs) and runs a worker in-process", async () => {
     const foreman = await startForeman();
     inProject(
