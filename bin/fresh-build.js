@@ -1,9 +1,9 @@
-// Whether dist/ was built from the sources as they are now, and (run as a script after tsc) the build's
-// finishing steps: copy what tsc does not emit and stamp the build. In a checkout, bin/gaffer.js runs the
-// build when it is fresh and the TypeScript sources through tsx otherwise: the same code, but a process
-// starts ~0.4 s sooner without tsx's loader hooks (every test and every worker start pays that).
+// Whether dist/ was built from the sources as they are now, and (run as a script) the build itself: tsc, the
+// files tsc does not emit, and the stamp. In a checkout, bin/gaffer.js runs the build when it is fresh and the
+// TypeScript sources through tsx otherwise: the same code, but a process starts ~0.4 s sooner without tsx's
+// loader hooks (every test and every worker start pays that).
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
